@@ -1,0 +1,199 @@
+package model
+
+import (
+	"net/netip"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Instance is one configured instance of an element. Values holds only the
+// parameters set explicitly, in canonical text; Get falls back to defaults.
+type Instance struct {
+	Elem   *Element
+	Values map[string][]string
+	Subs   []*Instance // sub-element instances, e.g. sip-ports of a sip-interface
+
+	ModifiedBy string
+	ModifiedAt time.Time
+	// Rev is the store revision the instance was read at (0: never stored).
+	Rev uint64
+}
+
+// NewInstance returns an empty instance of e.
+func NewInstance(e *Element) *Instance {
+	return &Instance{Elem: e, Values: map[string][]string{}}
+}
+
+// Get returns the value of the parameter: the explicit one, else the default.
+func (in *Instance) Get(name string) []string {
+	if v, ok := in.Values[name]; ok {
+		return v
+	}
+	p := in.Elem.Param(name)
+	if p == nil || p.Default == "" {
+		return nil
+	}
+	return []string{p.Default}
+}
+
+// Str returns a scalar value ("" when unset without default).
+func (in *Instance) Str(name string) string {
+	v := in.Get(name)
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// Int returns an integer value (0 when unset without default).
+func (in *Instance) Int(name string) int64 {
+	n, _ := strconv.ParseInt(in.Str(name), 10, 64)
+	return n
+}
+
+// Addr returns an IP value; the zero Addr when unset.
+func (in *Instance) Addr(name string) netip.Addr {
+	a, _ := netip.ParseAddr(in.Str(name))
+	return a
+}
+
+// IsSet reports whether the parameter was set explicitly.
+func (in *Instance) IsSet(name string) bool {
+	_, ok := in.Values[name]
+	return ok
+}
+
+// Set stores canonical items for the parameter. Setting a value equal to the
+// empty default removes it.
+func (in *Instance) Set(name string, items []string) {
+	p := in.Elem.Param(name)
+	if p != nil && !p.List && p.Default == "" && len(items) == 1 && items[0] == "" {
+		delete(in.Values, name)
+		return
+	}
+	if p != nil && p.List && len(items) == 0 {
+		delete(in.Values, name)
+		return
+	}
+	in.Values[name] = items
+}
+
+// KeyValues returns the values of the element's key parameters.
+func (in *Instance) KeyValues() []string {
+	kv := make([]string, len(in.Elem.Keys))
+	for i, k := range in.Elem.Keys {
+		kv[i] = in.Str(k)
+	}
+	return kv
+}
+
+// Key identifies the instance among its element's instances, e.g. "m10:0"
+// for a network-interface. Singletons have the empty key.
+func (in *Instance) Key() string { return strings.Join(in.KeyValues(), ":") }
+
+// Clone returns a deep copy.
+func (in *Instance) Clone() *Instance {
+	c := *in
+	c.Values = make(map[string][]string, len(in.Values))
+	for k, v := range in.Values {
+		c.Values[k] = slices.Clone(v)
+	}
+	c.Subs = make([]*Instance, len(in.Subs))
+	for i, s := range in.Subs {
+		c.Subs[i] = s.Clone()
+	}
+	if len(in.Subs) == 0 {
+		c.Subs = nil
+	}
+	return &c
+}
+
+// SubsOf returns the sub-instances of the given sub-element.
+func (in *Instance) SubsOf(sub *Element) []*Instance {
+	var out []*Instance
+	for _, s := range in.Subs {
+		if s.Elem == sub {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Config is an in-memory snapshot of a whole configuration.
+type Config struct {
+	Schema *Schema
+	elems  map[string]map[string]*Instance
+}
+
+// NewConfig returns an empty configuration over the schema.
+func NewConfig(s *Schema) *Config {
+	return &Config{Schema: s, elems: map[string]map[string]*Instance{}}
+}
+
+// Put adds or replaces the instance under its key.
+func (c *Config) Put(in *Instance) {
+	m := c.elems[in.Elem.Name]
+	if m == nil {
+		m = map[string]*Instance{}
+		c.elems[in.Elem.Name] = m
+	}
+	m[in.Key()] = in
+}
+
+// Delete removes the instance of the element with the key.
+func (c *Config) Delete(elem, key string) { delete(c.elems[elem], key) }
+
+// Get returns the instance of the element with the key, or nil.
+func (c *Config) Get(elem, key string) *Instance { return c.elems[elem][key] }
+
+// List returns the instances of an element sorted by key.
+func (c *Config) List(elem string) []*Instance {
+	m := c.elems[elem]
+	out := make([]*Instance, 0, len(m))
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, m[k])
+	}
+	return out
+}
+
+// Len returns the number of instances of the element.
+func (c *Config) Len(elem string) int { return len(c.elems[elem]) }
+
+// Count returns the number of instances of every element, sub-elements included.
+func (c *Config) Count() int {
+	n := 0
+	for _, m := range c.elems {
+		for _, in := range m {
+			n += 1 + len(in.Subs)
+		}
+	}
+	return n
+}
+
+// NetworkParameters returns the network-parameters instance, or one holding
+// only defaults when none is configured.
+func (c *Config) NetworkParameters() *Instance {
+	if in := c.Get(NetworkParameters.Name, ""); in != nil {
+		return in
+	}
+	return NewInstance(NetworkParameters)
+}
+
+// Clone returns a deep copy of the configuration.
+func (c *Config) Clone() *Config {
+	n := NewConfig(c.Schema)
+	for _, m := range c.elems {
+		for _, in := range m {
+			n.Put(in.Clone())
+		}
+	}
+	return n
+}
