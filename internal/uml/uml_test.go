@@ -1,0 +1,123 @@
+package uml
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func testGuest() *Guest {
+	return &Guest{
+		Dir:     "/tmp/uml-123",
+		Binary:  "/tmp/go-build1/b001/sctp.test",
+		Args:    []string{"-test.run=^TestA$|B", "-test.v=true", "-test.timeout=10m0s", "it's a 'quoted' arg", ""},
+		WorkDir: "/work/main/runtime/sctp",
+		Env:     []string{"HOME=/root", "X=a b $HOME `id`", GuestEnv + "=1"},
+	}
+}
+
+func TestInitScriptOrder(t *testing.T) {
+	s := testGuest().InitScript()
+	if !strings.HasPrefix(s, "#!/bin/sh\n") {
+		t.Fatalf("no shebang:\n%s", s)
+	}
+	// Steps must come in this order.
+	steps := []string{
+		"mount -t proc proc /proc",
+		"mount -t sysfs sys /sys",
+		"/usr/lib/uml/modules/$(uname -r)/kernel",
+	}
+	steps = append(steps, Modules...)
+	steps = append(steps,
+		"insmod",
+		"ip link set lo up",
+		"ulimit -n 65536",
+		"/tmp/uml-123/started",
+		"cd /work/main/runtime/sctp",
+		"env -i",
+		"/tmp/go-build1/b001/sctp.test",
+		">/tmp/uml-123/stdout 2>/tmp/uml-123/stderr",
+		`echo "$status" >/tmp/uml-123/status`,
+		"halt -f",
+	)
+	at := 0
+	for _, step := range steps {
+		i := strings.Index(s[at:], step)
+		if i < 0 {
+			t.Fatalf("step %q missing or out of order in:\n%s", step, s)
+		}
+		at += i + len(step)
+	}
+	if !strings.HasSuffix(s, "halt -f\n") {
+		t.Errorf("script does not end with halt -f:\n%s", s)
+	}
+}
+
+func TestInitScriptSyntax(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-n")
+	cmd.Stdin = strings.NewReader(testGuest().InitScript())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sh -n: %v\n%s", err, out)
+	}
+}
+
+// TestShellQuote runs the quoted words through a real shell.
+func TestShellQuote(t *testing.T) {
+	words := []string{"", "plain", "-test.run=^TestA$|B", "it's", "a b", "$HOME", "`id`", "\"x\"", "tab\tnl\n", "'''", `back\slash`}
+	var script strings.Builder
+	script.WriteString("for w in")
+	for _, w := range words {
+		script.WriteString(" " + ShellQuote(w))
+	}
+	script.WriteString("; do printf '%s\\0' \"$w\"; done")
+	out, err := exec.Command("/bin/sh", "-c", script.String()).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	if !slices.Equal(got, words) {
+		t.Fatalf("shell saw %q, want %q", got, words)
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"0\n", 0, true},
+		{"1\n", 1, true},
+		{" 2 ", 2, true},
+		{"255", 255, true},
+		{"", 0, false},
+		{"\n", 0, false},
+		{"abc\n", 0, false},
+		{"-1", 0, false},
+		{"256", 0, false},
+		{"1\n2\n", 0, false},
+	} {
+		got, err := ParseStatus([]byte(tc.in))
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseStatus(%q) = %d, %v; want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestGuestEnviron(t *testing.T) {
+	env := GuestEnviron([]string{"PATH=/bin", "GOMAXPROCS=8", "A=1", "BAD-NAME=x", "noequals", GuestEnv + "=0", "GODEBUG=x=1"})
+	want := []string{"PATH=/bin", "A=1", "GODEBUG=x=1", GuestEnv + "=1"}
+	if !slices.Equal(env, want) {
+		t.Fatalf("GuestEnviron = %q, want %q", env, want)
+	}
+}
+
+func TestKernelArgs(t *testing.T) {
+	args := KernelArgs("/tmp/uml-1/init.sh")
+	for _, want := range []string{"mem=" + GuestMemory, "rootfstype=hostfs", "rootflags=/", "rw", "init=/tmp/uml-1/init.sh", "con0=fd:0,fd:1"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("KernelArgs lacks %q: %q", want, args)
+		}
+	}
+}
