@@ -34,7 +34,7 @@ func sctp(name, def string, min, max int64, newOnly bool, help string) *Param {
 // PhyInterface is the phy-interface element.
 var PhyInterface = &Element{
 	Name: "phy-interface", Keys: []string{"name"},
-	Help: "physical interface",
+	Help: "physical interface", Summary: []string{"operation-type", "slot", "port"},
 	Params: []*Param{
 		str("name", "name of the physical interface; network-interfaces refer to it by this name"),
 		enum("operation-type", "Control", []string{"Media", "Control", "Maintenance"}, "what the interface carries"),
@@ -51,7 +51,7 @@ var PhyInterface = &Element{
 // NetworkInterface is the network-interface element.
 var NetworkInterface = &Element{
 	Name: "network-interface", Keys: []string{"name", "sub-port-id"},
-	Help: "network interface (IP layer) on a phy-interface",
+	Help: "network interface (IP layer) on a phy-interface", Summary: []string{"ip-address"},
 	Params: []*Param{
 		str("name", "name of the phy-interface this network interface runs on"),
 		integer("sub-port-id", "0", 0, 4095, "VLAN sub-port identifier (0 = untagged)"),
@@ -110,7 +110,8 @@ var NetworkParameters = &Element{
 // RealmConfig is the realm-config element.
 var RealmConfig = &Element{
 	Name: "realm-config", Keys: []string{"identifier"},
-	Help: "realm: a set of network interfaces and the address space behind them",
+	Help:         "realm: a set of network interfaces and the address space behind them",
+	SelectPrompt: "identifier", Summary: []string{"network-interfaces", "addr-prefix"},
 	Params: []*Param{
 		str("identifier", "name of the realm"),
 		str("description", "free text description"),
@@ -128,7 +129,7 @@ var RealmConfig = &Element{
 // SipPort is the sip-port sub-element of sip-interface.
 var SipPort = &Element{
 	Name: "sip-port", Command: "sip-ports", Keys: []string{"address", "port", "transport-protocol"},
-	Help: "SIP listening port of the SIP interface",
+	Help: "SIP listening port of the SIP interface", Summary: []string{"multi-homed-addrs"},
 	Params: []*Param{
 		ip("address", "IPv4 or IPv6 address of the network interface (the primary SCTP address)"),
 		integer("port", "5060", 1025, 65535, "port number (5060 is the well-known SIP port)"),
@@ -143,7 +144,7 @@ var SipPort = &Element{
 // SipInterface is the sip-interface element.
 var SipInterface = &Element{
 	Name: "sip-interface", Keys: []string{"realm-id"},
-	Help: "SIP interface of a realm",
+	Help: "SIP interface of a realm", Summary: []string{"state"},
 	Subs: []*Element{SipPort},
 	Params: []*Param{
 		enum("state", "enabled", enabledDisabled, "whether the SIP interface is used"),
@@ -163,7 +164,7 @@ var SipInterface = &Element{
 // SessionAgent is the session-agent element.
 var SessionAgent = &Element{
 	Name: "session-agent", Keys: []string{"hostname"},
-	Help: "adjacent SIP server or peer",
+	Help: "adjacent SIP server or peer", Summary: []string{"ip-address", "realm-id", "transport-method"},
 	Params: []*Param{
 		&Param{Name: "hostname", Type: Host, Help: "FQDN or IP address identifying the agent"},
 		ip("ip-address", "IP address of the agent (when hostname is a name)"),

@@ -88,6 +88,10 @@ type Element struct {
 	Subs      []*Element // sub-elements edited inside an instance (sip-port in sip-interface)
 	Parent    *Element   // set for sub-elements
 	Help      string
+	// SelectPrompt is the question select asks ("identifier"); default "<key>".
+	SelectPrompt string
+	// Summary lists the parameters shown after the key in select lists.
+	Summary []string
 
 	byName map[string]*Param
 }

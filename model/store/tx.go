@@ -30,13 +30,17 @@ func (t *Tx) editing(elem string, create bool) (*bolt.Bucket, error) {
 	return ed.CreateBucket([]byte(elem))
 }
 
+// skey is the bucket key of an instance key: bbolt keys cannot be empty,
+// and an instance whose key parameters are unset has the empty key.
+func skey(key string) []byte { return append([]byte{'='}, key...) }
+
 // Get returns the editing instance of e with the key, or nil.
 func (t *Tx) Get(e *model.Element, key string) (*model.Instance, error) {
 	b, _ := t.editing(e.Name, false)
 	if b == nil {
 		return nil, nil
 	}
-	v := b.Get([]byte(key))
+	v := b.Get(skey(key))
 	if v == nil {
 		return nil, nil
 	}
@@ -74,7 +78,7 @@ func (t *Tx) Put(in *model.Instance, origKey string, rev uint64) error {
 	}
 	key := in.Key()
 	if rev == 0 {
-		if b.Get([]byte(key)) != nil {
+		if b.Get(skey(key)) != nil {
 			return fmt.Errorf("%s [%s] %w; use select to edit it", e.Name, key, ErrExists)
 		}
 	} else {
@@ -86,10 +90,10 @@ func (t *Tx) Put(in *model.Instance, origKey string, rev uint64) error {
 			return fmt.Errorf("%s [%s] was %w since you selected it; select it again", e.Name, origKey, ErrConflict)
 		}
 		if key != origKey {
-			if b.Get([]byte(key)) != nil {
+			if b.Get(skey(key)) != nil {
 				return fmt.Errorf("%s [%s] %w; cannot rename [%s] to it", e.Name, key, ErrExists, origKey)
 			}
-			if err := b.Delete([]byte(origKey)); err != nil {
+			if err := b.Delete(skey(origKey)); err != nil {
 				return err
 			}
 		}
@@ -103,7 +107,7 @@ func (t *Tx) Put(in *model.Instance, origKey string, rev uint64) error {
 	if err != nil {
 		return err
 	}
-	return b.Put([]byte(key), enc)
+	return b.Put(skey(key), enc)
 }
 
 // Delete removes the editing instance of e with the key; rev, when not 0,
@@ -120,7 +124,7 @@ func (t *Tx) Delete(e *model.Element, key string, rev uint64) error {
 	if rev != 0 && cur.Rev != rev {
 		return fmt.Errorf("%s [%s] was %w since you selected it; select it again", e.Name, key, ErrConflict)
 	}
-	return b.Delete([]byte(key))
+	return b.Delete(skey(key))
 }
 
 // Editing loads the whole editing configuration.
@@ -151,7 +155,7 @@ func (t *Tx) Meta(key string) []byte {
 func (t *Tx) SetMeta(key string, val []byte) error {
 	b := t.root().Bucket(bMeta)
 	if val == nil {
-		return b.Delete([]byte(key))
+		return b.Delete(skey(key))
 	}
 	return b.Put([]byte(key), val)
 }

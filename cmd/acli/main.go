@@ -1,0 +1,90 @@
+// Command acli is the ACLI configuration shell of the acli SBC.
+//
+//	acli [--db FILE] [--prompt NAME] [--continue-on-error] [CMD ARGS...]
+//
+// With a terminal on stdin it runs the interactive shell; with a pipe it runs
+// the piped lines as one script; with CMD it runs that one top-level command
+// (for example verify-config) and exits with its status.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/acli-project/acli/acli"
+	"github.com/acli-project/acli/model/store"
+	"golang.org/x/term"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("acli", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", os.Getenv("ACLI_DB"), "configuration database `file` (default $ACLI_DB, else $XDG_STATE_HOME/acli/acli.db)")
+	prompt := fs.String("prompt", "ACLI", "prompt `name`, e.g. ORACLE")
+	cont := fs.Bool("continue-on-error", false, "run a piped script on after a failing command (what succeeded is stored)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: acli [flags] [command args...]\n\nWith no command, runs the shell (a script when stdin is not a terminal).\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	path := *db
+	if path == "" {
+		p, err := store.DefaultPath()
+		if err != nil {
+			fmt.Fprintf(stderr, "acli: %v\n", err)
+			return 1
+		}
+		path = p
+	}
+	sh := acli.New(acli.Options{
+		Store:    store.New(path),
+		Prompt:   *prompt,
+		Out:      stdout,
+		Err:      stderr,
+		User:     user(),
+		Now:      clock(),
+		Continue: *cont,
+	})
+	if fs.NArg() > 0 {
+		return sh.RunCommand(fs.Args())
+	}
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		t, err := acli.NewTerminal(sh, filepath.Join(filepath.Dir(path), "history"))
+		if err != nil {
+			fmt.Fprintf(stderr, "acli: %v\n", err)
+			return 1
+		}
+		defer t.Close()
+		return sh.RunInteractive(t)
+	}
+	return sh.RunScript(stdin)
+}
+
+// user is recorded as last-modified-by: $ACLI_USER, else $USER, else admin.
+func user() string {
+	for _, k := range []string{"ACLI_USER", "USER"} {
+		if u := os.Getenv(k); u != "" {
+			return u
+		}
+	}
+	return "admin"
+}
+
+// clock honours SOURCE_DATE_EPOCH (reproducible transcripts), else real time.
+func clock() func() time.Time {
+	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return func() time.Time { return time.Unix(n, 0) }
+		}
+	}
+	return time.Now
+}
