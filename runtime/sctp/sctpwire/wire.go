@@ -1,0 +1,559 @@
+// Package sctpwire holds the binary layouts of the Linux SCTP socket API
+// (RFC 6458 as implemented by linux/sctp.h): socket option structures,
+// ancillary data (control messages), socket addresses and notifications.
+//
+// Everything is marshalled by hand in native byte order, never through
+// unsafe casts, so that parsing untrusted kernel output cannot panic. The
+// package needs no SCTP socket: its tests and fuzz targets run on any host.
+package sctpwire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// ne is the byte order of the kernel's structures (the host's).
+var ne = binary.NativeEndian
+
+// SolSCTP is the socket option level and protocol number of SCTP.
+const SolSCTP = 132
+
+// Socket options at level SolSCTP (linux/sctp.h).
+const (
+	OptRTOInfo          = 0
+	OptAssocInfo        = 1
+	OptInitMsg          = 2
+	OptNoDelay          = 3
+	OptAutoclose        = 4
+	OptPeerAddrParams   = 9
+	OptDefaultSendParam = 10
+	OptEvents           = 11
+	OptStatus           = 14
+	OptDelayedSack      = 16
+	OptMaxBurst         = 20
+	OptGetAssocNumber   = 28
+	OptGetAssocIDList   = 29
+	OptRecvRcvInfo      = 32
+	OptDefaultSndInfo   = 34
+	OptEvent            = 127
+	OptBindxAdd         = 100
+	OptBindxRem         = 101
+	OptGetPeerAddrs     = 108
+	OptGetLocalAddrs    = 109
+	OptConnectx         = 110
+	OptConnectx3        = 111
+)
+
+// Special association ids of one-to-many sockets.
+const (
+	FutureAssoc  = 0 // the endpoint: associations created from now on
+	CurrentAssoc = 1 // every existing association
+	AllAssoc     = 2 // both
+)
+
+// Control message types at level SolSCTP.
+const (
+	CmsgInit    = 0
+	CmsgSndRcv  = 1 // struct sctp_sndrcvinfo
+	CmsgSndInfo = 2 // struct sctp_sndinfo
+	CmsgRcvInfo = 3 // struct sctp_rcvinfo
+)
+
+// Flags of sinfo_flags, snd_flags and rcv_flags.
+const (
+	FlagUnordered     = 0x0001
+	FlagAddrOver      = 0x0002
+	FlagAbort         = 0x0004
+	FlagSackImmediate = 0x0008
+	FlagEOF           = 0x0200 // MSG_FIN: graceful shutdown of the association
+)
+
+// recvmsg flags.
+const (
+	MsgNotification = 0x8000
+	MsgEOR          = 0x80
+)
+
+// Flags of sctp_paddrparams.spp_flags.
+const (
+	SPPHBEnable         = 1 << 0
+	SPPHBDisable        = 1 << 1
+	SPPHBDemand         = 1 << 2
+	SPPPMTUDEnable      = 1 << 3
+	SPPPMTUDDisable     = 1 << 4
+	SPPSackDelayEnable  = 1 << 5
+	SPPSackDelayDisable = 1 << 6
+	SPPHBTimeIsZero     = 1 << 7
+)
+
+// Structure sizes.
+const (
+	SizeofRTOInfo        = 16
+	SizeofAssocParams    = 20
+	SizeofInitMsg        = 8
+	SizeofPeerAddrParams = 156
+	SizeofSackInfo       = 12
+	SizeofAssocValue     = 8
+	SizeofSndRcvInfo     = 32
+	SizeofSndInfo        = 16
+	SizeofRcvInfo        = 28
+	SizeofEvent          = 8
+	SizeofSockaddrStore  = 128
+	SizeofPaddrInfo      = 152
+	SizeofStatus         = 176
+	SizeofSockaddrInet4  = 16
+	SizeofSockaddrInet6  = 28
+	SizeofGetAddrsOld    = 16 // struct sctp_getaddrs_old on 64-bit
+)
+
+// ErrShort is returned for buffers shorter than the structure they hold.
+var ErrShort = errors.New("sctpwire: buffer too short")
+
+func short(what string, n, want int) error {
+	return fmt.Errorf("%w: %s needs %d bytes, got %d", ErrShort, what, want, n)
+}
+
+// RTOInfo is struct sctp_rtoinfo (SCTP_RTOINFO), in milliseconds. Note the
+// field order of the C structure: initial, max, min.
+type RTOInfo struct {
+	Assoc   int32
+	Initial uint32
+	Max     uint32
+	Min     uint32
+}
+
+// Marshal returns the C layout of r.
+func (r RTOInfo) Marshal() []byte {
+	b := make([]byte, SizeofRTOInfo)
+	ne.PutUint32(b[0:], uint32(r.Assoc))
+	ne.PutUint32(b[4:], r.Initial)
+	ne.PutUint32(b[8:], r.Max)
+	ne.PutUint32(b[12:], r.Min)
+	return b
+}
+
+// ParseRTOInfo parses struct sctp_rtoinfo.
+func ParseRTOInfo(b []byte) (RTOInfo, error) {
+	if len(b) < SizeofRTOInfo {
+		return RTOInfo{}, short("sctp_rtoinfo", len(b), SizeofRTOInfo)
+	}
+	return RTOInfo{
+		Assoc:   int32(ne.Uint32(b[0:])),
+		Initial: ne.Uint32(b[4:]),
+		Max:     ne.Uint32(b[8:]),
+		Min:     ne.Uint32(b[12:]),
+	}, nil
+}
+
+// AssocParams is struct sctp_assocparams (SCTP_ASSOCINFO).
+type AssocParams struct {
+	Assoc      int32
+	MaxRxt     uint16 // association max retransmissions
+	PeerDests  uint16 // number of peer addresses (read only)
+	PeerRwnd   uint32 // read only
+	LocalRwnd  uint32 // read only
+	CookieLife uint32 // ms
+}
+
+// Marshal returns the C layout of p.
+func (p AssocParams) Marshal() []byte {
+	b := make([]byte, SizeofAssocParams)
+	ne.PutUint32(b[0:], uint32(p.Assoc))
+	ne.PutUint16(b[4:], p.MaxRxt)
+	ne.PutUint16(b[6:], p.PeerDests)
+	ne.PutUint32(b[8:], p.PeerRwnd)
+	ne.PutUint32(b[12:], p.LocalRwnd)
+	ne.PutUint32(b[16:], p.CookieLife)
+	return b
+}
+
+// ParseAssocParams parses struct sctp_assocparams.
+func ParseAssocParams(b []byte) (AssocParams, error) {
+	if len(b) < SizeofAssocParams {
+		return AssocParams{}, short("sctp_assocparams", len(b), SizeofAssocParams)
+	}
+	return AssocParams{
+		Assoc:      int32(ne.Uint32(b[0:])),
+		MaxRxt:     ne.Uint16(b[4:]),
+		PeerDests:  ne.Uint16(b[6:]),
+		PeerRwnd:   ne.Uint32(b[8:]),
+		LocalRwnd:  ne.Uint32(b[12:]),
+		CookieLife: ne.Uint32(b[16:]),
+	}, nil
+}
+
+// InitMsg is struct sctp_initmsg (SCTP_INITMSG).
+type InitMsg struct {
+	OutStreams   uint16
+	MaxInStreams uint16
+	MaxAttempts  uint16
+	MaxInitTimeo uint16 // ms
+}
+
+// Marshal returns the C layout of m.
+func (m InitMsg) Marshal() []byte {
+	b := make([]byte, SizeofInitMsg)
+	ne.PutUint16(b[0:], m.OutStreams)
+	ne.PutUint16(b[2:], m.MaxInStreams)
+	ne.PutUint16(b[4:], m.MaxAttempts)
+	ne.PutUint16(b[6:], m.MaxInitTimeo)
+	return b
+}
+
+// ParseInitMsg parses struct sctp_initmsg.
+func ParseInitMsg(b []byte) (InitMsg, error) {
+	if len(b) < SizeofInitMsg {
+		return InitMsg{}, short("sctp_initmsg", len(b), SizeofInitMsg)
+	}
+	return InitMsg{
+		OutStreams:   ne.Uint16(b[0:]),
+		MaxInStreams: ne.Uint16(b[2:]),
+		MaxAttempts:  ne.Uint16(b[4:]),
+		MaxInitTimeo: ne.Uint16(b[6:]),
+	}, nil
+}
+
+// PeerAddrParams is struct sctp_paddrparams (SCTP_PEER_ADDR_PARAMS), a packed
+// 156-byte structure. A zero Addr means "the endpoint or association", not
+// one peer address.
+type PeerAddrParams struct {
+	Assoc      int32
+	Addr       netip.AddrPort // zero: no specific address
+	HBInterval uint32         // ms
+	PathMaxRxt uint16
+	PathMTU    uint32
+	SackDelay  uint32 // ms
+	Flags      uint32 // SPP* flags
+	FlowLabel  uint32
+	DSCP       uint8
+}
+
+// Marshal returns the C layout of p.
+func (p PeerAddrParams) Marshal() []byte {
+	b := make([]byte, SizeofPeerAddrParams)
+	ne.PutUint32(b[0:], uint32(p.Assoc))
+	if p.Addr.IsValid() {
+		copy(b[4:4+SizeofSockaddrStore], AppendSockaddr(nil, p.Addr))
+	}
+	ne.PutUint32(b[132:], p.HBInterval)
+	ne.PutUint16(b[136:], p.PathMaxRxt)
+	ne.PutUint32(b[138:], p.PathMTU)
+	ne.PutUint32(b[142:], p.SackDelay)
+	ne.PutUint32(b[146:], p.Flags)
+	ne.PutUint32(b[150:], p.FlowLabel)
+	b[154] = p.DSCP
+	return b
+}
+
+// ParsePeerAddrParams parses struct sctp_paddrparams.
+func ParsePeerAddrParams(b []byte) (PeerAddrParams, error) {
+	if len(b) < SizeofPeerAddrParams {
+		return PeerAddrParams{}, short("sctp_paddrparams", len(b), SizeofPeerAddrParams)
+	}
+	p := PeerAddrParams{
+		Assoc:      int32(ne.Uint32(b[0:])),
+		HBInterval: ne.Uint32(b[132:]),
+		PathMaxRxt: ne.Uint16(b[136:]),
+		PathMTU:    ne.Uint32(b[138:]),
+		SackDelay:  ne.Uint32(b[142:]),
+		Flags:      ne.Uint32(b[146:]),
+		FlowLabel:  ne.Uint32(b[150:]),
+		DSCP:       b[154],
+	}
+	p.Addr, _, _ = ParseSockaddr(b[4 : 4+SizeofSockaddrStore])
+	return p, nil
+}
+
+// SackInfo is struct sctp_sack_info (SCTP_DELAYED_SACK). Freq 1 disables
+// delayed SACK.
+type SackInfo struct {
+	Assoc int32
+	Delay uint32 // ms
+	Freq  uint32
+}
+
+// Marshal returns the C layout of s.
+func (s SackInfo) Marshal() []byte {
+	b := make([]byte, SizeofSackInfo)
+	ne.PutUint32(b[0:], uint32(s.Assoc))
+	ne.PutUint32(b[4:], s.Delay)
+	ne.PutUint32(b[8:], s.Freq)
+	return b
+}
+
+// ParseSackInfo parses struct sctp_sack_info.
+func ParseSackInfo(b []byte) (SackInfo, error) {
+	if len(b) < SizeofSackInfo {
+		return SackInfo{}, short("sctp_sack_info", len(b), SizeofSackInfo)
+	}
+	return SackInfo{Assoc: int32(ne.Uint32(b[0:])), Delay: ne.Uint32(b[4:]), Freq: ne.Uint32(b[8:])}, nil
+}
+
+// AssocValue is struct sctp_assoc_value (SCTP_MAX_BURST and others).
+type AssocValue struct {
+	Assoc int32
+	Value uint32
+}
+
+// Marshal returns the C layout of v.
+func (v AssocValue) Marshal() []byte {
+	b := make([]byte, SizeofAssocValue)
+	ne.PutUint32(b[0:], uint32(v.Assoc))
+	ne.PutUint32(b[4:], v.Value)
+	return b
+}
+
+// ParseAssocValue parses struct sctp_assoc_value.
+func ParseAssocValue(b []byte) (AssocValue, error) {
+	if len(b) < SizeofAssocValue {
+		return AssocValue{}, short("sctp_assoc_value", len(b), SizeofAssocValue)
+	}
+	return AssocValue{Assoc: int32(ne.Uint32(b[0:])), Value: ne.Uint32(b[4:])}, nil
+}
+
+// SndRcvInfo is struct sctp_sndrcvinfo: the SCTP_SNDRCV control message and
+// SCTP_DEFAULT_SEND_PARAM. PPID is kept exactly as the kernel has it (the
+// kernel copies it to the wire without byte-order conversion).
+type SndRcvInfo struct {
+	Stream     uint16
+	SSN        uint16
+	Flags      uint16
+	PPID       uint32
+	Context    uint32
+	TimeToLive uint32 // ms; 0: no limit
+	TSN        uint32
+	CumTSN     uint32
+	Assoc      int32
+}
+
+// Marshal returns the C layout of s.
+func (s SndRcvInfo) Marshal() []byte {
+	b := make([]byte, SizeofSndRcvInfo)
+	s.put(b)
+	return b
+}
+
+func (s SndRcvInfo) put(b []byte) {
+	ne.PutUint16(b[0:], s.Stream)
+	ne.PutUint16(b[2:], s.SSN)
+	ne.PutUint16(b[4:], s.Flags)
+	ne.PutUint32(b[8:], s.PPID)
+	ne.PutUint32(b[12:], s.Context)
+	ne.PutUint32(b[16:], s.TimeToLive)
+	ne.PutUint32(b[20:], s.TSN)
+	ne.PutUint32(b[24:], s.CumTSN)
+	ne.PutUint32(b[28:], uint32(s.Assoc))
+}
+
+// ParseSndRcvInfo parses struct sctp_sndrcvinfo.
+func ParseSndRcvInfo(b []byte) (SndRcvInfo, error) {
+	if len(b) < SizeofSndRcvInfo {
+		return SndRcvInfo{}, short("sctp_sndrcvinfo", len(b), SizeofSndRcvInfo)
+	}
+	return SndRcvInfo{
+		Stream:     ne.Uint16(b[0:]),
+		SSN:        ne.Uint16(b[2:]),
+		Flags:      ne.Uint16(b[4:]),
+		PPID:       ne.Uint32(b[8:]),
+		Context:    ne.Uint32(b[12:]),
+		TimeToLive: ne.Uint32(b[16:]),
+		TSN:        ne.Uint32(b[20:]),
+		CumTSN:     ne.Uint32(b[24:]),
+		Assoc:      int32(ne.Uint32(b[28:])),
+	}, nil
+}
+
+// SndInfo is struct sctp_sndinfo (SCTP_SNDINFO, SCTP_DEFAULT_SNDINFO).
+type SndInfo struct {
+	Stream  uint16
+	Flags   uint16
+	PPID    uint32
+	Context uint32
+	Assoc   int32
+}
+
+// Marshal returns the C layout of s.
+func (s SndInfo) Marshal() []byte {
+	b := make([]byte, SizeofSndInfo)
+	ne.PutUint16(b[0:], s.Stream)
+	ne.PutUint16(b[2:], s.Flags)
+	ne.PutUint32(b[4:], s.PPID)
+	ne.PutUint32(b[8:], s.Context)
+	ne.PutUint32(b[12:], uint32(s.Assoc))
+	return b
+}
+
+// ParseSndInfo parses struct sctp_sndinfo.
+func ParseSndInfo(b []byte) (SndInfo, error) {
+	if len(b) < SizeofSndInfo {
+		return SndInfo{}, short("sctp_sndinfo", len(b), SizeofSndInfo)
+	}
+	return SndInfo{
+		Stream:  ne.Uint16(b[0:]),
+		Flags:   ne.Uint16(b[2:]),
+		PPID:    ne.Uint32(b[4:]),
+		Context: ne.Uint32(b[8:]),
+		Assoc:   int32(ne.Uint32(b[12:])),
+	}, nil
+}
+
+// RcvInfo is struct sctp_rcvinfo (the SCTP_RCVINFO control message).
+type RcvInfo struct {
+	Stream  uint16
+	SSN     uint16
+	Flags   uint16
+	PPID    uint32
+	TSN     uint32
+	CumTSN  uint32
+	Context uint32
+	Assoc   int32
+}
+
+// Marshal returns the C layout of r.
+func (r RcvInfo) Marshal() []byte {
+	b := make([]byte, SizeofRcvInfo)
+	ne.PutUint16(b[0:], r.Stream)
+	ne.PutUint16(b[2:], r.SSN)
+	ne.PutUint16(b[4:], r.Flags)
+	ne.PutUint32(b[8:], r.PPID)
+	ne.PutUint32(b[12:], r.TSN)
+	ne.PutUint32(b[16:], r.CumTSN)
+	ne.PutUint32(b[20:], r.Context)
+	ne.PutUint32(b[24:], uint32(r.Assoc))
+	return b
+}
+
+// ParseRcvInfo parses struct sctp_rcvinfo.
+func ParseRcvInfo(b []byte) (RcvInfo, error) {
+	if len(b) < SizeofRcvInfo {
+		return RcvInfo{}, short("sctp_rcvinfo", len(b), SizeofRcvInfo)
+	}
+	return RcvInfo{
+		Stream:  ne.Uint16(b[0:]),
+		SSN:     ne.Uint16(b[2:]),
+		Flags:   ne.Uint16(b[4:]),
+		PPID:    ne.Uint32(b[8:]),
+		TSN:     ne.Uint32(b[12:]),
+		CumTSN:  ne.Uint32(b[16:]),
+		Context: ne.Uint32(b[20:]),
+		Assoc:   int32(ne.Uint32(b[24:])),
+	}, nil
+}
+
+// Event is struct sctp_event (SCTP_EVENT): subscribe to (On) or unsubscribe
+// from one notification type for an association (FutureAssoc: the endpoint).
+type Event struct {
+	Assoc int32
+	Type  uint16
+	On    bool
+}
+
+// Marshal returns the C layout of e.
+func (e Event) Marshal() []byte {
+	b := make([]byte, SizeofEvent)
+	ne.PutUint32(b[0:], uint32(e.Assoc))
+	ne.PutUint16(b[4:], e.Type)
+	if e.On {
+		b[6] = 1
+	}
+	return b
+}
+
+// ParseEvent parses struct sctp_event.
+func ParseEvent(b []byte) (Event, error) {
+	if len(b) < SizeofEvent {
+		return Event{}, short("sctp_event", len(b), SizeofEvent)
+	}
+	return Event{Assoc: int32(ne.Uint32(b[0:])), Type: ne.Uint16(b[4:]), On: b[6] != 0}, nil
+}
+
+// PaddrInfo is struct sctp_paddrinfo (packed, 152 bytes).
+type PaddrInfo struct {
+	Assoc int32
+	Addr  netip.AddrPort
+	State int32
+	Cwnd  uint32
+	SRTT  uint32 // ms
+	RTO   uint32 // ms
+	MTU   uint32
+}
+
+// Status is struct sctp_status (SCTP_STATUS).
+type Status struct {
+	Assoc       int32
+	State       int32
+	Rwnd        uint32
+	UnackData   uint16
+	PendData    uint16
+	InStreams   uint16
+	OutStreams  uint16
+	FragPoint   uint32
+	PrimaryAddr PaddrInfo
+}
+
+// Association states (sstat_state).
+var assocStates = []string{"EMPTY", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED",
+	"SHUTDOWN_PENDING", "SHUTDOWN_SENT", "SHUTDOWN_RECEIVED", "SHUTDOWN_ACK_SENT"}
+
+// StateName names an association state of Status.State.
+func StateName(s int32) string {
+	if s >= 0 && int(s) < len(assocStates) {
+		return assocStates[s]
+	}
+	return fmt.Sprintf("STATE(%d)", s)
+}
+
+// Marshal returns the C layout of s (the assoc id is the input of
+// getsockopt SCTP_STATUS).
+func (s Status) Marshal() []byte {
+	b := make([]byte, SizeofStatus)
+	ne.PutUint32(b[0:], uint32(s.Assoc))
+	ne.PutUint32(b[4:], uint32(s.State))
+	ne.PutUint32(b[8:], s.Rwnd)
+	ne.PutUint16(b[12:], s.UnackData)
+	ne.PutUint16(b[14:], s.PendData)
+	ne.PutUint16(b[16:], s.InStreams)
+	ne.PutUint16(b[18:], s.OutStreams)
+	ne.PutUint32(b[20:], s.FragPoint)
+	p := b[24:]
+	ne.PutUint32(p[0:], uint32(s.PrimaryAddr.Assoc))
+	if s.PrimaryAddr.Addr.IsValid() {
+		copy(p[4:4+SizeofSockaddrStore], AppendSockaddr(nil, s.PrimaryAddr.Addr))
+	}
+	ne.PutUint32(p[132:], uint32(s.PrimaryAddr.State))
+	ne.PutUint32(p[136:], s.PrimaryAddr.Cwnd)
+	ne.PutUint32(p[140:], s.PrimaryAddr.SRTT)
+	ne.PutUint32(p[144:], s.PrimaryAddr.RTO)
+	ne.PutUint32(p[148:], s.PrimaryAddr.MTU)
+	return b
+}
+
+// ParseStatus parses struct sctp_status.
+func ParseStatus(b []byte) (Status, error) {
+	if len(b) < SizeofStatus {
+		return Status{}, short("sctp_status", len(b), SizeofStatus)
+	}
+	s := Status{
+		Assoc:      int32(ne.Uint32(b[0:])),
+		State:      int32(ne.Uint32(b[4:])),
+		Rwnd:       ne.Uint32(b[8:]),
+		UnackData:  ne.Uint16(b[12:]),
+		PendData:   ne.Uint16(b[14:]),
+		InStreams:  ne.Uint16(b[16:]),
+		OutStreams: ne.Uint16(b[18:]),
+		FragPoint:  ne.Uint32(b[20:]),
+	}
+	p := b[24:]
+	s.PrimaryAddr = PaddrInfo{
+		Assoc: int32(ne.Uint32(p[0:])),
+		State: int32(ne.Uint32(p[132:])),
+		Cwnd:  ne.Uint32(p[136:]),
+		SRTT:  ne.Uint32(p[140:]),
+		RTO:   ne.Uint32(p[144:]),
+		MTU:   ne.Uint32(p[148:]),
+	}
+	s.PrimaryAddr.Addr, _, _ = ParseSockaddr(p[4 : 4+SizeofSockaddrStore])
+	return s, nil
+}
