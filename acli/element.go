@@ -116,7 +116,7 @@ func valueCands(p *model.Param, ed *editor) []cand {
 	if p.Type == model.Enum {
 		out := make([]cand, 0, len(p.Values))
 		for _, v := range p.Values {
-			h := p.Name + " " + v
+			h := p.Help
 			if v == p.Default {
 				h += " (default)"
 			}

@@ -58,7 +58,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return sh.RunCommand(fs.Args())
 	}
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		t, err := acli.NewTerminal(sh, filepath.Join(filepath.Dir(path), "history"))
+		history := filepath.Join(filepath.Dir(path), "history")
+		if f, err := os.OpenFile(history, os.O_CREATE|os.O_RDONLY, 0o600); err == nil {
+			f.Close() // readline would create it world-readable
+		}
+		t, err := acli.NewTerminal(sh, history)
 		if err != nil {
 			fmt.Fprintf(stderr, "acli: %v\n", err)
 			return 1

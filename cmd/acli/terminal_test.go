@@ -1,0 +1,88 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTerminal drives the interactive shell in a real terminal (tmux): Tab
+// completion, the ? key, history, Ctrl-C, the save question and Ctrl-D.
+func TestTerminal(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is needed to test the interactive shell: apt-get install -y tmux (.ci/run installs it)")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "acli")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "acli.db")
+	sock := filepath.Join(dir, "tmux.sock")
+	tmux := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("tmux", append([]string{"-S", sock}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	tmux("new-session", "-d", "-s", "acli", "-x", "150", "-y", "50", bin+" --db "+db+" --prompt ORACLE")
+	defer exec.Command("tmux", "-S", sock, "kill-server").Run()
+
+	screen := func() string { return tmux("capture-pane", "-p", "-t", "acli") }
+	// waitFor polls the screen until it contains want.
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if strings.Contains(screen(), want) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("screen never showed %q:\n%s", want, screen())
+	}
+	keys := func(k ...string) { tmux(append([]string{"send-keys", "-t", "acli"}, k...)...) }
+
+	waitFor("ORACLE#")
+	keys("conf t", "Enter", "sess", "Enter", "sip-i", "Enter", "sip-p", "Enter")
+	waitFor("ORACLE(sip-port)#")
+	keys("transport-pro", "Tab")
+	waitFor("ORACLE(sip-port)# transport-protocol")
+	keys("?")
+	waitFor("SCTP  layer 4 protocol")
+	waitFor("UDP   layer 4 protocol (default)")
+	keys("SC", "Tab", "Enter")
+	keys("address 172.16.10.76", "Enter", "show", "Enter")
+	waitFor("address                         172.16.10.76")
+	keys("Up", "Up")
+	waitFor("ORACLE(sip-port)# address 172.16.10.76")
+	keys("C-c")
+	keys("exit", "Enter")
+	waitFor("Save changes? [y/n]:")
+	keys("y", "Enter")
+	waitFor("ORACLE(sip-interface)#")
+	for i := 0; i < 4; i++ {
+		keys("C-d")
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The session has ended; the sip-port was stored.
+	deadline := time.Now().Add(5 * time.Second)
+	for exec.Command("tmux", "-S", sock, "has-session", "-t", "acli").Run() == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("Ctrl-D at the top did not end the session:\n%s", screen())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out, err := exec.Command(bin, "--db", db, "show", "configuration", "sip-interface", "short").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "transport-protocol              SCTP") || !strings.Contains(string(out), "172.16.10.76") {
+		t.Fatalf("stored configuration after the terminal session: %v\n%s", err, out)
+	}
+	if st, err := os.Stat(db); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("database mode: %v %v, want 0600", st.Mode(), err)
+	}
+}
