@@ -70,10 +70,10 @@ func (s *Shell) commands() []*command {
 
 // globalCommands work at the top and in configure and container modes.
 func (s *Shell) globalCommands() []*command {
-	return []*command{
+	return append([]*command{
 		{name: "show", help: "show configuration and status", args: showArgs, run: (*Shell).show},
 		{name: "verify-config", help: "check the editing configuration as a whole", args: verifyArgs, run: (*Shell).verifyConfig},
-	}
+	}, s.lifecycleCommands()...)
 }
 
 func noArgs(cmd string, args []Token) error {

@@ -9,17 +9,64 @@ import (
 	"github.com/acli-project/acli/model/store"
 )
 
-// showTopics are the words after show, with their help.
-var showTopics = []cand{
-	{"configuration", "the editing configuration: [element [key]] [short]"},
+// showTopic is one word after show: its help, argument completion and
+// handler. Topics are declared in the files of the features they show.
+type showTopic struct {
+	name, help string
+	args       func(s *Shell, prev []Token) []cand
+	run        func(s *Shell, args []Token) error
+}
+
+func (s *Shell) showTopics() []showTopic {
+	return append([]showTopic{
+		{"configuration", "the editing configuration: [element [key]] [short]", configArgs, func(s *Shell, args []Token) error {
+			var cfg *model.Config
+			if err := s.be.read(func(tx *store.Tx) (err error) { cfg, err = tx.Editing(); return err }); err != nil {
+				return err
+			}
+			return s.showConfig(cfg, args, "show configuration")
+		}},
+	}, s.moreShowTopics()...)
+}
+
+func topicCands(ts []showTopic) []cand {
+	out := make([]cand, len(ts))
+	for i, t := range ts {
+		out[i] = cand{t.name, t.help}
+	}
+	return out
 }
 
 func showArgs(s *Shell, prev []Token) []cand {
+	ts := s.showTopics()
 	if len(prev) == 0 {
-		return showTopics
+		return topicCands(ts)
 	}
-	if c, err := pick(prev[0].Text, showTopics, "show topic", "show"); err == nil && c.word == "configuration" {
-		return configArgs(s, prev[1:])
+	c, err := pick(prev[0].Text, topicCands(ts), "show topic", "show")
+	if err != nil {
+		return nil
+	}
+	for _, t := range ts {
+		if t.name == c.word && t.args != nil {
+			return t.args(s, prev[1:])
+		}
+	}
+	return nil
+}
+
+func (s *Shell) show(args []Token) error {
+	ts := s.showTopics()
+	if len(args) == 0 {
+		return fmt.Errorf("show needs a topic: allowed %s", wordList(topicCands(ts)))
+	}
+	c, err := pick(args[0].Text, topicCands(ts), "show topic", "show")
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.name == c.word {
+			return t.run(s, args[1:])
+		}
 	}
 	return nil
 }
@@ -48,25 +95,6 @@ func configArgs(s *Shell, prev []Token) []cand {
 		return out
 	}
 	return []cand{short}
-}
-
-func (s *Shell) show(args []Token) error {
-	if len(args) == 0 {
-		return fmt.Errorf("show needs a topic: allowed %s", wordList(showTopics))
-	}
-	c, err := pick(args[0].Text, showTopics, "show topic", "show")
-	if err != nil {
-		return err
-	}
-	switch c.word {
-	case "configuration":
-		var cfg *model.Config
-		if err := s.be.read(func(tx *store.Tx) (err error) { cfg, err = tx.Editing(); return err }); err != nil {
-			return err
-		}
-		return s.showConfig(cfg, args[1:], "show configuration")
-	}
-	return nil
 }
 
 // showConfig prints a configuration, or one element type or instance of it:
