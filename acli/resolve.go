@@ -82,14 +82,21 @@ func wordList(cs []cand) string {
 // complete returns the candidates for the word being typed at the end of
 // line, and that partial word. Completion, ? help and errors share it.
 func (s *Shell) complete(line string) (cs []cand, partial string) {
+	cs, partial, _ = s.completeErr(line)
+	return cs, partial
+}
+
+// completeErr is complete, also returning why nothing can follow (an
+// unknown or ambiguous command word, a broken line).
+func (s *Shell) completeErr(line string) (cs []cand, partial string, err error) {
 	toks, inWord, err := tokenize(line)
 	if err != nil {
-		return nil, ""
+		return nil, "", err
 	}
 	if inWord && len(toks) > 0 {
 		last := toks[len(toks)-1]
 		if last.List {
-			return nil, ""
+			return nil, "", nil
 		}
 		partial = last.Text
 		toks = toks[:len(toks)-1]
@@ -100,15 +107,15 @@ func (s *Shell) complete(line string) (cs []cand, partial string) {
 		all = cands(cmds)
 	} else {
 		if toks[0].List || toks[0].Quoted {
-			return nil, partial
+			return nil, partial, nil
 		}
 		c, err := pick(toks[0].Text, cands(cmds), "command", s.modeDesc())
 		if err != nil {
-			return nil, partial
+			return nil, partial, err
 		}
 		cmd := findCmd(cmds, c.word)
 		if cmd.args == nil {
-			return nil, partial
+			return nil, partial, nil
 		}
 		all = cmd.args(s, toks[1:])
 	}
@@ -119,29 +126,36 @@ func (s *Shell) complete(line string) (cs []cand, partial string) {
 		}
 	}
 	sort.SliceStable(cs, func(i, j int) bool { return cs[i].word < cs[j].word })
-	return cs, partial
+	return cs, partial, nil
 }
 
 // Complete returns the completions of the word at the end of line, as
 // whole words (a unique one followed by a space).
 func (s *Shell) Complete(line string) []string {
-	cs, partial := s.complete(line)
+	cs, _ := s.complete(line)
 	var out []string
 	for _, c := range cs {
 		if !strings.HasPrefix(c.word, "<") {
 			out = append(out, c.word)
 		}
 	}
-	_ = partial
 	return out
 }
 
 // help prints the candidates for the word at the end of line with their
 // one-line help, as the ? key does.
 func (s *Shell) help(line string) {
-	cs, _ := s.complete(line)
+	cs, partial, err := s.completeErr(line)
+	if err != nil {
+		s.printf("%% %v\n", err)
+		return
+	}
 	if len(cs) == 0 {
-		s.printf("%% nothing matches here\n")
+		if partial != "" {
+			s.printf("%% nothing here starts with %q\n", partial)
+		} else {
+			s.printf("%% no more arguments: press Enter\n")
+		}
 		return
 	}
 	w := 0
