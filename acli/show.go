@@ -26,7 +26,7 @@ func (s *Shell) showTopics() []showTopic {
 			}
 			return s.showConfig(cfg, args, "show configuration")
 		}},
-	}, s.moreShowTopics()...)
+	}, append(s.moreShowTopics(), s.runtimeShowTopics()...)...)
 }
 
 func topicCands(ts []showTopic) []cand {

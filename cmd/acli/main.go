@@ -45,6 +45,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		path = p
 	}
+	if fs.Arg(0) == "serve" {
+		return serve(path, fs.Args()[1:], stderr)
+	}
 	sh := acli.New(acli.Options{
 		Store:    store.New(path),
 		Prompt:   *prompt,
