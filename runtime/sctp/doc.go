@@ -1,0 +1,34 @@
+// Package sctp is the SCTP socket layer of the acli runtime: it turns SCTP
+// options of the configuration into kernel socket options and serves
+// SIP-over-SCTP (RFC 4168) with Linux kernel SCTP.
+//
+// # Sockets
+//
+// A Listener is a single one-to-many (SOCK_SEQPACKET) socket carrying every
+// association of a SIP port, bound to a primary address plus multi-homed
+// secondary addresses. Its non-blocking file descriptor lives on the Go
+// netpoller, so the process keeps a handful of OS threads however many
+// associations are open, Close wakes blocked readers at once, and deadlines
+// work. Dial opens an outbound association (a Conn) the same way.
+//
+// # Options
+//
+// Options holds every SCTP knob of the SBC guide and the Kamailio sctp
+// module (RTO initial/min/max, heartbeat interval, path and association
+// retransmissions, SACK delay and frequency, max burst, INIT attempts and
+// timeout, buffers, autoclose, send TTL, unordered sending, streams, maximum
+// associations). Apply sets them with hand-marshalled setsockopt calls (see
+// package sctpwire for the layouts) and ReadOptions reads the kernel's
+// values back with getsockopt, for "show" commands.
+//
+// Options set on a listening socket are endpoint defaults that the kernel
+// copies into each new association: changing them affects only associations
+// created afterwards, while existing ones keep their values (readable with
+// Listener.ReadAssocOptions).
+//
+// # Testing
+//
+// The tests need kernel SCTP. Where the kernel has none they run in a
+// User-Mode Linux guest (see internal/uml); the package's pure parsing code
+// is in sctpwire, whose tests and fuzz targets run anywhere.
+package sctp

@@ -1,0 +1,482 @@
+package sctp
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/acli-project/acli/runtime/sctp/sctpwire"
+	"golang.org/x/sys/unix"
+)
+
+// AssocID identifies an association on a one-to-many socket.
+type AssocID int32
+
+// Notification is an SCTP notification (association up or down, peer
+// address change, ...); see sctpwire.Notification.
+type Notification = sctpwire.Notification
+
+// RecvInfo describes a received message.
+type RecvInfo struct {
+	Assoc  AssocID
+	Stream uint16
+	SSN    uint16
+	// PPID is the payload protocol identifier as it is on the wire (SIP
+	// sends 0).
+	PPID uint32
+	// Flags are the SCTP receive flags: sctpwire.FlagUnordered if the peer
+	// sent the message unordered.
+	Flags uint16
+	// Peer is the source address of the message.
+	Peer netip.AddrPort
+	// EOR is true when the message is complete; false when the buffer was
+	// too small and the next read returns the rest.
+	EOR bool
+}
+
+// Unordered reports whether the message was sent unordered.
+func (r RecvInfo) Unordered() bool { return r.Flags&sctpwire.FlagUnordered != 0 }
+
+// Stats are the association counters of a socket, kept from the kernel's
+// notifications as they are read.
+type Stats struct {
+	Assocs        int    // associations up now (as notified)
+	Up            uint64 // COMM_UP: associations established
+	Down          uint64 // COMM_LOST or SHUTDOWN_COMP of established associations
+	Restarts      uint64 // RESTART: the peer restarted an association
+	Failed        uint64 // CANT_STR_ASSOC: an association could not be started
+	Rejected      uint64 // aborted at once because MaxAssocs was reached
+	Notifications uint64 // every notification read
+	Malformed     uint64 // notifications that did not parse
+}
+
+// endpoint is an SCTP socket on the Go netpoller: a non-blocking fd in an
+// os.File whose RawConn parks goroutines instead of OS threads.
+type endpoint struct {
+	f      *os.File
+	rc     syscall.RawConn
+	family int
+	opts   atomic.Pointer[Options]
+	closed atomic.Bool
+
+	rmu   sync.Mutex // serializes reads (notifications may come in pieces)
+	notif []byte     // a notification being reassembled
+
+	mu       sync.Mutex
+	assocs   map[AssocID]struct{} // up (COMM_UP read)
+	rejected map[AssocID]struct{} // aborted for MaxAssocs, not yet gone
+	stats    Stats
+	handler  func(Notification)
+}
+
+// familyOf returns the address family of addrs, which must all be of one.
+func familyOf(addrs []netip.Addr) (int, []netip.Addr, error) {
+	if len(addrs) == 0 {
+		return 0, nil, errors.New("sctp: no address")
+	}
+	out := make([]netip.Addr, len(addrs))
+	for i, a := range addrs {
+		a = a.Unmap()
+		if !a.IsValid() {
+			return 0, nil, fmt.Errorf("sctp: invalid address %v", addrs[i])
+		}
+		if i > 0 && a.Is4() != out[0].Is4() {
+			return 0, nil, fmt.Errorf("sctp: addresses %v and %v are of different families", out[0], a)
+		}
+		out[i] = a
+	}
+	if out[0].Is4() {
+		return unix.AF_INET, out, nil
+	}
+	return unix.AF_INET6, out, nil
+}
+
+// newEndpoint creates a one-to-many socket of family with o applied,
+// subscribed to the notifications it needs, and calls bind (if not nil)
+// before putting the fd on the netpoller.
+func newEndpoint(family int, o Options, setup func(fd int) error) (*endpoint, error) {
+	fd, err := unix.Socket(family, unix.SOCK_SEQPACKET|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_SCTP)
+	if err != nil {
+		return nil, fmt.Errorf("sctp: socket: %w", err)
+	}
+	if err := initSocket(fd, o); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	if setup != nil {
+		if err := setup(fd); err != nil {
+			unix.Close(fd)
+			return nil, err
+		}
+	}
+	f := os.NewFile(uintptr(fd), "sctp")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	e := &endpoint{f: f, rc: rc, family: family,
+		assocs: make(map[AssocID]struct{}), rejected: make(map[AssocID]struct{})}
+	e.opts.Store(&o)
+	return e, nil
+}
+
+// events are the notifications an endpoint subscribes to.
+var events = []sctpwire.NotificationType{
+	sctpwire.AssocChange, sctpwire.PeerAddrChange, sctpwire.ShutdownEvent,
+	sctpwire.RemoteError, sctpwire.SendFailedEvent,
+}
+
+// initSocket subscribes fd to notifications and receive information and
+// applies o.
+func initSocket(fd int, o Options) error {
+	for _, ev := range events {
+		if err := setsockopt(fd, sctpwire.OptEvent, sctpwire.Event{Type: uint16(ev), On: true}.Marshal()); err != nil {
+			return fmt.Errorf("sctp: SCTP_EVENT %v: %w", ev, err)
+		}
+	}
+	if err := unix.SetsockoptInt(fd, sctpwire.SolSCTP, sctpwire.OptRecvRcvInfo, 1); err != nil {
+		return fmt.Errorf("sctp: SCTP_RECVRCVINFO: %w", err)
+	}
+	return Apply(fd, o)
+}
+
+// control runs fn on the fd.
+func (e *endpoint) control(fn func(fd int) error) error {
+	var ferr error
+	if err := e.rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return mapErr(err)
+	}
+	return ferr
+}
+
+func mapErr(err error) error {
+	if errors.Is(err, os.ErrClosed) {
+		return net.ErrClosed
+	}
+	return err
+}
+
+// recvmsg is recvmsg(2) without allocations; name receives the source
+// address.
+func recvmsg(fd int, p, oob, name []byte) (n, oobn, namelen, flags int, err error) {
+	var msg unix.Msghdr
+	var iov unix.Iovec
+	iov.Base = &p[0]
+	iov.SetLen(len(p))
+	msg.Iov, msg.Iovlen = &iov, 1
+	msg.Name, msg.Namelen = &name[0], uint32(len(name))
+	msg.Control = &oob[0]
+	msg.SetControllen(len(oob))
+	for {
+		r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, 0, 0, 0, e
+		}
+		return int(r), int(msg.Controllen), int(msg.Namelen), int(msg.Flags), nil
+	}
+}
+
+// sendmsg is sendmsg(2); unlike unix.SendmsgN it sends an empty message as
+// such (SCTP_ABORT and SCTP_EOF need that).
+func sendmsg(fd int, p, oob []byte) (int, error) {
+	var msg unix.Msghdr
+	var iov unix.Iovec
+	if len(p) > 0 {
+		iov.Base = &p[0]
+		iov.SetLen(len(p))
+		msg.Iov, msg.Iovlen = &iov, 1
+	}
+	if len(oob) > 0 {
+		msg.Control = &oob[0]
+		msg.SetControllen(len(oob))
+	}
+	for {
+		r, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_NOSIGNAL)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(r), nil
+	}
+}
+
+// readMsg returns the next data message, handling the notifications read
+// before it. If until is not nil it is called with each notification and
+// readMsg returns (0, RecvInfo{}, nil) as soon as it returns true.
+func (e *endpoint) readMsg(buf []byte, until func(Notification) bool) (int, RecvInfo, error) {
+	if len(buf) == 0 {
+		return 0, RecvInfo{}, io.ErrShortBuffer
+	}
+	e.rmu.Lock()
+	defer e.rmu.Unlock()
+	var oob [64]byte
+	var name [sctpwire.SizeofSockaddrInet6]byte
+	for {
+		var n, oobn, namelen, flags int
+		var rerr error
+		err := e.rc.Read(func(fd uintptr) bool {
+			n, oobn, namelen, flags, rerr = recvmsg(int(fd), buf, oob[:], name[:])
+			return rerr != unix.EAGAIN
+		})
+		if err == nil {
+			err = rerr
+		}
+		if err != nil {
+			if e.closed.Load() {
+				return 0, RecvInfo{}, net.ErrClosed
+			}
+			return 0, RecvInfo{}, mapErr(err)
+		}
+		if flags&sctpwire.MsgNotification != 0 {
+			msg := buf[:n]
+			if flags&sctpwire.MsgEOR == 0 || len(e.notif) > 0 {
+				e.notif = append(e.notif, msg...)
+				if flags&sctpwire.MsgEOR == 0 {
+					if len(e.notif) > 1<<16 { // no notification is that long
+						e.notif = e.notif[:0]
+						e.count(func(s *Stats) { s.Malformed++ })
+					}
+					continue
+				}
+				msg = e.notif
+			}
+			nt, ok := e.notification(msg)
+			e.notif = e.notif[:0]
+			if ok && until != nil && until(nt) {
+				return 0, RecvInfo{}, nil
+			}
+			continue
+		}
+		info := RecvInfo{EOR: flags&sctpwire.MsgEOR != 0}
+		if namelen > len(name) {
+			namelen = len(name)
+		}
+		info.Peer, _, _ = sctpwire.ParseSockaddr(name[:namelen])
+		if ri, ok, _ := sctpwire.ParseRecvCmsgs(oob[:min(oobn, len(oob))]); ok {
+			info.Assoc, info.Stream, info.SSN, info.Flags = AssocID(ri.Assoc), ri.Stream, ri.SSN, ri.Flags
+			info.PPID = ntohl(ri.PPID)
+		}
+		if e.isRejected(info.Assoc) {
+			continue // sent early by a peer beyond MaxAssocs
+		}
+		return n, info, nil
+	}
+}
+
+func (e *endpoint) count(f func(*Stats)) {
+	e.mu.Lock()
+	f(&e.stats)
+	e.mu.Unlock()
+}
+
+func (e *endpoint) isRejected(a AssocID) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, r := e.rejected[a]
+	return r
+}
+
+// notification parses and accounts for one notification, enforces
+// MaxAssocs and calls the handler.
+func (e *endpoint) notification(b []byte) (Notification, bool) {
+	n, err := sctpwire.ParseNotification(b)
+	e.mu.Lock()
+	e.stats.Notifications++
+	if err != nil {
+		e.stats.Malformed++
+		e.mu.Unlock()
+		return n, false
+	}
+	id := AssocID(n.Assoc)
+	abort := false
+	if n.Type == sctpwire.AssocChange {
+		switch n.State {
+		case sctpwire.CommUp:
+			e.stats.Up++
+			if max := e.opts.Load().MaxAssocs; max > 0 && len(e.assocs) >= max {
+				e.rejected[id] = struct{}{}
+				e.stats.Rejected++
+				abort = true
+			} else {
+				e.assocs[id] = struct{}{}
+			}
+		case sctpwire.Restart:
+			e.stats.Restarts++
+		case sctpwire.CommLost, sctpwire.ShutdownComp:
+			if _, ok := e.assocs[id]; ok {
+				delete(e.assocs, id)
+				e.stats.Down++
+			}
+			delete(e.rejected, id)
+		case sctpwire.CantStrAssoc:
+			e.stats.Failed++
+		}
+	}
+	e.stats.Assocs = len(e.assocs)
+	h := e.handler
+	e.mu.Unlock()
+	if abort {
+		e.sendFlags(id, sctpwire.FlagAbort) // the association is gone either way
+	}
+	if h != nil {
+		h(n)
+	}
+	return n, true
+}
+
+// writeMsg sends b on assoc with the endpoint's send options.
+func (e *endpoint) writeMsg(b []byte, assoc AssocID, stream uint16, ppid uint32) error {
+	o := e.opts.Load()
+	info := sctpwire.SndRcvInfo{Stream: stream, PPID: htonl(ppid), Assoc: int32(assoc), TimeToLive: uint32(o.SendTTL)}
+	if o.Unordered {
+		info.Flags |= sctpwire.FlagUnordered
+	}
+	if err := e.send(b, sctpwire.SndRcvCmsg(info)); err != nil {
+		return fmt.Errorf("sctp: send to association %d: %w", assoc, err)
+	}
+	return nil
+}
+
+// sendFlags sends an empty message with flags (SCTP_ABORT, SCTP_EOF).
+func (e *endpoint) sendFlags(assoc AssocID, flags uint16) error {
+	return e.send(nil, sctpwire.SndRcvCmsg(sctpwire.SndRcvInfo{Assoc: int32(assoc), Flags: flags}))
+}
+
+func (e *endpoint) send(b, oob []byte) error {
+	var serr error
+	err := e.rc.Write(func(fd uintptr) bool {
+		_, serr = sendmsg(int(fd), b, oob)
+		return serr != unix.EAGAIN
+	})
+	if err == nil {
+		err = serr
+	}
+	return mapErr(err)
+}
+
+// waitAssoc reads notifications until assoc is up (nil) or failed.
+func (e *endpoint) waitAssoc(ctx context.Context, assoc AssocID) error {
+	if d, ok := ctx.Deadline(); ok {
+		e.f.SetReadDeadline(d)
+	}
+	stop := context.AfterFunc(ctx, func() { e.f.SetReadDeadline(time.Unix(1, 0)) })
+	defer func() {
+		stop()
+		e.f.SetReadDeadline(time.Time{})
+	}()
+	var result error
+	buf := make([]byte, 512)
+	for {
+		_, _, err := e.readMsg(buf, func(n Notification) bool {
+			if n.Type != sctpwire.AssocChange || AssocID(n.Assoc) != assoc {
+				return false
+			}
+			switch n.State {
+			case sctpwire.CommUp:
+				return true
+			case sctpwire.CantStrAssoc, sctpwire.CommLost:
+				result = fmt.Errorf("sctp: association could not be started (%s, error %d)", n.StateName(), n.Error)
+				return true
+			}
+			return false
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return err
+		}
+		if result != nil || e.hasAssoc(assoc) {
+			return result
+		}
+	}
+}
+
+func (e *endpoint) hasAssoc(a AssocID) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.assocs[a]
+	return ok
+}
+
+func (e *endpoint) close() error {
+	if !e.closed.CompareAndSwap(false, true) {
+		return net.ErrClosed
+	}
+	return e.f.Close()
+}
+
+func (e *endpoint) statsSnapshot() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats
+}
+
+func (e *endpoint) setHandler(h func(Notification)) {
+	e.mu.Lock()
+	e.handler = h
+	e.mu.Unlock()
+}
+
+func (e *endpoint) localAddrs() ([]netip.AddrPort, error) {
+	var out []netip.AddrPort
+	err := e.control(func(fd int) (err error) {
+		out, err = getAddrs(fd, sctpwire.OptGetLocalAddrs, 0)
+		return err
+	})
+	return out, err
+}
+
+func (e *endpoint) peerAddrs(assoc AssocID) ([]netip.AddrPort, error) {
+	var out []netip.AddrPort
+	err := e.control(func(fd int) (err error) {
+		out, err = getAddrs(fd, sctpwire.OptGetPeerAddrs, int32(assoc))
+		return err
+	})
+	return out, err
+}
+
+func (e *endpoint) status(assoc AssocID) (sctpwire.Status, error) {
+	var st sctpwire.Status
+	err := e.control(func(fd int) (err error) {
+		st, err = status(fd, int32(assoc))
+		return err
+	})
+	return st, err
+}
+
+func (e *endpoint) readOptions(assoc AssocID) (Options, error) {
+	var o Options
+	err := e.control(func(fd int) (err error) {
+		o, err = readOptions(fd, int32(assoc))
+		return err
+	})
+	o.MaxAssocs = e.opts.Load().MaxAssocs
+	return o, err
+}
+
+// htonl and ntohl convert the PPID between its wire value and the bytes the
+// kernel copies verbatim.
+func htonl(v uint32) uint32 {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], v)
+	return binary.NativeEndian.Uint32(b[:])
+}
+
+func ntohl(v uint32) uint32 { return htonl(v) }

@@ -1,0 +1,179 @@
+package sctp
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/acli-project/acli/runtime/sctp/sctpwire"
+	"golang.org/x/sys/unix"
+)
+
+// ListenBacklog is the listen(2) backlog of a Listener. (On one-to-many
+// sockets Linux does not limit new associations by it, but a library
+// default of 128 made the kernel abort bursts of one-to-one associations.)
+const ListenBacklog = 4096
+
+// Listener is an SCTP server endpoint for SIP: ONE one-to-many
+// (SOCK_SEQPACKET) socket that carries every association, bound to a
+// primary address plus any secondary (multi-homed) addresses of the same
+// family. Its non-blocking fd is on the Go netpoller, so a blocked ReadMsg
+// parks a goroutine, not an OS thread, whatever the number of associations.
+//
+// Messages of all associations arrive through ReadMsg, each tagged with its
+// association; WriteMsg sends on one association. Notifications (association
+// up, down, ...) are handled inside ReadMsg: they update Stats, enforce
+// MaxAssocs and are passed to the OnNotification handler. ReadMsg must
+// therefore be called continuously for Stats and MaxAssocs to be current.
+type Listener struct {
+	e    *endpoint
+	port int
+}
+
+// Listen opens a Listener on port (0: an ephemeral port) of addrs: addrs[0]
+// is the primary address, the others are added with sctp_bindx. All must be
+// of one family; an unspecified address (0.0.0.0, ::) binds every local
+// address. o is applied before bind, so that it holds for every association.
+func Listen(addrs []netip.Addr, port int, o Options) (*Listener, error) {
+	fam, addrs, err := familyOf(addrs)
+	if err != nil {
+		return nil, err
+	}
+	if port < 0 || port > 65535 {
+		return nil, fmt.Errorf("sctp: port %d out of range", port)
+	}
+	bound := 0
+	e, err := newEndpoint(fam, o, func(fd int) error {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return fmt.Errorf("sctp: SO_REUSEADDR: %w", err)
+		}
+		if err := bindx(fd, addrs, uint16(port)); err != nil {
+			return fmt.Errorf("sctp: bind %v port %d: %w", addrs, port, err)
+		}
+		if err := unix.Listen(fd, ListenBacklog); err != nil {
+			return fmt.Errorf("sctp: listen: %w", err)
+		}
+		sa, err := unix.Getsockname(fd)
+		if err != nil {
+			return fmt.Errorf("sctp: getsockname: %w", err)
+		}
+		switch sa := sa.(type) {
+		case *unix.SockaddrInet4:
+			bound = sa.Port
+		case *unix.SockaddrInet6:
+			bound = sa.Port
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Listener{e: e, port: bound}, nil
+}
+
+// Port returns the local port.
+func (l *Listener) Port() int { return l.port }
+
+// LocalAddrs returns the local addresses the kernel has bound (with the port).
+func (l *Listener) LocalAddrs() ([]netip.AddrPort, error) { return l.e.localAddrs() }
+
+// ReadMsg reads the next message of any association into buf. See RecvInfo.
+// After Close it returns net.ErrClosed at once; after a read deadline
+// passes, os.ErrDeadlineExceeded. Concurrent calls are served one at a time.
+func (l *Listener) ReadMsg(buf []byte) (int, RecvInfo, error) { return l.e.readMsg(buf, nil) }
+
+// WriteMsg sends b as one message on association assoc, stream and ppid
+// (the wire value; SIP uses 0), unordered if Options.Unordered and with
+// lifetime Options.SendTTL.
+func (l *Listener) WriteMsg(b []byte, assoc AssocID, stream uint16, ppid uint32) error {
+	return l.e.writeMsg(b, assoc, stream, ppid)
+}
+
+// SetReadDeadline sets the deadline of ReadMsg (zero: none).
+func (l *Listener) SetReadDeadline(t time.Time) error { return l.e.f.SetReadDeadline(t) }
+
+// OnNotification sets a function called (from ReadMsg's goroutine, before
+// ReadMsg goes on) with every notification. It must not call ReadMsg. The
+// notification's Info aliases a read buffer: copy it to keep it.
+func (l *Listener) OnNotification(h func(Notification)) { l.e.setHandler(h) }
+
+// SetOptions applies o to the listening socket. Protocol options (RTO,
+// heartbeat, retransmissions, SACK, burst, streams, INIT, autoclose) are
+// endpoint defaults copied into associations when they are created: they
+// affect only NEW associations. SendTTL, Unordered and MaxAssocs hold from
+// the next message or association on; buffer sizes are the socket's own.
+func (l *Listener) SetOptions(o Options) error {
+	err := l.e.control(func(fd int) error { return Apply(fd, o) })
+	l.e.opts.Store(&o)
+	return err
+}
+
+// Options returns the options last given to Listen or SetOptions.
+func (l *Listener) Options() Options { return *l.e.opts.Load() }
+
+// ReadOptions reads the listener's options back from the kernel (see the
+// function ReadOptions): what new associations get. MaxAssocs, not a kernel
+// option, is the configured one.
+func (l *Listener) ReadOptions() (Options, error) { return l.e.readOptions(sctpwire.FutureAssoc) }
+
+// ReadAssocOptions reads the options of the existing association assoc from
+// the kernel: its own RTO, retransmission, heartbeat, SACK, burst and send
+// values, and the streams negotiated for it; INIT, autoclose and buffer
+// values are the socket's.
+func (l *Listener) ReadAssocOptions(assoc AssocID) (Options, error) {
+	if assoc <= sctpwire.AllAssoc {
+		return Options{}, fmt.Errorf("sctp: %d is not an association id", assoc)
+	}
+	return l.e.readOptions(assoc)
+}
+
+// SetAssocOptions applies the per-association options of o to the existing
+// association assoc (see ApplyAssoc).
+func (l *Listener) SetAssocOptions(assoc AssocID, o Options) error {
+	if assoc <= sctpwire.AllAssoc {
+		return fmt.Errorf("sctp: %d is not an association id", assoc)
+	}
+	return l.e.control(func(fd int) error { return ApplyAssoc(fd, assoc, o) })
+}
+
+// Status returns the kernel's status of association assoc (state, streams,
+// primary path with its RTO).
+func (l *Listener) Status(assoc AssocID) (sctpwire.Status, error) { return l.e.status(assoc) }
+
+// PeerAddrs returns the peer's addresses on association assoc.
+func (l *Listener) PeerAddrs(assoc AssocID) ([]netip.AddrPort, error) { return l.e.peerAddrs(assoc) }
+
+// Abort aborts association assoc (an ABORT chunk, no shutdown handshake).
+func (l *Listener) Abort(assoc AssocID) error {
+	if err := l.e.sendFlags(assoc, sctpwire.FlagAbort); err != nil {
+		return fmt.Errorf("sctp: abort association %d: %w", assoc, err)
+	}
+	return nil
+}
+
+// Shutdown gracefully shuts association assoc down (SHUTDOWN handshake).
+func (l *Listener) Shutdown(assoc AssocID) error {
+	if err := l.e.sendFlags(assoc, sctpwire.FlagEOF); err != nil {
+		return fmt.Errorf("sctp: shut down association %d: %w", assoc, err)
+	}
+	return nil
+}
+
+// Assocs returns the number of associations the kernel has on the socket
+// (SCTP_GET_ASSOC_NUMBER), in any state, whether or not notified yet.
+func (l *Listener) Assocs() (int, error) {
+	var n int
+	err := l.e.control(func(fd int) (err error) {
+		n, err = unix.GetsockoptInt(fd, sctpwire.SolSCTP, sctpwire.OptGetAssocNumber)
+		return err
+	})
+	return n, err
+}
+
+// Stats returns the association counters kept from notifications.
+func (l *Listener) Stats() Stats { return l.e.statsSnapshot() }
+
+// Close closes the socket: blocked and later ReadMsg calls return
+// net.ErrClosed at once, the kernel shuts every association down and the
+// port can be bound again right away.
+func (l *Listener) Close() error { return l.e.close() }

@@ -1,0 +1,429 @@
+package sctp
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/acli-project/acli/runtime/sctp/sctpwire"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultStreams is the number of outbound and inbound streams offered when
+// Options leaves them 0. The kernel's own default of 65,535 inbound streams
+// costs megabytes of kernel memory per association.
+const DefaultStreams = 32
+
+// Options are the SCTP knobs of a socket: every SCTP parameter of the SBC
+// guide (network-parameters sctp-*) and of the Kamailio sctp module
+// (sctp_*). Times are milliseconds unless noted.
+//
+// A zero field means "the kernel's default" (the net.sctp sysctls), except
+// where noted: HBInterval 0 disables heartbeats and SackDelay 0 acknowledges
+// every packet at once; a negative value selects the kernel default for
+// those two. Apply resolves kernel defaults from /proc/sys/net/sctp, so that
+// going back to 0 restores the default on a live socket too.
+//
+// On a listening (one-to-many) socket the protocol options are endpoint
+// defaults: they are copied into each association when it is created, so a
+// change affects only NEW associations. SendTTL and Unordered are applied
+// to every message sent, so they take effect at once.
+type Options struct {
+	RTOInitial int // RTO.Initial (sctp-rto-initial, sctp_srto_initial)
+	RTOMin     int // RTO.Min (sctp-rto-min, sctp_srto_min)
+	RTOMax     int // RTO.Max (sctp-rto-max, sctp_srto_max)
+
+	HBInterval      int // HB.Interval; 0: heartbeats disabled; <0: kernel default (sctp-hb-interval, sctp_hbinterval)
+	PathMaxRetrans  int // Path.Max.Retrans (sctp-path-max-retrans, sctp_pathmaxrxt)
+	AssocMaxRetrans int // Association.Max.Retrans (sctp-assoc-max-retrans, sctp_asocmaxrxt)
+
+	SackDelay int // delayed SACK timer, at most 500; 0: SACK immediately (sctp-sack-timeout, sctp_sack_delay); <0: kernel default
+	SackFreq  int // packets received before a SACK is sent; 1 disables delayed SACK (sctp_sack_freq)
+	MaxBurst  int // Max.Burst in packets (sctp-max-burst, sctp_max_burst)
+
+	InitMaxAttempts int // INIT retransmissions (sctp_init_max_attempts), at most 65535
+	InitMaxTimeout  int // RTO max for INIT (sctp_init_max_timeo), at most 65535
+
+	RcvBuf int // socket receive buffer in bytes; 0: OS default (sctp_socket_rcvbuf)
+	SndBuf int // socket send buffer in bytes; 0: OS default (sctp_socket_sndbuf)
+
+	Autoclose int  // seconds before an idle association is closed; 0: never (sctp_autoclose)
+	SendTTL   int  // lifetime of each sent message; 0: unlimited (sctp_send_ttl)
+	Unordered bool // send with unordered delivery (sctp-send-mode unordered)
+
+	OutStreams int // outbound streams requested; 0: DefaultStreams
+	InStreams  int // maximum inbound streams accepted; 0: DefaultStreams
+
+	// MaxAssocs limits the associations of a Listener: a new association
+	// beyond it is aborted at once and counted in Stats.Rejected. <= 0 is
+	// unlimited (sctp_max_assocs -1). It is not a kernel option.
+	MaxAssocs int
+}
+
+// DefaultOptions returns the defaults of the SBC guide (RFC 4960 section
+// 15): RTO 3000/1000/60000, heartbeat 30000, path 5 and association 10
+// retransmissions, SACK delay 200, burst 4, with DefaultStreams streams and
+// no association limit. The rest is left to the kernel.
+func DefaultOptions() Options {
+	return Options{
+		RTOInitial: 3000, RTOMin: 1000, RTOMax: 60000,
+		HBInterval: 30000, PathMaxRetrans: 5, AssocMaxRetrans: 10,
+		SackDelay: 200, MaxBurst: 4,
+		OutStreams: DefaultStreams, InStreams: DefaultStreams,
+		MaxAssocs: -1,
+	}
+}
+
+// KernelDefaults returns the kernel's defaults for new SCTP sockets, read
+// from /proc/sys/net/sctp (the SCTP module must be loaded). Streams are
+// DefaultStreams, buffers 0 (OS default), MaxAssocs -1.
+func KernelDefaults() (Options, error) {
+	var errs []error
+	read := func(name string) int {
+		b, err := os.ReadFile("/proc/sys/net/sctp/" + name)
+		if err != nil {
+			errs = append(errs, err)
+			return 0
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("net.sctp.%s: %w", name, err))
+		}
+		return n
+	}
+	o := Options{
+		RTOInitial:      read("rto_initial"),
+		RTOMin:          read("rto_min"),
+		RTOMax:          read("rto_max"),
+		HBInterval:      read("hb_interval"),
+		PathMaxRetrans:  read("path_max_retrans"),
+		AssocMaxRetrans: read("association_max_retrans"),
+		SackDelay:       read("sack_timeout"),
+		SackFreq:        2, // hard-coded in the kernel (sctp_init_sock)
+		MaxBurst:        read("max_burst"),
+		InitMaxAttempts: read("max_init_retransmits"),
+		OutStreams:      DefaultStreams,
+		InStreams:       DefaultStreams,
+		MaxAssocs:       -1,
+	}
+	o.InitMaxTimeout = min(o.RTOMax, math.MaxUint16) // the kernel's sinit_max_init_timeo default
+	return o, errors.Join(errs...)
+}
+
+// resolve fills o's "kernel default" fields from d (fields of d that are 0
+// stay unresolved: the kernel then leaves them unchanged).
+func (o Options) resolve(d Options) Options {
+	def := func(v *int, dv int) {
+		if *v == 0 {
+			*v = dv
+		}
+	}
+	def(&o.RTOInitial, d.RTOInitial)
+	def(&o.RTOMin, d.RTOMin)
+	def(&o.RTOMax, d.RTOMax)
+	def(&o.PathMaxRetrans, d.PathMaxRetrans)
+	def(&o.AssocMaxRetrans, d.AssocMaxRetrans)
+	def(&o.SackFreq, d.SackFreq)
+	def(&o.MaxBurst, d.MaxBurst)
+	def(&o.InitMaxAttempts, d.InitMaxAttempts)
+	def(&o.InitMaxTimeout, d.InitMaxTimeout)
+	def(&o.OutStreams, DefaultStreams)
+	def(&o.InStreams, DefaultStreams)
+	if o.HBInterval < 0 {
+		o.HBInterval = d.HBInterval
+		if o.HBInterval == 0 {
+			o.HBInterval = -1 // unknown: leave it to the kernel
+		}
+	}
+	if o.SackDelay < 0 {
+		o.SackDelay = d.SackDelay
+		if o.SackDelay == 0 {
+			o.SackDelay = -1
+		}
+	}
+	return o
+}
+
+// Apply sets o on the SCTP socket fd (one-to-many or one-to-one) with
+// setsockopt. On a one-to-many socket the protocol options become the
+// endpoint's defaults for future associations. Every option is attempted:
+// the result joins the failures, each naming its option. The kernel accepts
+// RTOInitial outside [RTOMin, RTOMax] and so does Apply (configuration
+// verification must catch it); it rejects RTOMin > RTOMax and SackDelay >
+// 500.
+func Apply(fd int, o Options) error {
+	d, _ := KernelDefaults() // best effort: unresolved zeros leave the kernel's value
+	return apply(fd, sctpwire.FutureAssoc, o.resolve(d))
+}
+
+// ApplyAssoc sets the per-association options of o (RTO, retransmissions,
+// heartbeat, SACK, burst, send defaults) on the existing association assoc
+// of the one-to-many socket fd.
+func ApplyAssoc(fd int, assoc AssocID, o Options) error {
+	d, _ := KernelDefaults()
+	return apply(fd, int32(assoc), o.resolve(d))
+}
+
+// option setters fail with an error naming the option.
+type optErr struct {
+	errs []error
+}
+
+func (e *optErr) add(name string, err error) {
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("sctp: %s: %w", name, err))
+	}
+}
+
+func (e *optErr) err() error { return errors.Join(e.errs...) }
+
+// inRange checks v against [lo, hi].
+func inRange(name string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("%s %d out of range [%d, %d]", name, v, lo, hi)
+	}
+	return nil
+}
+
+func apply(fd int, assoc int32, o Options) error {
+	var e optErr
+	endpoint := assoc == sctpwire.FutureAssoc
+	sockType, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		return fmt.Errorf("sctp: SO_TYPE: %w", err)
+	}
+
+	// SCTP_RTOINFO: 0 leaves a value unchanged.
+	if err := errors.Join(inRange("rto initial", o.RTOInitial, 0, math.MaxUint32),
+		inRange("rto min", o.RTOMin, 0, math.MaxUint32), inRange("rto max", o.RTOMax, 0, math.MaxUint32)); err != nil {
+		e.add("SCTP_RTOINFO", err)
+	} else {
+		e.add("SCTP_RTOINFO", setsockopt(fd, sctpwire.OptRTOInfo, sctpwire.RTOInfo{
+			Assoc: assoc, Initial: uint32(o.RTOInitial), Max: uint32(o.RTOMax), Min: uint32(o.RTOMin)}.Marshal()))
+	}
+
+	// SCTP_ASSOCINFO: association max retransmissions.
+	if err := inRange("association max retransmissions", o.AssocMaxRetrans, 0, math.MaxUint16); err != nil {
+		e.add("SCTP_ASSOCINFO", err)
+	} else if o.AssocMaxRetrans > 0 {
+		e.add("SCTP_ASSOCINFO", setsockopt(fd, sctpwire.OptAssocInfo, sctpwire.AssocParams{
+			Assoc: assoc, MaxRxt: uint16(o.AssocMaxRetrans)}.Marshal()))
+	}
+
+	// SCTP_INITMSG: streams and INIT retransmission (endpoint only).
+	if endpoint {
+		if err := errors.Join(inRange("out streams", o.OutStreams, 0, math.MaxUint16),
+			inRange("in streams", o.InStreams, 0, math.MaxUint16),
+			inRange("init max attempts", o.InitMaxAttempts, 0, math.MaxUint16),
+			inRange("init max timeout", o.InitMaxTimeout, 0, math.MaxUint16)); err != nil {
+			e.add("SCTP_INITMSG", err)
+		} else {
+			e.add("SCTP_INITMSG", setsockopt(fd, sctpwire.OptInitMsg, sctpwire.InitMsg{
+				OutStreams: uint16(o.OutStreams), MaxInStreams: uint16(o.InStreams),
+				MaxAttempts: uint16(o.InitMaxAttempts), MaxInitTimeo: uint16(o.InitMaxTimeout)}.Marshal()))
+		}
+	}
+
+	// SCTP_PEER_ADDR_PARAMS: heartbeat interval / disable, path max
+	// retransmissions.
+	if err := errors.Join(inRange("heartbeat interval", o.HBInterval, -1, math.MaxUint32),
+		inRange("path max retransmissions", o.PathMaxRetrans, 0, math.MaxUint16)); err != nil {
+		e.add("SCTP_PEER_ADDR_PARAMS", err)
+	} else {
+		p := sctpwire.PeerAddrParams{Assoc: assoc, PathMaxRxt: uint16(o.PathMaxRetrans)}
+		switch {
+		case o.HBInterval == 0:
+			p.Flags = sctpwire.SPPHBDisable
+		case o.HBInterval > 0:
+			p.Flags = sctpwire.SPPHBEnable
+			p.HBInterval = uint32(o.HBInterval)
+		}
+		e.add("SCTP_PEER_ADDR_PARAMS", setsockopt(fd, sctpwire.OptPeerAddrParams, p.Marshal()))
+	}
+
+	// SCTP_DELAYED_SACK: delay 0 means SACK at once (freq 1).
+	if err := errors.Join(inRange("sack delay", o.SackDelay, -1, math.MaxUint32),
+		inRange("sack freq", o.SackFreq, 0, math.MaxUint32)); err != nil {
+		e.add("SCTP_DELAYED_SACK", err)
+	} else if o.SackDelay >= 0 {
+		s := sctpwire.SackInfo{Assoc: assoc, Delay: uint32(o.SackDelay), Freq: uint32(o.SackFreq)}
+		if o.SackDelay == 0 {
+			s.Freq = 1
+		}
+		e.add("SCTP_DELAYED_SACK", setsockopt(fd, sctpwire.OptDelayedSack, s.Marshal()))
+	}
+
+	// SCTP_MAX_BURST.
+	if err := inRange("max burst", o.MaxBurst, 0, math.MaxUint32); err != nil {
+		e.add("SCTP_MAX_BURST", err)
+	} else if o.MaxBurst > 0 {
+		e.add("SCTP_MAX_BURST", setsockopt(fd, sctpwire.OptMaxBurst,
+			sctpwire.AssocValue{Assoc: assoc, Value: uint32(o.MaxBurst)}.Marshal()))
+	}
+
+	// SCTP_AUTOCLOSE: one-to-many sockets only (EOPNOTSUPP on one-to-one).
+	if endpoint && (sockType == unix.SOCK_SEQPACKET || o.Autoclose != 0) {
+		if err := inRange("autoclose", o.Autoclose, 0, math.MaxInt32); err != nil {
+			e.add("SCTP_AUTOCLOSE", err)
+		} else {
+			e.add("SCTP_AUTOCLOSE", unix.SetsockoptInt(fd, sctpwire.SolSCTP, sctpwire.OptAutoclose, o.Autoclose))
+		}
+	}
+
+	// SCTP_DEFAULT_SEND_PARAM: unordered flag and time to live of sends
+	// without explicit send information (WriteMsg sets both per message).
+	if err := inRange("send ttl", o.SendTTL, 0, math.MaxUint32); err != nil {
+		e.add("SCTP_DEFAULT_SEND_PARAM", err)
+	} else {
+		s := sctpwire.SndRcvInfo{Assoc: assoc, TimeToLive: uint32(o.SendTTL)}
+		if o.Unordered {
+			s.Flags = sctpwire.FlagUnordered
+		}
+		e.add("SCTP_DEFAULT_SEND_PARAM", setsockopt(fd, sctpwire.OptDefaultSendParam, s.Marshal()))
+	}
+
+	// Socket buffers: SO_*BUFFORCE (root may exceed net.core.[rw]mem_max),
+	// else SO_*BUF.
+	if endpoint {
+		setBuf := func(name string, force, opt, v int) {
+			if err := inRange(name, v, 0, math.MaxInt32/2); err != nil {
+				e.add(name, err)
+				return
+			}
+			if v == 0 {
+				return
+			}
+			if unix.SetsockoptInt(fd, unix.SOL_SOCKET, force, v) == nil {
+				return
+			}
+			e.add(name, unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, v))
+		}
+		setBuf("SO_RCVBUF", unix.SO_RCVBUFFORCE, unix.SO_RCVBUF, o.RcvBuf)
+		setBuf("SO_SNDBUF", unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, o.SndBuf)
+	}
+	return e.err()
+}
+
+// ReadOptions reads fd's options back from the kernel with getsockopt: on a
+// one-to-many socket, the endpoint's values for new associations. These are
+// the kernel's values, never a configured copy. Buffer sizes are the
+// kernel's getsockopt value halved (Linux doubles the size set, for its
+// bookkeeping; see socket(7)). HBInterval is 0 if heartbeats are disabled,
+// SackDelay 0 (and SackFreq 1) if delayed SACK is. MaxAssocs, not a kernel
+// option, is 0.
+func ReadOptions(fd int) (Options, error) {
+	return readOptions(fd, sctpwire.FutureAssoc)
+}
+
+func readOptions(fd int, assoc int32) (Options, error) {
+	var o Options
+	var e optErr
+	endpoint := assoc == sctpwire.FutureAssoc
+
+	if b, err := getsockopt(fd, sctpwire.OptRTOInfo, sctpwire.RTOInfo{Assoc: assoc}.Marshal()); err != nil {
+		e.add("SCTP_RTOINFO", err)
+	} else if r, err := sctpwire.ParseRTOInfo(b); err != nil {
+		e.add("SCTP_RTOINFO", err)
+	} else {
+		o.RTOInitial, o.RTOMin, o.RTOMax = int(r.Initial), int(r.Min), int(r.Max)
+	}
+
+	if b, err := getsockopt(fd, sctpwire.OptAssocInfo, sctpwire.AssocParams{Assoc: assoc}.Marshal()); err != nil {
+		e.add("SCTP_ASSOCINFO", err)
+	} else if a, err := sctpwire.ParseAssocParams(b); err != nil {
+		e.add("SCTP_ASSOCINFO", err)
+	} else {
+		o.AssocMaxRetrans = int(a.MaxRxt)
+	}
+
+	if b, err := getsockopt(fd, sctpwire.OptInitMsg, make([]byte, sctpwire.SizeofInitMsg)); err != nil {
+		e.add("SCTP_INITMSG", err)
+	} else if m, err := sctpwire.ParseInitMsg(b); err != nil {
+		e.add("SCTP_INITMSG", err)
+	} else {
+		o.OutStreams, o.InStreams = int(m.OutStreams), int(m.MaxInStreams)
+		o.InitMaxAttempts, o.InitMaxTimeout = int(m.MaxAttempts), int(m.MaxInitTimeo)
+	}
+
+	if b, err := getsockopt(fd, sctpwire.OptPeerAddrParams, sctpwire.PeerAddrParams{Assoc: assoc}.Marshal()); err != nil {
+		e.add("SCTP_PEER_ADDR_PARAMS", err)
+	} else if p, err := sctpwire.ParsePeerAddrParams(b); err != nil {
+		e.add("SCTP_PEER_ADDR_PARAMS", err)
+	} else {
+		o.HBInterval, o.PathMaxRetrans = int(p.HBInterval), int(p.PathMaxRxt)
+		if p.Flags&sctpwire.SPPHBDisable != 0 {
+			o.HBInterval = 0
+		}
+	}
+
+	if b, err := getsockopt(fd, sctpwire.OptDelayedSack, sctpwire.SackInfo{Assoc: assoc}.Marshal()); err != nil {
+		e.add("SCTP_DELAYED_SACK", err)
+	} else if s, err := sctpwire.ParseSackInfo(b); err != nil {
+		e.add("SCTP_DELAYED_SACK", err)
+	} else {
+		o.SackDelay, o.SackFreq = int(s.Delay), int(s.Freq)
+	}
+
+	if b, err := getsockopt(fd, sctpwire.OptMaxBurst, sctpwire.AssocValue{Assoc: assoc}.Marshal()); err != nil {
+		e.add("SCTP_MAX_BURST", err)
+	} else if v, err := sctpwire.ParseAssocValue(b); err != nil {
+		e.add("SCTP_MAX_BURST", err)
+	} else {
+		o.MaxBurst = int(v.Value)
+	}
+
+	if t, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
+		e.add("SO_TYPE", err)
+	} else if t == unix.SOCK_SEQPACKET {
+		v, err := unix.GetsockoptInt(fd, sctpwire.SolSCTP, sctpwire.OptAutoclose)
+		e.add("SCTP_AUTOCLOSE", err)
+		o.Autoclose = v
+	}
+
+	if b, err := getsockopt(fd, sctpwire.OptDefaultSendParam, sctpwire.SndRcvInfo{Assoc: assoc}.Marshal()); err != nil {
+		e.add("SCTP_DEFAULT_SEND_PARAM", err)
+	} else if s, err := sctpwire.ParseSndRcvInfo(b); err != nil {
+		e.add("SCTP_DEFAULT_SEND_PARAM", err)
+	} else {
+		o.SendTTL, o.Unordered = int(s.TimeToLive), s.Flags&sctpwire.FlagUnordered != 0
+	}
+
+	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	e.add("SO_RCVBUF", err)
+	o.RcvBuf = v / 2
+	v, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	e.add("SO_SNDBUF", err)
+	o.SndBuf = v / 2
+
+	if !endpoint {
+		// Streams actually negotiated for this association.
+		if st, err := status(fd, assoc); err != nil {
+			e.add("SCTP_STATUS", err)
+		} else {
+			o.OutStreams, o.InStreams = int(st.OutStreams), int(st.InStreams)
+		}
+	}
+	return o, e.err()
+}
+
+func status(fd int, assoc int32) (sctpwire.Status, error) {
+	b, err := getsockopt(fd, sctpwire.OptStatus, sctpwire.Status{Assoc: assoc}.Marshal())
+	if err != nil {
+		return sctpwire.Status{}, err
+	}
+	return sctpwire.ParseStatus(b)
+}
+
+// String formats o as "name value" pairs, one per knob.
+func (o Options) String() string {
+	return fmt.Sprintf("rto-initial %d rto-min %d rto-max %d hb-interval %d path-max-retrans %d "+
+		"assoc-max-retrans %d sack-delay %d sack-freq %d max-burst %d init-max-attempts %d "+
+		"init-max-timeout %d rcvbuf %d sndbuf %d autoclose %d send-ttl %d unordered %v "+
+		"out-streams %d in-streams %d max-assocs %d",
+		o.RTOInitial, o.RTOMin, o.RTOMax, o.HBInterval, o.PathMaxRetrans, o.AssocMaxRetrans,
+		o.SackDelay, o.SackFreq, o.MaxBurst, o.InitMaxAttempts, o.InitMaxTimeout, o.RcvBuf,
+		o.SndBuf, o.Autoclose, o.SendTTL, o.Unordered, o.OutStreams, o.InStreams, o.MaxAssocs)
+}
