@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
 	"golang.org/x/sys/unix"
@@ -155,16 +157,34 @@ func (o Options) resolve(d Options) Options {
 // verification must catch it); it rejects RTOMin > RTOMax and SackDelay >
 // 500.
 func Apply(fd int, o Options) error {
-	d, _ := KernelDefaults() // best effort: unresolved zeros leave the kernel's value
-	return apply(fd, sctpwire.FutureAssoc, o.resolve(d))
+	return apply(fd, sctpwire.FutureAssoc, o.resolve(cachedDefaults()))
 }
 
 // ApplyAssoc sets the per-association options of o (RTO, retransmissions,
 // heartbeat, SACK, burst, send defaults) on the existing association assoc
 // of the one-to-many socket fd.
 func ApplyAssoc(fd int, assoc AssocID, o Options) error {
-	d, _ := KernelDefaults()
-	return apply(fd, int32(assoc), o.resolve(d))
+	return apply(fd, int32(assoc), o.resolve(cachedDefaults()))
+}
+
+// defaults caches KernelDefaults for a second: sockets are created in
+// bursts and the sysctls rarely change.
+var defaults struct {
+	sync.Mutex
+	o  Options
+	at time.Time
+}
+
+// cachedDefaults returns KernelDefaults, best effort: fields it cannot read
+// stay 0 and the kernel then leaves them unchanged.
+func cachedDefaults() Options {
+	defaults.Lock()
+	defer defaults.Unlock()
+	if time.Since(defaults.at) > time.Second {
+		defaults.o, _ = KernelDefaults()
+		defaults.at = time.Now()
+	}
+	return defaults.o
 }
 
 // option setters fail with an error naming the option.
