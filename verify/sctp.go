@@ -1,0 +1,187 @@
+package verify
+
+import (
+	"strconv"
+
+	"github.com/acli-project/acli/model"
+)
+
+// SCTP timers and counters of network-parameters (the SBC guide and the SIP
+// server's SCTP module manual). Values are read with their defaults; an
+// invalid value is left to param-value.
+
+// knobs reads integer parameters of network-parameters; ok is false when
+// any is not a number.
+func knobs(np *model.Instance, names ...string) (v []int64, ok bool) {
+	v = make([]int64, len(names))
+	for i, n := range names {
+		x, good := integer(np, n)
+		if !good {
+			return nil, false
+		}
+		v[i] = x
+	}
+	return v, true
+}
+
+func val(name string, n int64) string { return name + " [" + strconv.FormatInt(n, 10) + "]" }
+
+// delayedSACK reports whether the local delayed-SACK timer is in use:
+// sctp-sack-timeout 0 SACKs at once and sctp-sack-freq 1 SACKs every packet.
+func delayedSACK(sack, freq int64) bool { return sack != 0 && freq != 1 }
+
+var ruleSCTPRTOOrder = Rule{
+	Name: "sctp-rto-order", Severity: Error,
+	Doc: "sctp-rto-min <= sctp-rto-initial <= sctp-rto-max (the kernel accepts an initial outside the range)",
+	Check: func(s *Snapshot, report func(Finding)) {
+		np := s.params()
+		v, ok := knobs(np, "sctp-rto-min", "sctp-rto-initial", "sctp-rto-max")
+		if !ok {
+			return
+		}
+		lo, ini, hi := v[0], v[1], v[2]
+		if lo > hi {
+			report(at(np, "sctp-rto-min", "has "+val("sctp-rto-min", lo)+" above "+val("sctp-rto-max", hi)))
+		}
+		if ini < lo {
+			report(at(np, "sctp-rto-initial", "has "+val("sctp-rto-initial", ini)+" below "+val("sctp-rto-min", lo)))
+		}
+		if ini > hi {
+			report(at(np, "sctp-rto-initial", "has "+val("sctp-rto-initial", ini)+" above "+val("sctp-rto-max", hi)))
+		}
+	},
+}
+
+var ruleSCTPSackVsRTOMin = Rule{
+	Name: "sctp-sack-vs-rto-min", Severity: Warning,
+	Doc: "a delayed SACK (sctp-sack-timeout) shorter than sctp-rto-min; above sctp-rto-max is sctp-sack-vs-rto-max",
+	Check: func(s *Snapshot, report func(Finding)) {
+		np := s.params()
+		v, ok := knobs(np, "sctp-sack-timeout", "sctp-sack-freq", "sctp-rto-min", "sctp-rto-max")
+		if !ok {
+			return
+		}
+		sack, freq, lo, hi := v[0], v[1], v[2], v[3]
+		if delayedSACK(sack, freq) && sack >= lo && sack <= hi {
+			report(at(np, "sctp-sack-timeout", "has "+val("sctp-sack-timeout", sack)+" not below "+val("sctp-rto-min", lo)+
+				": delayed SACKs can arrive after the retransmission timer and cause retransmissions"))
+		}
+	},
+}
+
+var ruleSCTPSackVsRTOMax = Rule{
+	Name: "sctp-sack-vs-rto-max", Severity: Error,
+	Doc: "a delayed SACK (sctp-sack-timeout) not longer than sctp-rto-max",
+	Check: func(s *Snapshot, report func(Finding)) {
+		np := s.params()
+		v, ok := knobs(np, "sctp-sack-timeout", "sctp-sack-freq", "sctp-rto-max")
+		if !ok {
+			return
+		}
+		sack, freq, hi := v[0], v[1], v[2]
+		if delayedSACK(sack, freq) && sack > hi {
+			report(at(np, "sctp-sack-timeout", "has "+val("sctp-sack-timeout", sack)+" above "+val("sctp-rto-max", hi)+
+				": every delayed SACK arrives after the retransmission timer, making associations unstable"))
+		}
+	},
+}
+
+var ruleSCTPRTOMinLow = Rule{
+	Name: "sctp-rto-min-low", Severity: Warning,
+	Doc: "sctp-rto-min of at least 500 ms unless sctp-sack-timeout is 0 or sctp-sack-freq is 1",
+	Check: func(s *Snapshot, report func(Finding)) {
+		np := s.params()
+		v, ok := knobs(np, "sctp-rto-min", "sctp-sack-timeout", "sctp-sack-freq")
+		if !ok {
+			return
+		}
+		if lo := v[0]; lo < 500 && delayedSACK(v[1], v[2]) {
+			report(at(np, "sctp-rto-min", "has "+val("sctp-rto-min", lo)+" below 500 ms: peers may delay SACKs up to 500 ms, "+
+				"which causes retransmissions (set sctp-sack-timeout 0 or sctp-sack-freq 1 when every peer SACKs at once)"))
+		}
+	},
+}
+
+var ruleSCTPFailureDetection = Rule{
+	Name: "sctp-failure-detection", Severity: Warning,
+	Doc: "sctp-assoc-max-retrans and sctp-path-max-retrans are not 0 (failure detection off)",
+	Check: func(s *Snapshot, report func(Finding)) {
+		np := s.params()
+		if n, ok := integer(np, "sctp-assoc-max-retrans"); ok && n == 0 {
+			report(at(np, "sctp-assoc-max-retrans", "has sctp-assoc-max-retrans [0] which switches endpoint failure detection off: "+
+				"an unreachable peer is never declared down by SCTP"))
+		}
+		if n, ok := integer(np, "sctp-path-max-retrans"); ok && n == 0 {
+			report(at(np, "sctp-path-max-retrans", "has sctp-path-max-retrans [0] which switches path failure detection off: "+
+				"a failed peer address is never marked inactive, so multi-homed associations do not fail over"))
+		}
+	},
+}
+
+var ruleSCTPHeartbeat = Rule{
+	Name: "sctp-heartbeat", Severity: Warning,
+	Doc: "sctp-hb-interval is not 0 (heartbeats disabled)",
+	Check: func(s *Snapshot, report func(Finding)) {
+		np := s.params()
+		if n, ok := integer(np, "sctp-hb-interval"); ok && n == 0 {
+			report(at(np, "sctp-hb-interval", "has sctp-hb-interval [0] which disables heartbeats: "+
+				"the failure of an idle path or peer is not detected until traffic is sent"))
+		}
+	},
+}
+
+var ruleSCTPAssocReuseTracking = Rule{
+	Name: "sctp-assoc-reuse-tracking", Severity: Error,
+	Doc: "sctp-assoc-reuse enabled requires sctp-assoc-tracking enabled",
+	Check: func(s *Snapshot, report func(Finding)) {
+		np := s.params()
+		if np.Str("sctp-assoc-reuse") == "enabled" && np.Str("sctp-assoc-tracking") == "disabled" {
+			report(at(np, "sctp-assoc-reuse", "has sctp-assoc-reuse [enabled] which requires sctp-assoc-tracking [enabled], not [disabled]"))
+		}
+	},
+}
+
+var ruleSCTPMaxAssocsZero = Rule{
+	Name: "sctp-max-assocs-zero", Severity: Error,
+	Doc: "sctp-max-assocs is not 0 (no association could be opened; -1 is the operating system maximum)",
+	Check: func(s *Snapshot, report func(Finding)) {
+		np := s.params()
+		if n, ok := integer(np, "sctp-max-assocs"); ok && n == 0 {
+			report(at(np, "sctp-max-assocs", "has sctp-max-assocs [0] which allows no SCTP association at all (-1 is the operating system maximum)"))
+		}
+	},
+}
+
+var ruleSCTPMaxAssocsAgents = Rule{
+	Name: "sctp-max-assocs-agents", Severity: Warning,
+	Doc: "a positive sctp-max-assocs leaves room for one association per enabled staticSCTP session-agent",
+	Check: func(s *Snapshot, report func(Finding)) {
+		np := s.params()
+		n, ok := integer(np, "sctp-max-assocs")
+		if !ok || n <= 0 {
+			return
+		}
+		var agents int64
+		for _, sa := range s.list(model.SessionAgent) {
+			if isStaticSCTP(sa) && sa.Str("state") == "enabled" {
+				agents++
+			}
+		}
+		if agents > n {
+			report(at(np, "sctp-max-assocs", "has "+val("sctp-max-assocs", n)+" below the "+strconv.FormatInt(agents, 10)+
+				" enabled session-agents with transport-method [staticSCTP], each of which holds an association"))
+		}
+	},
+}
+
+var ruleSCTPMaxAssocsUntracked = Rule{
+	Name: "sctp-max-assocs-untracked", Severity: Warning,
+	Doc: "a positive sctp-max-assocs is enforced before sending only with sctp-assoc-tracking enabled",
+	Check: func(s *Snapshot, report func(Finding)) {
+		np := s.params()
+		if n, ok := integer(np, "sctp-max-assocs"); ok && n > 0 && np.Str("sctp-assoc-tracking") == "disabled" {
+			report(at(np, "sctp-max-assocs", "has "+val("sctp-max-assocs", n)+" with sctp-assoc-tracking [disabled]: "+
+				"beyond the limit a new outbound association is opened and at once closed, so its first SIP message still leaves"))
+		}
+	},
+}

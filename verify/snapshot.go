@@ -1,0 +1,141 @@
+package verify
+
+import (
+	"net/netip"
+	"strconv"
+
+	"github.com/acli-project/acli/model"
+)
+
+// Snapshot is the configuration under verification plus indexes the rules
+// share, each built once, on first use, in linear time. The zero value over
+// a Config is ready to use: &Snapshot{Config: c}. Indexes are read-only
+// views; nothing is written into the configuration.
+type Snapshot struct {
+	Config *model.Config
+
+	lists  map[string][]*model.Instance
+	owners map[netip.Addr]*model.Instance // ip-address -> first network-interface
+	realms map[string]map[string]bool     // realm identifier -> network-interface keys
+	ports  []port
+	ported bool
+}
+
+// port is a sip-port with the sip-interface it belongs to.
+type port struct {
+	sipIf, in *model.Instance
+}
+
+// list returns the instances of e sorted by key (cached).
+func (s *Snapshot) list(e *model.Element) []*model.Instance {
+	if s.Config == nil {
+		return nil
+	}
+	if l, ok := s.lists[e.Name]; ok {
+		return l
+	}
+	if s.lists == nil {
+		s.lists = map[string][]*model.Instance{}
+	}
+	l := s.Config.List(e.Name)
+	s.lists[e.Name] = l
+	return l
+}
+
+// get returns the instance of e with the key, or nil.
+func (s *Snapshot) get(e *model.Element, key string) *model.Instance {
+	if s.Config == nil {
+		return nil
+	}
+	return s.Config.Get(e.Name, key)
+}
+
+// params returns network-parameters, or an instance of defaults.
+func (s *Snapshot) params() *model.Instance {
+	if s.Config == nil {
+		return model.NewInstance(model.NetworkParameters)
+	}
+	return s.Config.NetworkParameters()
+}
+
+// owner returns the first network-interface (in key order) whose ip-address
+// is a, or nil.
+func (s *Snapshot) owner(a netip.Addr) *model.Instance {
+	if s.owners == nil {
+		s.owners = map[netip.Addr]*model.Instance{}
+		for _, ni := range s.list(model.NetworkInterface) {
+			if ip, ok := addr(ni, "ip-address"); ok {
+				if _, dup := s.owners[ip]; !dup {
+					s.owners[ip] = ni
+				}
+			}
+		}
+	}
+	return s.owners[a]
+}
+
+// realmHas reports whether realm-config realm lists the network-interface
+// with the key ("name:sub-port").
+func (s *Snapshot) realmHas(realm, niKey string) bool {
+	if s.realms == nil {
+		s.realms = map[string]map[string]bool{}
+		for _, r := range s.list(model.RealmConfig) {
+			set := map[string]bool{}
+			for _, ref := range r.Get("network-interfaces") {
+				set[ref] = true
+			}
+			s.realms[r.Key()] = set
+		}
+	}
+	return s.realms[realm][niKey]
+}
+
+// sipPorts returns every sip-port, by sip-interface key then port order.
+func (s *Snapshot) sipPorts() []port {
+	if !s.ported {
+		s.ported = true
+		for _, si := range s.list(model.SipInterface) {
+			for _, p := range si.SubsOf(model.SipPort) {
+				s.ports = append(s.ports, port{si, p})
+			}
+		}
+	}
+	return s.ports
+}
+
+// addr parses an IP parameter; ok is false when unset or invalid.
+func addr(in *model.Instance, name string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(in.Str(name))
+	return a, err == nil && a.Zone() == ""
+}
+
+// integer parses an integer parameter (explicit or default); ok is false
+// when unset or not a number.
+func integer(in *model.Instance, name string) (int64, bool) {
+	n, err := strconv.ParseInt(in.Str(name), 10, 64)
+	return n, err == nil
+}
+
+// at returns a finding about a top-level instance.
+func at(in *model.Instance, param, msg string) Finding {
+	return Finding{Element: in.Elem.Name, Key: in.Key(), Param: param, Message: msg}
+}
+
+// atPort returns a finding about a sip-port.
+func atPort(p port, param, msg string) Finding {
+	return Finding{Element: p.in.Elem.Name, Parent: p.sipIf.Key(), Key: p.in.Key(), Param: param, Message: msg}
+}
+
+// family names the address family of a.
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// sameFamily treats IPv4-mapped IPv6 addresses as IPv6, as the socket
+// layer does.
+func sameFamily(a, b netip.Addr) bool { return a.Is4() == b.Is4() }
+
+func br(s string) string { return "[" + s + "]" }
