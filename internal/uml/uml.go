@@ -93,9 +93,7 @@ func Main(m Runner) int {
 	}
 	kernel, err := FindUML()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "uml: these tests need kernel SCTP or User-Mode Linux.\n"+
-			"uml: this kernel has no SCTP (%v) and linux.uml is not installed (%v).\n"+
-			"uml: install User-Mode Linux with:\n\n\t%s\n\n", sctpErr, err, InstallHint)
+		fmt.Fprint(os.Stderr, MissingMessage(sctpErr, err))
 		return 1
 	}
 	timeout := DefaultTimeout
@@ -112,6 +110,14 @@ func Main(m Runner) int {
 		return 1
 	}
 	return code
+}
+
+// MissingMessage is what Main prints, before failing, where the kernel has
+// no SCTP and User-Mode Linux is not installed.
+func MissingMessage(sctpErr, umlErr error) string {
+	return fmt.Sprintf("uml: these tests need kernel SCTP or User-Mode Linux, and this machine has neither.\n"+
+		"uml: this kernel has no SCTP (%v) and linux.uml is not installed (%v).\n"+
+		"uml: install User-Mode Linux with:\n\n\t%s\n\n", sctpErr, umlErr, InstallHint)
 }
 
 // KernelSCTP reports whether the running kernel supports SCTP: nil if a
@@ -232,12 +238,13 @@ func GuestEnviron(host []string) []string {
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // KernelArgs returns linux.uml's command line for a guest whose init is the
-// script at initPath.
-func KernelArgs(initPath string) []string {
+// script at initPath; the guest's control files (uml_dir) go to dir.
+func KernelArgs(initPath, dir string) []string {
 	return []string{
 		"mem=" + GuestMemory,
 		"root=/dev/root", "rootfstype=hostfs", "rootflags=/", "rw",
 		"init=" + initPath,
+		"uml_dir=" + dir,
 		"con=null", "con0=fd:0,fd:1",
 	}
 }
@@ -268,7 +275,7 @@ func RunInGuest(ctx context.Context, kernel string, stdout, stderr io.Writer) (i
 // status of g's program; see RunInGuest.
 func (g *Guest) Run(ctx context.Context, kernel string, stdout, stderr io.Writer) (int, error) {
 	initPath := filepath.Join(g.Dir, InitFile)
-	if strings.ContainsAny(initPath, " \t\n") {
+	if strings.ContainsAny(g.Dir, " \t\n") {
 		return 0, fmt.Errorf("temporary directory %q has blanks: it cannot be on the kernel command line", g.Dir)
 	}
 	if err := os.WriteFile(initPath, []byte(g.InitScript()), 0o755); err != nil {
@@ -280,7 +287,7 @@ func (g *Guest) Run(ctx context.Context, kernel string, stdout, stderr io.Writer
 	}
 	defer logf.Close()
 
-	cmd := exec.CommandContext(ctx, kernel, KernelArgs(initPath)...)
+	cmd := exec.CommandContext(ctx, kernel, KernelArgs(initPath, g.Dir)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// linux.uml runs every guest process as a host process: kill them all.

@@ -1,10 +1,13 @@
 package uml
 
 import (
+	"context"
+	"errors"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func testGuest() *Guest {
@@ -114,10 +117,80 @@ func TestGuestEnviron(t *testing.T) {
 }
 
 func TestKernelArgs(t *testing.T) {
-	args := KernelArgs("/tmp/uml-1/init.sh")
-	for _, want := range []string{"mem=" + GuestMemory, "rootfstype=hostfs", "rootflags=/", "rw", "init=/tmp/uml-1/init.sh", "con0=fd:0,fd:1"} {
+	args := KernelArgs("/tmp/uml-1/init.sh", "/tmp/uml-1")
+	for _, want := range []string{"mem=" + GuestMemory, "rootfstype=hostfs", "rootflags=/", "rw", "init=/tmp/uml-1/init.sh", "uml_dir=/tmp/uml-1", "con0=fd:0,fd:1"} {
 		if !slices.Contains(args, want) {
 			t.Errorf("KernelArgs lacks %q: %q", want, args)
+		}
+	}
+}
+
+// guestForTest returns a Guest running /bin/sh -c script, or nil where no
+// guest is needed (the kernel has SCTP) and none is installed.
+func guestForTest(t *testing.T, script string) (*Guest, string) {
+	kernel, err := FindUML()
+	if err != nil {
+		if KernelSCTP() == nil {
+			t.Logf("no linux.uml, and none needed: this kernel has SCTP (%v)", err)
+			return nil, ""
+		}
+		t.Fatalf("%v; install it with: %s", err, InstallHint)
+	}
+	return &Guest{Dir: t.TempDir(), Binary: "/bin/sh", Args: []string{"-c", script},
+		WorkDir: t.TempDir(), Env: GuestEnviron([]string{"PATH=/usr/bin:/bin"})}, kernel
+}
+
+// TestGuestRun boots a real guest: output, exit status, working directory,
+// environment and kernel SCTP inside.
+func TestGuestRun(t *testing.T) {
+	g, kernel := guestForTest(t, `echo "out $ACLI_UML_GUEST $(pwd)"; echo err >&2; grep -q sctp /proc/modules && echo sctp; exit 3`)
+	if g == nil {
+		return
+	}
+	var out, errb strings.Builder
+	code, err := g.Run(context.Background(), kernel, &out, &errb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 3 {
+		t.Errorf("exit status %d, want 3", code)
+	}
+	if want := "out 1 " + g.WorkDir + "\nsctp\n"; !strings.HasSuffix(out.String(), want) || !strings.HasPrefix(out.String(), "uml: ") {
+		t.Errorf("stdout %q, want the boot line then %q", out.String(), want)
+	}
+	if errb.String() != "err\n" {
+		t.Errorf("stderr %q", errb.String())
+	}
+}
+
+// TestGuestTimeout: a guest that outlives its context is killed and
+// reported, with its console log.
+func TestGuestTimeout(t *testing.T) {
+	g, kernel := guestForTest(t, "sleep 600")
+	if g == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	var out, errb strings.Builder
+	start := time.Now()
+	_, err := g.Run(ctx, kernel, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Errorf("err = %v, want a deadline error", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Run returned %v after the start, want about 4s", d)
+	}
+	if !strings.Contains(errb.String(), "guest console log") {
+		t.Errorf("no console log on stderr: %q", errb.String())
+	}
+}
+
+func TestMissingMessage(t *testing.T) {
+	msg := MissingMessage(errors.New("protocol not supported"), errors.New("not found"))
+	for _, want := range []string{"need kernel SCTP or User-Mode Linux", "protocol not supported", "apt-get install -y user-mode-linux kmod"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
 		}
 	}
 }
