@@ -168,7 +168,7 @@ var SessionAgent = &Element{
 	Params: []*Param{
 		&Param{Name: "hostname", Type: Host, Help: "FQDN or IP address identifying the agent"},
 		ip("ip-address", "IP address of the agent (when hostname is a name)"),
-		&Param{Name: "port", Type: Int, Default: "5060", Min: 0, Max: 65535, Help: "SIP port of the agent (0 or 1025-65535)"},
+		&Param{Name: "port", Type: Int, Default: "5060", Min: 0, Max: 65535, Ranges: [][2]int64{{0, 0}, {1025, 65535}}, Help: "SIP port of the agent (0 or 1025-65535)"},
 		enum("state", "enabled", enabledDisabled, "whether the agent is used"),
 		enum("app-protocol", "SIP", []string{"SIP", "H323"}, "signalling protocol"),
 		enum("transport-method", "UDP", []string{"UDP", "UDP+TCP", "DynamicTCP", "StaticTCP", "DynamicTLS", "StaticTLS", "DynamicSCTP", "staticSCTP"}, "layer 4 transport to the agent"),
@@ -178,7 +178,7 @@ var SessionAgent = &Element{
 		enum("ping-method", "", []string{"OPTIONS"}, "SIP method of health pings (empty = no pings)"),
 		integer("ping-interval", "0", 0, maxU32, "seconds between health pings (0 = no pings)"),
 		enum("tcp-keepalive", "none", []string{"none", "enabled", "disabled"}, "TCP keepalive toward the agent"),
-		integer("tcp-reconn-interval", "0", 0, 300, "seconds before a failed TCP connection is retried (0, or 2-300)"),
+		&Param{Name: "tcp-reconn-interval", Type: Int, Default: "0", Min: 0, Max: 300, Ranges: [][2]int64{{0, 0}, {2, 300}}, Help: "seconds before a failed TCP connection is retried (0, or 2-300)"},
 		&Param{Name: "options", Type: String, List: true, Help: "free-form options (name=value)"},
 	},
 }

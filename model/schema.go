@@ -50,12 +50,15 @@ func (t Type) String() string {
 type Param struct {
 	Name    string
 	Type    Type
-	List    bool     // value is a list, typed as (a b c)
-	Default string   // canonical text of the default; "" means empty
-	Min     int64    // Int only
-	Max     int64    // Int only
-	Values  []string // Enum only, in canonical spelling
-	Help    string   // one line
+	List    bool   // value is a list, typed as (a b c)
+	Default string // canonical text of the default; "" means empty
+	Min     int64  // Int only
+	Max     int64  // Int only
+	// Ranges, when set (Int only), are the [lo, hi] ranges within Min-Max
+	// the value must lie in, in increasing order: 0, 1025-65535.
+	Ranges [][2]int64
+	Values []string // Enum only, in canonical spelling
+	Help   string   // one line
 	// NewAssocOnly marks SCTP knobs whose change affects new associations only.
 	NewAssocOnly bool
 }
@@ -65,7 +68,15 @@ func (p *Param) Allowed() string {
 	var s string
 	switch p.Type {
 	case Int:
-		s = fmt.Sprintf("%d-%d", p.Min, p.Max)
+		if len(p.Ranges) == 0 {
+			s = intRange(p.Min, p.Max)
+			break
+		}
+		rs := make([]string, len(p.Ranges))
+		for i, r := range p.Ranges {
+			rs[i] = intRange(r[0], r[1])
+		}
+		s = strings.Join(rs, ", ")
 	case Enum:
 		s = strings.Join(p.Values, ", ")
 	default:
@@ -75,6 +86,17 @@ func (p *Param) Allowed() string {
 		s = "a list of " + s + ", as (a b c)"
 	}
 	return s
+}
+
+// intRange formats [lo, hi]: "0-500", "0", "-1 to 2147483647".
+func intRange(lo, hi int64) string {
+	switch {
+	case lo == hi:
+		return fmt.Sprint(lo)
+	case lo < 0:
+		return fmt.Sprintf("%d to %d", lo, hi)
+	}
+	return fmt.Sprintf("%d-%d", lo, hi)
 }
 
 // Element describes a configuration element (a configurable object type).

@@ -25,12 +25,26 @@ func (e *ValueError) Error() string {
 // Unwrap lets callers test for ErrInvalidValue.
 func (e *ValueError) Unwrap() error { return ErrInvalidValue }
 
+// countError reports a scalar parameter given other than one value.
+type countError struct {
+	p *Param
+	n int
+}
+
+func (e *countError) Error() string {
+	return fmt.Sprintf("%s takes one value, got %d: allowed %s", e.p.Name, e.n, e.p.Allowed())
+}
+
+// Unwrap lets callers test for ErrInvalidValue.
+func (e *countError) Unwrap() error { return ErrInvalidValue }
+
 // Parse checks items against the parameter and returns their canonical text.
 // A scalar parameter takes exactly one item; an empty scalar of a String, IP
 // or Host type clears it. A list parameter takes any number of items.
+// Every error wraps ErrInvalidValue.
 func (p *Param) Parse(items []string) ([]string, error) {
 	if !p.List && len(items) != 1 {
-		return nil, fmt.Errorf("%s takes one value, got %d: allowed %s", p.Name, len(items), p.Allowed())
+		return nil, &countError{p: p, n: len(items)}
 	}
 	out := make([]string, 0, len(items))
 	for _, it := range items {
@@ -91,7 +105,7 @@ func (p *Param) parseItem(s string) (string, error) {
 		return s, nil
 	case Int:
 		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < p.Min || n > p.Max {
+		if err != nil || !p.inRange(n) {
 			return "", p.bad(s)
 		}
 		return strconv.FormatInt(n, 10), nil
@@ -145,6 +159,23 @@ func (p *Param) parseItem(s string) (string, error) {
 	return "", p.bad(s)
 }
 
+// inRange reports whether n is within [Min, Max] and, when Ranges is set,
+// within one of them.
+func (p *Param) inRange(n int64) bool {
+	if n < p.Min || n > p.Max {
+		return false
+	}
+	if len(p.Ranges) == 0 {
+		return true
+	}
+	for _, r := range p.Ranges {
+		if n >= r[0] && n <= r[1] {
+			return true
+		}
+	}
+	return false
+}
+
 func validName(s string) bool {
 	for _, r := range s {
 		if r <= ' ' || r == ':' || r == '(' || r == ')' || r == '"' || r == 0x7f {
@@ -154,12 +185,18 @@ func validName(s string) bool {
 	return true
 }
 
-// validHostname accepts RFC 1123 host names (letters, digits, '-', '_', dots).
+// validHostname accepts RFC 1123 host names (letters, digits, '-', '_',
+// dots). The last label must not be all digits (RFC 3696 section 2), so that
+// a mistyped address such as 10.0.0.300 is not taken for a name.
 func validHostname(s string) bool {
 	if len(s) > 253 {
 		return false
 	}
-	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+	labels := strings.Split(strings.TrimSuffix(s, "."), ".")
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return false
+	}
+	for _, label := range labels {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}
