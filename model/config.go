@@ -1,9 +1,9 @@
 package model
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -149,20 +149,65 @@ func (c *Config) Delete(elem, key string) { delete(c.elems[elem], key) }
 // Get returns the instance of the element with the key, or nil.
 func (c *Config) Get(elem, key string) *Instance { return c.elems[elem][key] }
 
-// List returns the instances of an element sorted by key.
+// List returns the instances of an element in key order (see CompareKeys).
 func (c *Config) List(elem string) []*Instance {
 	m := c.elems[elem]
 	out := make([]*Instance, 0, len(m))
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	for _, in := range m {
+		out = append(out, in)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		out = append(out, m[k])
-	}
+	SortInstances(out)
 	return out
 }
+
+// CompareKeys orders two instances of one element by their key parameters
+// in turn: integers by value, IP addresses by address, other values as
+// text; so m1:0 comes before m1:2 and m10:0, and 9.0.0.1 before 10.0.0.1.
+func CompareKeys(a, b *Instance) int {
+	ka, kb := a.KeyValues(), b.KeyValues()
+	for i, k := range a.Elem.Keys {
+		if c := compareValue(a.Elem.Param(k), ka[i], kb[i]); c != 0 {
+			return c
+		}
+	}
+	return strings.Compare(a.Key(), b.Key())
+}
+
+// compareValue is a total order: values of the parameter's type (integers,
+// addresses) first, by value; anything else after them, as text.
+func compareValue(p *Param, a, b string) int {
+	if a == b {
+		return 0
+	}
+	switch p.Type {
+	case Int:
+		x, errx := strconv.ParseInt(a, 10, 64)
+		y, erry := strconv.ParseInt(b, 10, 64)
+		if c := cmp.Compare(errNil(errx), errNil(erry)); c != 0 || errx != nil {
+			return cmp.Or(c, strings.Compare(a, b))
+		}
+		return cmp.Compare(x, y)
+	case IP, Host:
+		x, errx := netip.ParseAddr(a)
+		y, erry := netip.ParseAddr(b)
+		if c := cmp.Compare(errNil(errx), errNil(erry)); c != 0 || errx != nil {
+			return cmp.Or(c, strings.Compare(a, b))
+		}
+		return cmp.Or(x.Compare(y), strings.Compare(a, b))
+	}
+	return strings.Compare(a, b)
+}
+
+// errNil is 0 for a nil error, else 1.
+func errNil(err error) int {
+	if err == nil {
+		return 0
+	}
+	return 1
+}
+
+// SortInstances sorts instances of one element in key order (CompareKeys).
+func SortInstances(ins []*Instance) { slices.SortStableFunc(ins, CompareKeys) }
 
 // Len returns the number of instances of the element.
 func (c *Config) Len(elem string) int { return len(c.elems[elem]) }
