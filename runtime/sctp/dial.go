@@ -32,6 +32,9 @@ func Dial(local, remote []netip.Addr, port int, o Options) (*Conn, error) {
 // chooses; several: multi-homed) and waits until it is up, the kernel gives
 // up (after Options.InitMaxAttempts) or ctx ends.
 func DialContext(ctx context.Context, local, remote []netip.Addr, port int, o Options) (*Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sctp: connect %v port %d: %w", remote, port, context.Cause(ctx))
+	}
 	fam, remote, err := familyOf(remote)
 	if err != nil {
 		return nil, err

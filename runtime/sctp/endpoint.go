@@ -383,6 +383,9 @@ func (e *endpoint) waitAssoc(ctx context.Context, assoc AssocID) error {
 	var result error
 	buf := make([]byte, 512)
 	for {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		_, _, err := e.readMsg(buf, func(n Notification) bool {
 			if n.Type != sctpwire.AssocChange || AssocID(n.Assoc) != assoc {
 				return false

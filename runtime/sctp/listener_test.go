@@ -1,6 +1,7 @@
 package sctp
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -291,6 +292,7 @@ func TestMaxAssocs(t *testing.T) {
 		t.Errorf("unexpected message %q from association %d", m.data, m.info.Assoc)
 	default:
 	}
+	eventually(t, "the rejected association to be forgotten", func() bool { return !s.e.isRejectedAny() })
 	mu.Lock()
 	defer mu.Unlock()
 	var ups int
@@ -336,5 +338,85 @@ func TestDialRefused(t *testing.T) {
 		t.Fatal("Dial to a closed port succeeded")
 	} else {
 		t.Log(err)
+	}
+}
+
+// TestSmallBuffer: notifications read through a buffer smaller than they
+// are are reassembled, and data comes in pieces.
+func TestSmallBuffer(t *testing.T) {
+	l, err := Listen([]netip.Addr{lo1}, 0, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := dial(t, nil, []netip.Addr{lo1}, l.Port(), testOptions())
+	if err := c.WriteMsg([]byte("0123456789abcdef"), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	l.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 6) // COMM_UP is 20 bytes
+	var got []byte
+	for {
+		n, info, err := l.ReadMsg(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+		if info.EOR {
+			break
+		}
+	}
+	if string(got) != "0123456789abcdef" {
+		t.Errorf("data %q", got)
+	}
+	if st := l.Stats(); st.Up != 1 || st.Malformed != 0 || st.Assocs != 1 {
+		t.Errorf("stats %+v: want the COMM_UP reassembled", st)
+	}
+}
+
+// TestWriteErrors: sending to an association that does not exist fails.
+func TestWriteErrors(t *testing.T) {
+	s := startServer(t, []netip.Addr{lo1}, 0, testOptions(), false)
+	if err := s.WriteMsg([]byte("x"), 4242, 0, 0); err == nil {
+		t.Error("WriteMsg to association 4242 succeeded")
+	} else {
+		t.Log(err)
+	}
+	if err := s.Abort(4242); err == nil {
+		t.Error("Abort of association 4242 succeeded")
+	}
+	// A second listener on a port in use fails.
+	if l, err := Listen([]netip.Addr{lo1}, s.Port(), testOptions()); err == nil {
+		l.Close()
+		t.Errorf("a second Listen on port %d succeeded", s.Port())
+	}
+}
+
+// TestDialContextCanceled: DialContext gives up when its context ends.
+func TestDialContextCanceled(t *testing.T) {
+	s := startServer(t, []netip.Addr{lo1}, 0, testOptions(), false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if c, err := DialContext(ctx, nil, []netip.Addr{lo1}, s.Port(), testOptions()); err == nil {
+		c.Close()
+		t.Error("DialContext with a canceled context succeeded")
+	} else if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestIPv6: the same over ::1.
+func TestIPv6(t *testing.T) {
+	v6 := netip.IPv6Loopback()
+	s := startServer(t, []netip.Addr{v6}, 0, testOptions(), true)
+	c := dial(t, nil, []netip.Addr{v6}, s.Port(), testOptions())
+	info := hello(t, s, c, "v6")
+	if info.Peer.Addr() != v6 {
+		t.Errorf("peer %v", info.Peer)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 10)
+	if n, ri, err := c.ReadMsg(buf); err != nil || string(buf[:n]) != "v6" || ri.Peer != netip.AddrPortFrom(v6, uint16(s.Port())) {
+		t.Errorf("reply %q %+v %v", buf[:n], ri, err)
 	}
 }
