@@ -101,9 +101,9 @@ func familyOf(addrs []netip.Addr) (int, []netip.Addr, error) {
 	return unix.AF_INET6, out, nil
 }
 
-// newEndpoint creates a one-to-many socket of family with o applied,
-// subscribed to the notifications it needs, and calls bind (if not nil)
-// before putting the fd on the netpoller.
+// newEndpoint creates a non-blocking one-to-many socket of family,
+// subscribed to the notifications it needs and with o applied, calls setup
+// (if not nil) on it, and puts it on the netpoller.
 func newEndpoint(family int, o Options, setup func(fd int) error) (*endpoint, error) {
 	fd, err := unix.Socket(family, unix.SOCK_SEQPACKET|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_SCTP)
 	if err != nil {
@@ -453,6 +453,22 @@ func (e *endpoint) peerAddrs(assoc AssocID) ([]netip.AddrPort, error) {
 		return err
 	})
 	return out, err
+}
+
+// peerAddrCount returns the number of peer addresses of assoc
+// (SCTP_ASSOCINFO sasoc_number_peer_destinations).
+func (e *endpoint) peerAddrCount(assoc AssocID) (int, error) {
+	var n int
+	err := e.control(func(fd int) error {
+		b, err := getsockopt(fd, sctpwire.OptAssocInfo, sctpwire.AssocParams{Assoc: int32(assoc)}.Marshal())
+		if err != nil {
+			return err
+		}
+		ap, err := sctpwire.ParseAssocParams(b)
+		n = int(ap.PeerDests)
+		return err
+	})
+	return n, err
 }
 
 func (e *endpoint) status(assoc AssocID) (sctpwire.Status, error) {

@@ -33,7 +33,8 @@ type Listener struct {
 // Listen opens a Listener on port (0: an ephemeral port) of addrs: addrs[0]
 // is the primary address, the others are added with sctp_bindx. All must be
 // of one family; an unspecified address (0.0.0.0, ::) binds every local
-// address. o is applied before bind, so that it holds for every association.
+// address. o is applied before bind, so that it holds for every association;
+// an option the kernel refuses makes Listen fail.
 func Listen(addrs []netip.Addr, port int, o Options) (*Listener, error) {
 	fam, addrs, err := familyOf(addrs)
 	if err != nil {
@@ -140,8 +141,13 @@ func (l *Listener) SetAssocOptions(assoc AssocID, o Options) error {
 // primary path with its RTO).
 func (l *Listener) Status(assoc AssocID) (sctpwire.Status, error) { return l.e.status(assoc) }
 
-// PeerAddrs returns the peer's addresses on association assoc.
+// PeerAddrs returns the peer's addresses on association assoc
+// (SCTP_GET_PEER_ADDRS).
 func (l *Listener) PeerAddrs(assoc AssocID) ([]netip.AddrPort, error) { return l.e.peerAddrs(assoc) }
+
+// PeerAddrCount returns the number of the peer's addresses on association
+// assoc (SCTP_ASSOCINFO).
+func (l *Listener) PeerAddrCount(assoc AssocID) (int, error) { return l.e.peerAddrCount(assoc) }
 
 // Abort aborts association assoc (an ABORT chunk, no shutdown handshake).
 func (l *Listener) Abort(assoc AssocID) error {

@@ -29,6 +29,10 @@ const DefaultStreams = 32
 // those two. Apply resolves kernel defaults from /proc/sys/net/sctp, so that
 // going back to 0 restores the default on a live socket too.
 //
+// The Kamailio knobs sctp_send_retries, sctp_assoc_tracking and
+// sctp_assoc_reuse are not socket options but policies of the code above
+// this package (which always tracks associations, for MaxAssocs and Stats).
+//
 // On a listening (one-to-many) socket the protocol options are endpoint
 // defaults: they are copied into each association when it is created, so a
 // change affects only NEW associations. SendTTL and Unordered are applied
