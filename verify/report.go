@@ -66,22 +66,16 @@ func Line(f Finding) string {
 		b.WriteString(" [" + f.Key + "]")
 	}
 	if f.Parent != "" {
-		b.WriteString(" of " + parentName(f.Element) + " [" + f.Parent + "]")
+		name := "parent"
+		if pe := parentElement(model.Default, f.Element); pe != nil {
+			name = pe.Name
+		}
+		b.WriteString(" of " + name + " [" + f.Parent + "]")
 	}
 	if f.Message != "" {
 		b.WriteString(" " + f.Message)
 	}
 	return b.String()
-}
-
-// parentName names the parent element of a sub-element of model.Default.
-func parentName(sub string) string {
-	for _, e := range model.Default.Elements() {
-		if e.Sub(sub) != nil {
-			return e.Name
-		}
-	}
-	return "parent"
 }
 
 func plural(n int, word string) string {

@@ -47,10 +47,10 @@ func TestRuleSipPortAddressRealm(t *testing.T) {
 			edit(c, model.RealmConfig, "core-172", "network-interfaces", "m01 m11")
 			addIface(c, "m03", "10.0.0.1", "255.0.0.0", "")
 			addPort(c, "core-172", "address", "10.0.0.1", "transport-protocol", "UDP")
-		}, want: []string{
-			"ERROR: sip-port [10.0.0.1:5060:UDP] of sip-interface [core-172] has address [10.0.0.1] on network-interface [m03:0] which is not in the network-interfaces of realm-config [core-172]",
+		}, want: []string{ // sip-ports in configured order
 			"ERROR: " + seedSIPort + " has address [172.16.10.76] on network-interface [m10:0] which is not in the network-interfaces of realm-config [core-172]",
 			"ERROR: " + seedSIPort + " has multi-homed-addrs entry [196.15.32.108] on network-interface [m02:0] which is not in the network-interfaces of realm-config [core-172]",
+			"ERROR: sip-port [10.0.0.1:5060:UDP] of sip-interface [core-172] has address [10.0.0.1] on network-interface [m03:0] which is not in the network-interfaces of realm-config [core-172]",
 		}},
 	})
 }

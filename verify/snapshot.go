@@ -19,6 +19,7 @@ type Snapshot struct {
 	realms map[string]map[string]bool     // realm identifier -> network-interface keys
 	ports  []port
 	ported bool
+	ranks  map[string]map[string]int // element -> key -> position in list
 }
 
 // port is a sip-port with the sip-interface it belongs to.
@@ -139,3 +140,59 @@ func family(a netip.Addr) string {
 func sameFamily(a, b netip.Addr) bool { return a.Is4() == b.Is4() }
 
 func br(s string) string { return "[" + s + "]" }
+
+// rank returns the positions of a finding's parent and instance in key
+// order; a key not in the configuration ranks after every other.
+func (s *Snapshot) rank(f Finding) (parent, key int) {
+	const none = 1 << 62
+	pos := func(elem, key string) int {
+		e := s.schema().Element(elem)
+		if e == nil {
+			return none
+		}
+		if s.ranks == nil {
+			s.ranks = map[string]map[string]int{}
+		}
+		m, ok := s.ranks[elem]
+		if !ok {
+			m = map[string]int{}
+			for i, in := range s.list(e) {
+				m[in.Key()] = i
+			}
+			s.ranks[elem] = m
+		}
+		if i, ok := m[key]; ok {
+			return i
+		}
+		return none
+	}
+	if f.Parent == "" {
+		return 0, pos(f.Element, f.Key)
+	}
+	pe := parentElement(s.schema(), f.Element)
+	if pe == nil {
+		return none, none
+	}
+	parent = pos(pe.Name, f.Parent)
+	key = none
+	if in := s.get(pe, f.Parent); in != nil {
+		for i, sub := range in.Subs {
+			if sub != nil && sub.Elem != nil && sub.Elem.Name == f.Element && sub.Key() == f.Key {
+				key = i
+				break
+			}
+		}
+	}
+	return parent, key
+}
+
+// parentElement returns the top-level element of schema that has the
+// sub-element named sub, or nil.
+func parentElement(schema *model.Schema, sub string) *model.Element {
+	for _, e := range schema.Elements() {
+		if e.Sub(sub) != nil {
+			return e
+		}
+	}
+	return nil
+}

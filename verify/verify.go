@@ -6,8 +6,9 @@
 // default is read through the schema, never written into an instance). [Run]
 // applies every rule of [Rules] and returns the findings in a deterministic
 // order: by element type in schema tree order (sub-elements right after their
-// parent element), then parent key, then key, then rule name, then the order
-// in which the rule met them.
+// parent element), then parent key, then key (keys in the configuration's
+// key order, m1:2 before m1:10), then rule name, then the order in which the
+// rule met them.
 //
 // [Report] prints findings the way the ACLI does; [WriteJSON] prints them for
 // scripts and CI.
@@ -140,9 +141,15 @@ func sortedRules(rs ...Rule) []Rule {
 // nil c is an empty configuration.
 func Run(c *model.Config) []Finding { return RunRules(c, Rules) }
 
-// RunRules applies the given rules to c and returns the findings sorted.
+// RunRules applies the given rules to c and returns the findings in the
+// order Run documents: element type in schema tree order, then parent, then
+// key (both in the configuration's key order, as show lists them), then rule
+// name; findings of one rule on one instance keep the order it found them.
 func RunRules(c *model.Config, rules []Rule) []Finding {
-	s := &Snapshot{Config: c}
+	return run(&Snapshot{Config: c}, rules)
+}
+
+func run(s *Snapshot, rules []Rule) []Finding {
 	var out []Finding
 	for _, r := range rules {
 		r.Check(s, func(f Finding) {
@@ -150,33 +157,35 @@ func RunRules(c *model.Config, rules []Rule) []Finding {
 			out = append(out, f)
 		})
 	}
-	var schema *model.Schema
-	if c != nil {
-		schema = c.Schema
+	order := elementOrder(s.schema())
+	type ranked struct {
+		elem, parent, key int
+		f                 Finding
 	}
-	Sort(out, schema)
-	return out
-}
-
-// Sort orders findings by element type in the tree order of schema (nil:
-// model.Default), then parent key, key and rule name; ties keep their order.
-func Sort(fs []Finding, schema *model.Schema) {
-	order := elementOrder(schema)
-	rank := func(e string) int {
-		if r, ok := order[e]; ok {
-			return r
+	rs := make([]ranked, len(out))
+	for i, f := range out {
+		elem, ok := order[f.Element]
+		if !ok {
+			elem = len(order)
 		}
-		return len(order)
+		parent, key := s.rank(f)
+		rs[i] = ranked{elem, parent, key, f}
 	}
-	slices.SortStableFunc(fs, func(a, b Finding) int {
+	slices.SortStableFunc(rs, func(a, b ranked) int {
 		return cmp.Or(
-			cmp.Compare(rank(a.Element), rank(b.Element)),
-			cmp.Compare(a.Element, b.Element),
-			cmp.Compare(a.Parent, b.Parent),
-			cmp.Compare(a.Key, b.Key),
-			cmp.Compare(a.Rule, b.Rule),
+			cmp.Compare(a.elem, b.elem),
+			cmp.Compare(a.f.Element, b.f.Element),
+			cmp.Compare(a.parent, b.parent),
+			cmp.Compare(a.f.Parent, b.f.Parent),
+			cmp.Compare(a.key, b.key),
+			cmp.Compare(a.f.Key, b.f.Key),
+			cmp.Compare(a.f.Rule, b.f.Rule),
 		)
 	})
+	for i := range rs {
+		out[i] = rs[i].f
+	}
+	return out
 }
 
 func elementOrder(schema *model.Schema) map[string]int {

@@ -120,11 +120,16 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 }
 
+// TestOrder checks the order of findings: element type in tree order, then
+// key in the configuration's key order (m1:2 before m1:10), then rule.
 func TestOrder(t *testing.T) {
 	c := SeedExample(true)
 	params(c, "sctp-hb-interval", "0")
 	add(c, model.SessionAgent, "hostname", "a.example.com", "realm-id", "nowhere")
 	add(c, model.PhyInterface, "name", "z", "operation-type", "Media", "slot", "1", "port", "0")
+	addIface(c, "m1", "10.0.0.1", "255.0.0.0", "")
+	add(c, model.NetworkInterface, "name", "m1", "sub-port-id", "10")
+	add(c, model.NetworkInterface, "name", "m1", "sub-port-id", "2")
 	c.Delete(model.RealmConfig.Name, "core-172")
 	var got []string
 	for _, f := range Run(c) {
@@ -132,6 +137,8 @@ func TestOrder(t *testing.T) {
 	}
 	want := []string{
 		"phy-interface  z phy-interface-duplicate-port",
+		"network-interface  m1:2 network-interface-address",
+		"network-interface  m1:10 network-interface-address",
 		"network-parameters   sctp-heartbeat",
 		"sip-interface  core-172 sip-interface-realm",
 		"session-agent  a.example.com session-agent-realm",
