@@ -30,10 +30,10 @@ func renderInstance(in *model.Instance, depth int, short bool) string {
 		b.WriteString(strings.TrimRight(inner+padRight(name, nameWidth)+value, " ") + "\n")
 	}
 	for _, p := range in.Elem.Params {
-		if short && !in.IsSet(p.Name) {
+		v := in.Get(p.Name)
+		if short && atDefault(p, v) {
 			continue
 		}
-		v := in.Get(p.Name)
 		if len(v) == 0 {
 			line(p.Name, "")
 			continue
@@ -54,6 +54,14 @@ func renderInstance(in *model.Instance, depth int, short bool) string {
 		line("last-modified-date", in.ModifiedAt.Format("2006-01-02 15:04:05"))
 	}
 	return b.String()
+}
+
+// atDefault reports whether v is the parameter's default (empty included).
+func atDefault(p *model.Param, v []string) bool {
+	if p.Default == "" {
+		return len(v) == 0
+	}
+	return len(v) == 1 && v[0] == p.Default
 }
 
 func padRight(s string, w int) string {

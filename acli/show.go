@@ -3,10 +3,10 @@ package acli
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/acli-project/acli/model"
 	"github.com/acli-project/acli/model/store"
+	"github.com/acli-project/acli/verify"
 )
 
 // showTopic is one word after show: its help, argument completion and
@@ -138,14 +138,61 @@ func (s *Shell) showConfig(cfg *model.Config, args []Token, cmd string) error {
 	return nil
 }
 
-var errNoVerify = errors.New("verify-config is not available")
-
 func verifyArgs(s *Shell, prev []Token) []cand {
-	return []cand{{"--strict", "warnings fail too"}, {"--format", "json or text"}}
+	if n := len(prev); n > 0 && prev[n-1].Text == "--format" {
+		return []cand{{"text", "ACLI style (default)"}, {"json", "findings as JSON, for CI tooling"}}
+	}
+	return []cand{{"--strict", "warnings fail too"}, {"--format", "text or json"}}
 }
 
-// verifyConfig is wired to the verify package.
+// verifyConfig checks the editing configuration: verify-config [--strict]
+// [--format text|json]. It fails (exit status 1 in the command form) when
+// there are errors, or warnings with --strict.
 func (s *Shell) verifyConfig(args []Token) error {
-	_ = strings.TrimSpace
-	return errNoVerify
+	strict, format := false, "text"
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a.List:
+			return fmt.Errorf("verify-config takes [--strict] [--format text|json], not a list")
+		case a.Text == "--strict" || a.Text == "strict":
+			strict = true
+		case a.Text == "--format" || a.Text == "format":
+			if i+1 >= len(args) {
+				return errors.New("verify-config --format needs a value: allowed text, json")
+			}
+			i++
+			c, err := pick(args[i].Text, []cand{{"text", ""}, {"json", ""}}, "format", "verify-config")
+			if err != nil {
+				return err
+			}
+			format = c.word
+		default:
+			return fmt.Errorf("verify-config: unknown argument %q: allowed --strict, --format text|json", a.Text)
+		}
+	}
+	var cfg *model.Config
+	if err := s.be.read(func(tx *store.Tx) (err error) { cfg, err = tx.Editing(); return err }); err != nil {
+		return err
+	}
+	fs := verify.Run(cfg)
+	if format == "json" {
+		if err := verify.WriteJSON(s.out, fs); err != nil {
+			return err
+		}
+	} else if err := verify.Report(s.out, fs); err != nil {
+		return err
+	}
+	errs, warns := verify.Counts(fs)
+	if errs > 0 || strict && warns > 0 {
+		return reportedError{fmt.Sprintf("verify-config found %s and %s", plural(errs, "error"), plural(warns, "warning"))}
+	}
+	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
