@@ -9,6 +9,13 @@ import (
 // SCTP timers and counters of network-parameters (the SBC guide and the SIP
 // server's SCTP module manual). Values are read with their defaults; an
 // invalid value is left to param-value.
+//
+// Deliberately absent: the guide's advice that sctp-assoc-max-retrans be
+// smaller than the sum of sctp-path-max-retrans over the peer's destination
+// addresses. The number of destination addresses is known only once an
+// association is up (a peer configured by one address may advertise more),
+// and the RFC defaults (10 and 5) would warn on every single-homed peer. The
+// runtime judges it per live association.
 
 // knobs reads integer parameters of network-parameters; ok is false when
 // any is not a number.
@@ -52,6 +59,8 @@ var ruleSCTPRTOOrder = Rule{
 	},
 }
 
+// The delayed-SACK rules skip sctp-sack-timeout 0 and sctp-sack-freq 1: then
+// the delayed-SACK timer never runs (the kernel SACKs every packet at once).
 var ruleSCTPSackVsRTOMin = Rule{
 	Name: "sctp-sack-vs-rto-min", Severity: Warning,
 	Doc: "a delayed SACK (sctp-sack-timeout) shorter than sctp-rto-min; above sctp-rto-max is sctp-sack-vs-rto-max",
@@ -102,6 +111,10 @@ var ruleSCTPRTOMinLow = Rule{
 	},
 }
 
+// ruleSCTPFailureDetection is a warning, not an error: the configuration is
+// consistent and may be intended (a lab, or peers watched by SIP OPTIONS
+// pings), and SIP transaction timers still end requests to a dead peer; but
+// without it a dead association lingers and multi-homing never fails over.
 var ruleSCTPFailureDetection = Rule{
 	Name: "sctp-failure-detection", Severity: Warning,
 	Doc: "sctp-assoc-max-retrans and sctp-path-max-retrans are not 0 (failure detection off)",
@@ -141,6 +154,9 @@ var ruleSCTPAssocReuseTracking = Rule{
 	},
 }
 
+// ruleSCTPMaxAssocsZero is an error: 0 is never useful (every inbound
+// association is closed at once and no outbound one opens), while -1 is the
+// documented "operating system maximum".
 var ruleSCTPMaxAssocsZero = Rule{
 	Name: "sctp-max-assocs-zero", Severity: Error,
 	Doc: "sctp-max-assocs is not 0 (no association could be opened; -1 is the operating system maximum)",

@@ -221,6 +221,8 @@ var ruleMultiHomedFamily = Rule{
 	},
 }
 
+// ruleMultiHomedDuplicate is a warning: a repeated address changes nothing
+// the operator meant, but the runtime must bind each address once.
 var ruleMultiHomedDuplicate = Rule{
 	Name: "multi-homed-duplicate", Severity: Warning,
 	Doc: "SCTP multi-homed-addrs entries are listed once and differ from the primary address",

@@ -3,15 +3,22 @@
 //
 // The checks are small named [Rule] values over an in-memory snapshot of a
 // [model.Config]; they do no I/O and never modify the configuration (a
-// default is read through the schema, never written into an instance). [Run]
-// applies every rule of [Rules] and returns the findings in a deterministic
-// order: by element type in schema tree order (sub-elements right after their
-// parent element), then parent key, then key (keys in the configuration's
-// key order, m1:2 before m1:10), then rule name, then the order in which the
-// rule met them.
+// default is read through the schema, never written into an instance). Each
+// rule has one severity: an Error blocks save-config, a Warning is advice.
+// The rules cover references between elements, required keys and values,
+// network-interface address plans, sip-port addresses, transports and
+// listening conflicts, session-agent transports and the SCTP timers and
+// counters of network-parameters; each Rule's Doc says what it checks.
+//
+// [Run] applies every rule of [Rules] and returns the findings in a
+// deterministic order: by element type in schema tree order (sub-elements
+// right after their parent element), then parent key, then key (keys in the
+// configuration's key order, m1:2 before m1:10), then rule name, then the
+// order in which the rule met them.
 //
 // [Report] prints findings the way the ACLI does; [WriteJSON] prints them for
-// scripts and CI.
+// scripts and CI; [Counts] gives the totals an exit status is derived from.
+// [SeedExample] is the SBC guide's example configuration, for tests.
 package verify
 
 import (
