@@ -79,15 +79,33 @@ func (s *Shell) elementCommands(ed *editor) []*command {
 	)
 	if !e.Singleton {
 		out = append(out,
-			&command{name: "select", help: "choose an existing " + e.Name + " to edit", run: func(s *Shell, args []Token) error {
+			&command{name: "select", help: "choose an existing " + e.Name + " to edit", args: keyCands(ed), run: func(s *Shell, args []Token) error {
 				return s.selectCmd(ed, args)
 			}},
-			&command{name: "no", help: "delete an existing " + e.Name, run: func(s *Shell, args []Token) error {
+			&command{name: "no", help: "delete an existing " + e.Name, args: keyCands(ed), run: func(s *Shell, args []Token) error {
 				return s.noCmd(ed, args)
 			}},
 		)
 	}
 	return out
+}
+
+// keyCands completes the key argument of select and no.
+func keyCands(ed *editor) func(s *Shell, prev []Token) []cand {
+	return func(s *Shell, prev []Token) []cand {
+		if len(prev) > 0 {
+			return nil
+		}
+		ins, err := s.instances(ed)
+		if err != nil {
+			return nil
+		}
+		out := make([]cand, 0, len(ins))
+		for _, in := range ins {
+			out = append(out, cand{in.Key(), summary(in)})
+		}
+		return out
+	}
 }
 
 func paramCommand(p *model.Param) *command {

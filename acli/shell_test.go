@@ -123,6 +123,8 @@ func TestComplete(t *testing.T) {
 		{[]string{"conf t", "sess", "session-agent"}, "transport-method st", "StaticTCP StaticTLS staticSCTP"},
 		{[]string{"conf t", "sess", "session-agent"}, "port ", ""},
 		{nil, "show configuration realm-config ", "core-172 short"},
+		{[]string{"conf t", "media", "realm-config"}, "select c", "core-172"},
+		{[]string{"conf t", "media", "realm-config"}, "no ", "core-172"},
 	}
 	for _, tt := range tests {
 		sh.modes = sh.modes[:1]
