@@ -19,6 +19,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/acli-project/acli/model"
@@ -33,7 +35,50 @@ var (
 	ErrConflict = errors.New("changed by another session")
 	ErrExists   = errors.New("already exists")
 	ErrNotFound = errors.New("does not exist")
+	// ErrDamaged is wrapped when the file's pages are inconsistent (bbolt
+	// panicked reading them); such errors also match model.ErrCorrupt.
+	ErrDamaged = errors.New("configuration database is damaged")
+	// ErrNewer is wrapped when the file was laid out by a newer acli.
+	ErrNewer = errors.New("configuration database is newer than this acli")
 )
+
+// damagedError reports a file bbolt could not read consistently.
+type damagedError struct {
+	path  string
+	cause any
+	// panicked: bbolt panicked outside a Tx method; its locks may still be
+	// held, so the DB must not be closed (Close could wait forever).
+	panicked bool
+}
+
+// damagedFiles remembers, by path, the files on which bbolt panicked while
+// opening or beginning a transaction: it may keep their lock (through its
+// memory map) until the process ends, and a later open should say why.
+var damagedFiles sync.Map
+
+func panicked(path string, cause any) *damagedError {
+	e := &damagedError{path: path, cause: cause, panicked: true}
+	damagedFiles.Store(path, e)
+	return e
+}
+
+// closeUnlessPanicked closes db unless err says bbolt panicked in it.
+func closeUnlessPanicked(db *bolt.DB, err error) {
+	var de *damagedError
+	if errors.As(err, &de) && de.panicked {
+		return
+	}
+	db.Close()
+}
+
+func (e *damagedError) Error() string {
+	return fmt.Sprintf("%s: %v (%v); restore it from a backup", e.path, ErrDamaged, e.cause)
+}
+
+// Is matches ErrDamaged and model.ErrCorrupt.
+func (e *damagedError) Is(target error) bool {
+	return target == ErrDamaged || target == model.ErrCorrupt
+}
 
 var (
 	bRoot     = []byte("acli")
@@ -56,19 +101,28 @@ var migrations = []func(root *bolt.Bucket) error{
 	},
 }
 
+// layout is what the current schema version holds under the root bucket.
+var layout = [][]byte{bMeta, bEditing, bVersions}
+
 // SchemaVersion is the layout version this acli writes.
 func SchemaVersion() int { return len(migrations) }
 
+// DefaultLockTimeout is how long an open waits for another process's lock
+// when Store.LockTimeout is zero.
+const DefaultLockTimeout = 2 * time.Second
+
 // Store is an acli configuration database file.
 type Store struct {
-	Path        string
-	Schema      *model.Schema
+	Path   string
+	Schema *model.Schema // nil: model.Default
+	// LockTimeout bounds the wait for another process's lock; zero means
+	// DefaultLockTimeout (bbolt itself would wait forever).
 	LockTimeout time.Duration
 }
 
 // New returns a store for the file at path; nothing is opened yet.
 func New(path string) *Store {
-	return &Store{Path: path, Schema: model.Default, LockTimeout: 2 * time.Second}
+	return &Store{Path: path, Schema: model.Default, LockTimeout: DefaultLockTimeout}
 }
 
 // DefaultPath is the embedded default database: $XDG_STATE_HOME/acli/acli.db,
@@ -85,101 +139,174 @@ func DefaultPath() (string, error) {
 	return filepath.Join(dir, "acli", "acli.db"), nil
 }
 
+func (s *Store) schema() *model.Schema {
+	if s.Schema == nil {
+		return model.Default
+	}
+	return s.Schema
+}
+
+func (s *Store) newTx(tx *bolt.Tx) *Tx { return &Tx{tx: tx, schema: s.schema(), path: s.Path} }
+
+// open opens the file, laid out at SchemaVersion. A read-only open of a file
+// that does not exist, is empty or needs migrating opens read-write instead,
+// so that reads and writes see the same (possibly empty) configuration.
 func (s *Store) open(readOnly bool) (*bolt.DB, error) {
+	if readOnly {
+		if fi, err := os.Stat(s.Path); errors.Is(err, os.ErrNotExist) || err == nil && fi.Size() == 0 {
+			readOnly = false
+		}
+	}
 	if !readOnly {
 		if err := os.MkdirAll(filepath.Dir(s.Path), 0o700); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
-	} else if _, err := os.Stat(s.Path); errors.Is(err, os.ErrNotExist) {
-		// A read of a database that does not exist yet creates it, so that
-		// reads and writes see the same (empty) configuration.
-		return s.open(false)
 	}
-	db, err := bolt.Open(s.Path, 0o600, &bolt.Options{Timeout: s.LockTimeout, ReadOnly: readOnly})
+	db, err := s.boltOpen(readOnly)
+	if err != nil {
+		return nil, err
+	}
+	var v int
+	if err := s.run(db, false, func(tx *bolt.Tx) (err error) { v, err = layoutVersion(tx, s.Path); return err }); err != nil {
+		closeUnlessPanicked(db, err)
+		return nil, err
+	}
+	if v < SchemaVersion() {
+		if readOnly {
+			db.Close()
+			return s.open(false)
+		}
+		if err := s.run(db, true, func(tx *bolt.Tx) error { return migrate(tx, s.Path) }); err != nil {
+			closeUnlessPanicked(db, err)
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// boltOpen opens the file with bbolt, mapping its errors and panics.
+func (s *Store) boltOpen(readOnly bool) (db *bolt.DB, err error) {
+	timeout := s.LockTimeout
+	if timeout == 0 {
+		timeout = DefaultLockTimeout
+	}
+	if e, ok := damagedFiles.Load(s.Path); ok {
+		return nil, e.(*damagedError)
+	}
+	var f *os.File
+	defer func() {
+		if r := recover(); r != nil {
+			// bbolt panics on some damaged files. Closing the file does not
+			// release its lock while bbolt's memory map holds it.
+			if f != nil {
+				f.Close()
+			}
+			db, err = nil, panicked(s.Path, r)
+		}
+	}()
+	db, err = bolt.Open(s.Path, 0o600, &bolt.Options{
+		Timeout: timeout, ReadOnly: readOnly,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			var err error
+			f, err = os.OpenFile(name, flag, perm)
+			return f, err
+		},
+	})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("%s: %w", s.Path, ErrLocked)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 		return nil, fmt.Errorf("%s: %w: %v", s.Path, ErrForeign, err)
+	case err != nil && strings.Contains(err.Error(), "file size too small"):
+		// bbolt's text for a short file that is not a database.
+		return nil, fmt.Errorf("%s: %w: %v", s.Path, ErrForeign, err)
 	case err != nil:
 		return nil, fmt.Errorf("open configuration database %s: %w", s.Path, err)
 	}
-	if readOnly {
-		laidOut := false
-		err := db.View(func(tx *bolt.Tx) error {
-			laidOut = tx.Bucket(bRoot) != nil
-			return checkLayout(tx, s.Path)
-		})
-		if err != nil || laidOut {
-			if err != nil {
-				db.Close()
-				return nil, err
-			}
-			return db, nil
-		}
-		db.Close() // an empty bbolt file: lay it out first
-		return s.open(false)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error { return migrate(tx, s.Path) }); err != nil {
-		db.Close()
-		return nil, err
-	}
 	return db, nil
+}
+
+// run runs one of the store's own functions in a bbolt transaction,
+// turning bbolt's panics on a damaged file into errors.
+func (s *Store) run(db *bolt.DB, writable bool, fn func(*bolt.Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = panicked(s.Path, r)
+		}
+	}()
+	if writable {
+		return db.Update(fn)
+	}
+	return db.View(fn)
 }
 
 // checkLayout verifies that the file is an acli database of a version this
 // acli reads.
 func checkLayout(tx *bolt.Tx, path string) error {
+	_, err := layoutVersion(tx, path)
+	return err
+}
+
+// layoutVersion verifies that the file is an acli database of a version
+// this acli reads and returns its schema version: 0 for an empty bbolt file.
+func layoutVersion(tx *bolt.Tx, path string) (int, error) {
 	root := tx.Bucket(bRoot)
 	if root == nil {
 		empty := true
 		tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
 		if empty {
-			return nil // migrate creates it
+			return 0, nil // migrate creates it
 		}
-		return fmt.Errorf("%s: %w (it holds no acli bucket)", path, ErrForeign)
+		return 0, fmt.Errorf("%s: %w (it holds no acli bucket)", path, ErrForeign)
 	}
-	v, err := strconv.Atoi(string(root.Get(kSchema)))
-	if err != nil {
-		return fmt.Errorf("%s: %w (bad schema version %q)", path, ErrForeign, root.Get(kSchema))
+	raw := root.Get(kSchema)
+	v, err := strconv.Atoi(string(raw))
+	if err != nil || v < 0 || strconv.Itoa(v) != string(raw) {
+		return 0, fmt.Errorf("%s: %w (bad schema version %q)", path, ErrForeign, raw)
 	}
 	if v > SchemaVersion() {
-		return fmt.Errorf("%s: database schema version %d is newer than this acli reads (%d)", path, v, SchemaVersion())
+		return 0, fmt.Errorf("%s: %w: database schema version %d is newer than this acli reads (%d)", path, ErrNewer, v, SchemaVersion())
 	}
-	return nil
+	if v == SchemaVersion() {
+		for _, b := range layout {
+			if root.Bucket(b) == nil {
+				return 0, &damagedError{path: path, cause: fmt.Sprintf("schema version %d without its %q bucket", v, b)}
+			}
+		}
+	}
+	return v, nil
 }
 
 func migrate(tx *bolt.Tx, path string) error {
-	if err := checkLayout(tx, path); err != nil {
+	v, err := layoutVersion(tx, path)
+	if err != nil {
 		return err
 	}
 	root, err := tx.CreateBucketIfNotExists(bRoot)
 	if err != nil {
 		return err
 	}
-	v := 0
-	if b := root.Get(kSchema); b != nil {
-		v, _ = strconv.Atoi(string(b))
-	}
 	for ; v < len(migrations); v++ {
 		if err := migrations[v](root); err != nil {
-			return fmt.Errorf("migrate database from version %d to %d: %w", v, v+1, err)
+			return fmt.Errorf("%s: migrate database from version %d to %d: %w", path, v, v+1, err)
 		}
 		if err := root.Put(kSchema, []byte(strconv.Itoa(v+1))); err != nil {
 			return err
 		}
 	}
-	return nil
+	return checkLayout(tx, path)
 }
 
 // Update runs fn in one read-write transaction on a briefly opened file.
+// An error fn returns, or any error a Tx method reported, rolls it back.
 func (s *Store) Update(fn func(*Tx) error) error {
 	db, err := s.open(false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	return db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx, schema: s.Schema}) })
+	err = s.runUser(db, true, fn)
+	closeUnlessPanicked(db, err)
+	return err
 }
 
 // View runs fn in one read-only transaction on a briefly opened file.
@@ -188,15 +315,47 @@ func (s *Store) View(fn func(*Tx) error) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	return db.View(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx, schema: s.Schema}) })
+	err = s.runUser(db, false, fn)
+	closeUnlessPanicked(db, err)
+	return err
+}
+
+// runUser runs a caller's function in a transaction. bbolt's panics in Tx
+// methods become errors there; one while committing becomes the returned
+// error; a panic raised by fn itself is passed on.
+func (s *Store) runUser(db *bolt.DB, writable bool, fn func(*Tx) error) (err error) {
+	inUser := false
+	defer func() {
+		if r := recover(); r != nil {
+			if inUser {
+				db.Close() // bbolt's deferred rollback has run
+				panic(r)
+			}
+			err = panicked(s.Path, r)
+		}
+	}()
+	f := func(btx *bolt.Tx) error {
+		t := s.newTx(btx)
+		inUser = true
+		err := fn(t)
+		inUser = false
+		if err == nil {
+			err = t.err
+		}
+		return err
+	}
+	if writable {
+		return db.Update(f)
+	}
+	return db.View(f)
 }
 
 // Session holds the file open for a series of transactions (a script, the
 // daemon's apply). Close it promptly: it holds the file lock.
 type Session struct {
-	db     *bolt.DB
-	schema *model.Schema
+	db  *bolt.DB
+	st  *Store
+	bad bool // bbolt panicked in Begin or Commit: do not Close
 }
 
 // OpenSession opens the file for read-write transactions until Close.
@@ -205,17 +364,33 @@ func (s *Store) OpenSession() (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Session{db: db, schema: s.Schema}, nil
+	return &Session{db: db, st: s}, nil
 }
 
 // Begin starts a read-write transaction; the caller commits or rolls back.
-func (ss *Session) Begin() (*Tx, error) {
+func (ss *Session) Begin() (t *Tx, err error) {
+	if ss.bad {
+		return nil, panicked(ss.st.Path, "an earlier transaction failed")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			ss.bad = true
+			t, err = nil, panicked(ss.st.Path, r)
+		}
+	}()
 	tx, err := ss.db.Begin(true)
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{tx: tx, schema: ss.schema}, nil
+	t = ss.st.newTx(tx)
+	t.session = ss
+	return t, nil
 }
 
 // Close releases the file.
-func (ss *Session) Close() error { return ss.db.Close() }
+func (ss *Session) Close() error {
+	if ss.bad {
+		return nil
+	}
+	return ss.db.Close()
+}
