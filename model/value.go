@@ -64,13 +64,11 @@ func (p *Param) Parse(items []string) ([]string, error) {
 // prefix. It returns the canonical value and the candidates when ambiguous.
 func (p *Param) MatchEnum(s string) (string, []string) {
 	var cands []string
-	ls := strings.ToLower(s)
 	for _, v := range p.Values {
-		lv := strings.ToLower(v)
-		if lv == ls {
+		if strings.EqualFold(v, s) {
 			return v, nil
 		}
-		if strings.HasPrefix(lv, ls) {
+		if len(s) <= len(v) && strings.EqualFold(v[:len(s)], s) {
 			cands = append(cands, v)
 		}
 	}

@@ -154,9 +154,6 @@ func (t *Tx) Put(in *model.Instance, origKey string, rev uint64) (err error) {
 	if e == nil {
 		return fmt.Errorf("put: instance of no element")
 	}
-	if err := in.Validate(); err != nil {
-		return err
-	}
 	b, err := t.editing(e.Name, false)
 	if err != nil {
 		return err
@@ -189,7 +186,7 @@ func (t *Tx) Put(in *model.Instance, origKey string, rev uint64) (err error) {
 	}
 	c := *in
 	c.Rev = seq
-	enc, err := model.Encode(&c)
+	enc, err := model.Encode(&c) // validates; nothing is changed yet
 	if err != nil {
 		return err
 	}
