@@ -53,13 +53,35 @@ type damagedError struct {
 
 // damagedFiles remembers, by path, the files on which bbolt panicked while
 // opening or beginning a transaction: it may keep their lock (through its
-// memory map) until the process ends, and a later open should say why.
-var damagedFiles sync.Map
+// memory map) until the process ends, and a later open of the same file
+// should say why rather than report it locked.
+var damagedFiles sync.Map // path → damagedFile
+
+type damagedFile struct {
+	err *damagedError
+	fi  os.FileInfo // the file then; nil if unknown
+}
 
 func panicked(path string, cause any) *damagedError {
 	e := &damagedError{path: path, cause: cause, panicked: true}
-	damagedFiles.Store(path, e)
+	fi, _ := os.Stat(path)
+	damagedFiles.Store(path, damagedFile{err: e, fi: fi})
 	return e
+}
+
+// knownDamaged returns the error of an earlier panic on the file now at
+// path, or nil; a file replaced since (a restored backup) is forgotten.
+func knownDamaged(path string) error {
+	v, ok := damagedFiles.Load(path)
+	if !ok {
+		return nil
+	}
+	d := v.(damagedFile)
+	if fi, err := os.Stat(path); err == nil && d.fi != nil && !os.SameFile(fi, d.fi) {
+		damagedFiles.Delete(path)
+		return nil
+	}
+	return d.err
 }
 
 // closeUnlessPanicked closes db unless err says bbolt panicked in it.
@@ -190,8 +212,8 @@ func (s *Store) boltOpen(readOnly bool) (db *bolt.DB, err error) {
 	if timeout == 0 {
 		timeout = DefaultLockTimeout
 	}
-	if e, ok := damagedFiles.Load(s.Path); ok {
-		return nil, e.(*damagedError)
+	if err := knownDamaged(s.Path); err != nil {
+		return nil, err
 	}
 	var f *os.File
 	defer func() {

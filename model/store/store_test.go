@@ -382,6 +382,40 @@ func TestDamagedPages(t *testing.T) {
 	}
 }
 
+// TestDamagedStaysDamaged checks that a file on which bbolt panicked while
+// opening (and may still hold the lock) keeps being reported as damaged,
+// not as locked, until it is replaced.
+func TestDamagedStaysDamaged(t *testing.T) {
+	st := tempStore(t)
+	st.LockTimeout = 100 * time.Millisecond
+	mustUpdate(t, st, func(tx *Tx) error { return tx.Put(agent(t, "sa1"), "", 0) })
+	good := readFile(t, st.Path)
+	if err := os.WriteFile(st.Path, good[:2*pageSize+100], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i, fn := range []func(func(*Tx) error) error{st.Update, st.Update, st.View} {
+		err := fn(func(*Tx) error { return nil })
+		var de *damagedError
+		if !errors.As(err, &de) || !de.panicked {
+			t.Errorf("open %d of a truncated file: %v, want a panic in bbolt turned into ErrDamaged", i, err)
+		}
+		if !errors.Is(err, ErrDamaged) {
+			t.Errorf("open %d of a truncated file: %v, want ErrDamaged", i, err)
+		}
+	}
+	// Restored from a backup (a new file renamed over it).
+	tmp := st.Path + ".new"
+	if err := os.WriteFile(tmp, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, st.Path); err != nil {
+		t.Fatal(err)
+	}
+	if in := get(t, st, model.SessionAgent, "sa1"); in == nil {
+		t.Error("sa1 missing from the restored file")
+	}
+}
+
 func TestLocked(t *testing.T) {
 	st := tempStore(t)
 	mustUpdate(t, st, func(tx *Tx) error { return tx.Put(agent(t, "sa1"), "", 0) })
@@ -776,7 +810,7 @@ func TestCorruptRecord(t *testing.T) {
 					struct {
 						name string
 						fn   func(tx *Tx) error
-					}{"Delete", func(tx *Tx) error { return tx.Delete(sa, "sa1", 0) }},
+					}{"Delete at a revision", func(tx *Tx) error { return tx.Delete(sa, "sa1", 1) }},
 					struct {
 						name string
 						fn   func(tx *Tx) error
@@ -800,6 +834,13 @@ func TestCorruptRecord(t *testing.T) {
 			// The other records stay readable.
 			if in := get(t, st, sa, "sa0"); in == nil {
 				t.Error("sa0 unreadable")
+			}
+			// Deleting without a revision removes the corrupt record.
+			if tt.key == "=sa1" && tt.value != nil {
+				mustUpdate(t, st, func(tx *Tx) error { return tx.Delete(sa, "sa1", 0) })
+				if c := editing(t, st); c.Len(sa.Name) != 1 {
+					t.Errorf("after deleting the corrupt record: %d session-agents", c.Len(sa.Name))
+				}
 			}
 		})
 	}

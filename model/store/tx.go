@@ -208,22 +208,25 @@ func (t *Tx) Put(in *model.Instance, origKey string, rev uint64) (err error) {
 }
 
 // Delete removes the editing instance of e with the key; rev, when not 0,
-// must match the stored revision.
+// must match the stored revision. With rev 0 the record is not decoded, so
+// that a corrupt one can be removed.
 func (t *Tx) Delete(e *model.Element, key string, rev uint64) (err error) {
 	defer t.guard(&err)
-	cur, err := t.Get(e, key)
-	if err != nil {
-		return err
-	}
-	if cur == nil {
-		return fmt.Errorf("%s [%s] %w", e.Name, key, ErrNotFound)
-	}
-	if rev != 0 && cur.Rev != rev {
-		return fmt.Errorf("%s [%s] was %w since you selected it; select it again", e.Name, key, ErrConflict)
-	}
 	b, err := t.editing(e.Name, false)
 	if err != nil {
 		return err
+	}
+	if b == nil || b.Get(skey(key)) == nil {
+		return fmt.Errorf("%s [%s] %w", e.Name, key, ErrNotFound)
+	}
+	if rev != 0 {
+		cur, err := t.Get(e, key)
+		if err != nil {
+			return err
+		}
+		if cur.Rev != rev {
+			return fmt.Errorf("%s [%s] was %w since you selected it; select it again", e.Name, key, ErrConflict)
+		}
 	}
 	return b.Delete(skey(key))
 }
