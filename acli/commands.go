@@ -10,9 +10,16 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// commands returns what the current mode understands.
+// commands returns what the current mode understands, built once per mode.
 func (s *Shell) commands() []*command {
 	m := s.cur()
+	if m.cmds == nil {
+		m.cmds = s.buildCommands(m)
+	}
+	return m.cmds
+}
+
+func (s *Shell) buildCommands(m *mode) []*command {
 	exit := &command{name: "exit", help: "leave this mode (at the top: end the session)", run: func(s *Shell, args []Token) error {
 		if err := noArgs("exit", args); err != nil {
 			return err

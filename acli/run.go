@@ -54,6 +54,14 @@ func (s *Shell) RunScript(in io.Reader) int {
 		return 1
 	}
 	s.be = txBackend{tx}
+	// The transcript is written in blocks, not a syscall per line; it is
+	// flushed before anything goes to stderr so the two stay in order.
+	bw := bufio.NewWriterSize(s.out, 64*1024)
+	defer bw.Flush()
+	s.out = bw
+	errOut := s.opt.Err
+	s.opt.Err = flushFirst{bw, errOut}
+	defer func() { s.opt.Err = errOut }()
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	s.r = scriptReader{sc: sc, out: s.out, lineNo: &s.lineNo}
@@ -97,6 +105,17 @@ func (s *Shell) RunScript(in io.Reader) int {
 		return 1
 	}
 	return 0
+}
+
+// flushFirst flushes the buffered transcript before each write to stderr.
+type flushFirst struct {
+	out *bufio.Writer
+	err io.Writer
+}
+
+func (f flushFirst) Write(p []byte) (int, error) {
+	f.out.Flush()
+	return f.err.Write(p)
 }
 
 // RunCommand runs one top-level command given as arguments (acli CMD ARGS)

@@ -63,6 +63,7 @@ type mode struct {
 	kind      modeKind
 	container *model.Container
 	ed        *editor
+	cmds      []*command // what the mode understands, built on first use
 }
 
 func (m *mode) name() string {
@@ -164,16 +165,30 @@ func (s *Shell) Exec(line string) error {
 	if toks[0].List || toks[0].Quoted {
 		return fmt.Errorf("a command starts with a command name, not %s", describeTok(toks[0]))
 	}
-	cmds := s.commands()
-	c, err := pick(toks[0].Text, cands(cmds), "command", s.modeDesc())
+	cmd, err := s.lookup(toks[0].Text)
 	if err != nil {
 		return err
 	}
-	cmd := findCmd(cmds, c.word)
 	if cmd.superuser && !s.super {
 		return fmt.Errorf("%s requires superuser mode: type enable first", cmd.name)
 	}
 	return cmd.run(s, toks[1:])
+}
+
+// lookup resolves a command word of the current mode: an exact name, else a
+// unique prefix.
+func (s *Shell) lookup(word string) (*command, error) {
+	cmds := s.commands()
+	for _, c := range cmds {
+		if c.name == word {
+			return c, nil
+		}
+	}
+	c, err := pick(word, cands(cmds), "command", s.modeDesc())
+	if err != nil {
+		return nil, err
+	}
+	return findCmd(cmds, c.word), nil
 }
 
 func (s *Shell) modeDesc() string {
