@@ -1,0 +1,371 @@
+// Package sip answers SIP requests (RFC 3261) for the acli runtime's
+// listeners, whatever their transport: a listener hands Handle one complete
+// message (a UDP datagram, an SCTP user message per RFC 4168, or a frame
+// cut from a TCP stream by Frame) and sends back what Handle wrote.
+//
+// Messages are parsed with the sip package of github.com/emiago/sipgo; the
+// transports are the runtime's own. Handle keeps no state between
+// messages: the To tag of a response is derived from the request, so a
+// retransmitted request gets the same response (RFC 3261 section 8.2.7).
+//
+// Answers, until the runtime routes requests:
+//
+//   - OPTIONS: 200 OK with Allow, Accept and Supported (RFC 3261 11.2).
+//   - ACK: never answered (RFC 3261 17.2.1).
+//   - CANCEL: 481 Call/Transaction Does Not Exist: there is never an
+//     INVITE transaction to cancel (RFC 3261 9.2).
+//   - Any other method the SBC relays (INVITE, REGISTER, BYE, ...): 480
+//     Temporarily Unavailable. The request is well formed and its method is
+//     supported; only a route is missing, which is a temporary condition of
+//     this SBC, so neither 404 (the target does not exist) nor 503 (makes
+//     peers fail over and mark the SBC down although OPTIONS succeed) fits.
+//   - An unknown method: 501 Not Implemented with Allow (RFC 3261 21.5.2).
+//   - Max-Forwards 0 (not OPTIONS): 483 Too Many Hops; a Require with any
+//     option tag: 420 Bad Extension with Unsupported; a version other than
+//     SIP/2.0: 505.
+//   - A malformed request whose Via, From, To, Call-ID and CSeq could be
+//     read: 400 Bad Request naming the problem. Anything else malformed,
+//     and every response received, is dropped and counted.
+package sip
+
+import (
+	"bytes"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Transport is the transport a message arrived on.
+type Transport uint8
+
+// Transports.
+const (
+	UDP Transport = iota
+	TCP
+	SCTP
+)
+
+func (t Transport) String() string {
+	switch t {
+	case UDP:
+		return "UDP"
+	case TCP:
+		return "TCP"
+	case SCTP:
+		return "SCTP"
+	}
+	return "Transport(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Stream reports whether the transport is a byte stream (framed by
+// Content-Length).
+func (t Transport) Stream() bool { return t == TCP }
+
+// Verdict is what Handle did with a message.
+type Verdict uint8
+
+// Verdicts.
+const (
+	Answered  Verdict = iota // a response is in the buffer
+	Ignored                  // an ACK, or a keepalive: nothing to send
+	Response                 // a response was received: dropped
+	Malformed                // not a usable SIP message: dropped
+	Rejected                 // malformed, answered 400 (in the buffer)
+)
+
+func (v Verdict) String() string {
+	return [...]string{"answered", "ignored", "response", "malformed", "rejected"}[v]
+}
+
+// Source is where a message came from.
+type Source struct {
+	Transport Transport
+	Remote    netip.AddrPort
+}
+
+// MaxMessage is the largest SIP message accepted (and the parser's limit).
+const MaxMessage = 65535
+
+// Allow lists the methods the SBC handles (answered 200, 480 or 481 now).
+const Allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, SUBSCRIBE, NOTIFY, REFER, MESSAGE, PUBLISH"
+
+// relayed are the methods the SBC relays once it routes: 480 for now.
+var relayed = map[sip.RequestMethod]bool{
+	sip.INVITE: true, sip.BYE: true, sip.REGISTER: true, sip.PRACK: true, sip.UPDATE: true,
+	sip.INFO: true, sip.SUBSCRIBE: true, sip.NOTIFY: true, sip.REFER: true, sip.MESSAGE: true,
+	sip.PUBLISH: true,
+}
+
+// Handler answers SIP messages. It is safe for concurrent use: it holds
+// only read-only settings.
+type Handler struct {
+	parser *sip.Parser
+	// Server is the Server header value of responses.
+	Server string
+}
+
+// NewHandler returns a Handler whose parser decodes only the headers a
+// response needs (the others stay raw text, which is cheaper).
+func NewHandler() *Handler {
+	all := sip.DefaultHeadersParser()
+	need := map[string]sip.HeaderParser{}
+	for _, n := range []string{"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq",
+		"max-forwards", "content-length", "l"} {
+		need[n] = all[n]
+	}
+	p := sip.NewParser(sip.WithHeadersParsers(need))
+	p.MaxMessageLength = MaxMessage
+	return &Handler{parser: p, Server: "acli"}
+}
+
+// badRequest is a malformed request that can still be answered.
+type badRequest struct{ reason string }
+
+// Handle processes one complete SIP message b from src. When the verdict is
+// Answered or Rejected, out holds the response to send back to src (on the
+// same association or connection). Handle never panics: a parser panic is
+// a Malformed verdict.
+func (h *Handler) Handle(b []byte, src Source, out *bytes.Buffer) (v Verdict) {
+	out.Reset()
+	defer func() {
+		if recover() != nil {
+			out.Reset()
+			v = Malformed
+		}
+	}()
+	if len(bytes.Trim(b, "\r\n")) == 0 {
+		return Ignored // keepalive (RFC 5626 CRLF) or padding
+	}
+	msg, err := h.parser.ParseSIP(b)
+	req, isReq := msg.(*sip.Request)
+	if !isReq {
+		if err == nil && msg != nil {
+			return Response
+		}
+		return Malformed
+	}
+	if req.Method == sip.ACK {
+		return Ignored // never answered, even malformed
+	}
+	if req.Via() == nil {
+		return Malformed // nowhere to send a response
+	}
+	if reason := missing(req); reason != "" {
+		if err != nil {
+			return Malformed // the headers a response needs were not read
+		}
+		return h.reject(req, src, out, reason)
+	}
+	if err != nil {
+		return h.reject(req, src, out, "Bad Request ("+parseReason(err)+")")
+	}
+	if req.SipVersion != "SIP/2.0" {
+		h.respond(req, src, out, 505, "Version Not Supported", nil)
+		return Answered
+	}
+	if req.CSeq().MethodName != req.Method {
+		return h.reject(req, src, out, "Bad Request (CSeq method does not match the request method)")
+	}
+	if mf := req.MaxForwards(); mf != nil && *mf == 0 && req.Method != sip.OPTIONS {
+		h.respond(req, src, out, 483, "Too Many Hops", nil)
+		return Answered
+	}
+	if req.Method != sip.CANCEL {
+		if tags := requireTags(req); tags != "" {
+			h.respond(req, src, out, 420, "Bad Extension", func(w *bytes.Buffer) {
+				w.WriteString("Unsupported: ")
+				w.WriteString(tags)
+				w.WriteString("\r\n")
+			})
+			return Answered
+		}
+	}
+	switch {
+	case req.Method == sip.OPTIONS:
+		h.respond(req, src, out, 200, "OK", func(w *bytes.Buffer) {
+			w.WriteString("Allow: " + Allow + "\r\nAccept: application/sdp\r\nSupported: \r\n")
+		})
+	case req.Method == sip.CANCEL:
+		h.respond(req, src, out, 481, "Call/Transaction Does Not Exist", nil)
+	case relayed[req.Method]:
+		h.respond(req, src, out, 480, "Temporarily Unavailable", func(w *bytes.Buffer) {
+			w.WriteString("Warning: 399 acli \"no route: the runtime does not route requests yet\"\r\n")
+		})
+	default:
+		h.respond(req, src, out, 501, "Not Implemented", func(w *bytes.Buffer) {
+			w.WriteString("Allow: " + Allow + "\r\n")
+		})
+	}
+	return Answered
+}
+
+func (h *Handler) reject(req *sip.Request, src Source, out *bytes.Buffer, reason string) Verdict {
+	h.respond(req, src, out, 400, reason, nil)
+	return Rejected
+}
+
+// missing names the first mandatory header the request lacks (RFC 3261
+// 8.1.1), or "".
+func missing(req *sip.Request) string {
+	switch {
+	case req.From() == nil:
+		return "Bad Request (missing From)"
+	case req.To() == nil:
+		return "Bad Request (missing To)"
+	case req.CallID() == nil:
+		return "Bad Request (missing Call-ID)"
+	case req.CSeq() == nil:
+		return "Bad Request (missing CSeq)"
+	}
+	return ""
+}
+
+// parseReason turns a parser error into a short reason phrase.
+func parseReason(err error) string {
+	s := err.Error()
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// requireTags returns the option tags of the Require headers, comma
+// separated: none is supported.
+func requireTags(req *sip.Request) string {
+	hs := req.GetHeaders("Require")
+	if len(hs) == 0 {
+		return ""
+	}
+	var tags []string
+	for _, hd := range hs {
+		for _, t := range strings.Split(hd.Value(), ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				tags = append(tags, t)
+			}
+		}
+	}
+	return strings.Join(tags, ", ")
+}
+
+// respond writes a response to req into out (RFC 3261 8.2.6): the Via
+// headers (the top one with received and rport filled in per RFC 3261
+// 18.2.1 and RFC 3581), From, To with a tag, Call-ID and CSeq, then the
+// headers extra writes.
+func (h *Handler) respond(req *sip.Request, src Source, out *bytes.Buffer, code int, reason string, extra func(*bytes.Buffer)) {
+	out.WriteString("SIP/2.0 ")
+	var num [20]byte
+	out.Write(strconv.AppendInt(num[:0], int64(code), 10))
+	out.WriteByte(' ')
+	out.WriteString(reason)
+	out.WriteString("\r\n")
+
+	top := true
+	for _, hd := range req.GetHeaders("Via") {
+		via, ok := hd.(*sip.ViaHeader)
+		if !ok {
+			continue
+		}
+		if top {
+			top = false
+			fillVia(via, src)
+		}
+		via.StringWrite(out)
+		out.WriteString("\r\n")
+	}
+	if f := req.From(); f != nil {
+		f.StringWrite(out)
+		out.WriteString("\r\n")
+	}
+	if t := req.To(); t != nil {
+		if _, ok := t.Params.Get("tag"); !ok && code != 100 {
+			t.Params.Add("tag", toTag(req))
+		}
+		t.StringWrite(out)
+		out.WriteString("\r\n")
+	}
+	if c := req.CallID(); c != nil {
+		c.StringWrite(out)
+		out.WriteString("\r\n")
+	}
+	if c := req.CSeq(); c != nil {
+		c.StringWrite(out)
+		out.WriteString("\r\n")
+	}
+	if extra != nil {
+		extra(out)
+	}
+	if h.Server != "" {
+		out.WriteString("Server: ")
+		out.WriteString(h.Server)
+		out.WriteString("\r\n")
+	}
+	out.WriteString("Content-Length: 0\r\n\r\n")
+}
+
+// fillVia adds received when the sent-by host is not the source address,
+// and fills an empty rport with the source port.
+func fillVia(via *sip.ViaHeader, src Source) {
+	if !src.Remote.IsValid() {
+		return
+	}
+	ip := src.Remote.Addr().Unmap()
+	host := strings.Trim(via.Host, "[]")
+	if a, err := netip.ParseAddr(host); err != nil || a.Unmap() != ip {
+		setParam(&via.Params, "received", ip.String())
+	}
+	if v, ok := via.Params.Get("rport"); ok && v == "" {
+		setParam(&via.Params, "rport", strconv.Itoa(int(src.Remote.Port())))
+	}
+}
+
+// setParam sets a parameter in place, or appends it.
+func setParam(ps *sip.HeaderParams, k, v string) {
+	for i := range *ps {
+		if (*ps)[i].K == k {
+			(*ps)[i].V = v
+			return
+		}
+	}
+	ps.Add(k, v)
+}
+
+// toTag derives the To tag from the request, so that retransmissions get
+// the same one: an FNV-1a hash of Call-ID, From tag, top Via branch and
+// CSeq number.
+func toTag(req *sip.Request) string {
+	h := uint64(14695981039346656037)
+	mix := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= 1099511628211
+		}
+		h ^= 0xff // separator
+		h *= 1099511628211
+	}
+	if c := req.CallID(); c != nil {
+		mix(string(*c))
+	}
+	if from := req.From(); from != nil {
+		tag, _ := from.Params.Get("tag")
+		mix(tag)
+	}
+	if via := req.Via(); via != nil {
+		br, _ := via.Params.Get("branch")
+		mix(br)
+	}
+	if c := req.CSeq(); c != nil {
+		var num [20]byte
+		mix(string(strconv.AppendUint(num[:0], uint64(c.SeqNo), 10)))
+	}
+	return strconv.FormatUint(h, 36)
+}
