@@ -1,0 +1,147 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/model/store"
+	"github.com/acli-project/acli/runtime/control"
+)
+
+// Daemon is the runtime process (acli serve): an Engine fed from the
+// database's running configuration, and the control socket. It opens the
+// database only for the moment it reads the configuration (at start, on
+// SIGHUP and on a control apply), so shells and scripts keep working on
+// the file while it runs.
+type Daemon struct {
+	st      *store.Store
+	eng     *Engine
+	srv     *control.Server
+	log     *slog.Logger
+	started time.Time
+
+	mu      sync.Mutex // serializes applies; guards lastErr
+	lastErr string
+	done    chan error
+}
+
+// DaemonOptions configure a Daemon.
+type DaemonOptions struct {
+	DB      string       // the configuration database
+	Control string       // the control socket ("" : control.SocketPath(DB))
+	Log     *slog.Logger // nil: discard
+}
+
+// Start creates the control socket, applies the running configuration
+// and serves the socket until Close. A failing first apply does not stop
+// it: it serves nothing and says why (show sip-ports, the log) until an
+// apply succeeds.
+func Start(o DaemonOptions) (*Daemon, error) {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Control == "" {
+		o.Control = control.SocketPath(o.DB)
+	}
+	st := store.New(o.DB)
+	st.LockTimeout = 5 * time.Second
+	d := &Daemon{st: st, eng: NewEngine(log), log: log, started: time.Now(), done: make(chan error, 1)}
+	srv, err := control.Listen(o.Control, d, log)
+	if err != nil {
+		d.eng.Close()
+		return nil, err
+	}
+	d.srv = srv
+	log.Info("runtime starting", "database", o.DB, "control", o.Control, "pid", os.Getpid())
+	d.Apply()
+	go func() { d.done <- srv.Serve() }()
+	return d, nil
+}
+
+// Engine returns the daemon's engine.
+func (d *Daemon) Engine() *Engine { return d.eng }
+
+// Done is closed (after sending Serve's error) when the control socket
+// stops serving.
+func (d *Daemon) Done() <-chan error { return d.done }
+
+// Close removes the control socket and closes every listener gracefully.
+func (d *Daemon) Close() error {
+	err := d.srv.Close()
+	d.eng.Close()
+	d.log.Info("runtime stopped")
+	return err
+}
+
+// readRunning reads the configuration the runtime serves and its version
+// label, in one short read transaction.
+//
+// TODO(lifecycle): the store's running version (model/store/versions.go)
+// is not committed yet; until then this serves the editing configuration,
+// labelled by its highest instance revision. Switch to the running version
+// here, and nowhere else, once it is.
+func readRunning(st *store.Store) (*model.Config, string, error) {
+	var cfg *model.Config
+	err := st.View(func(tx *store.Tx) (err error) {
+		cfg, err = tx.Editing()
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	var rev uint64
+	for _, e := range cfg.Schema.Elements() {
+		for _, in := range cfg.List(e.Name) {
+			rev = max(rev, in.Rev)
+		}
+	}
+	return cfg, fmt.Sprintf("editing@%d", rev), nil
+}
+
+// Apply reads the running configuration and applies it (control apply,
+// SIGHUP).
+func (d *Daemon) Apply() control.ApplyReport {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cfg, version, err := readRunning(d.st)
+	if err != nil {
+		err = fmt.Errorf("read the running configuration: %w", err)
+		d.lastErr = err.Error()
+		d.log.Error("apply: cannot read the configuration", "err", err)
+		prev, _ := d.eng.Version()
+		return control.ApplyReport{Version: "(unread)", Previous: prev, Errors: []string{err.Error()}}
+	}
+	rep := d.eng.Apply(cfg, version)
+	d.lastErr = ""
+	if e := rep.Err(); e != nil {
+		d.lastErr = errors.Join(e).Error()
+	}
+	return rep
+}
+
+// SCTPInfo implements control.Backend.
+func (d *Daemon) SCTPInfo() []control.Listener { return d.eng.SCTPInfo() }
+
+// SCTPOptions implements control.Backend.
+func (d *Daemon) SCTPOptions(address string) ([]control.ListenerOptions, error) {
+	return d.eng.SCTPOptions(address)
+}
+
+// SIPPorts implements control.Backend.
+func (d *Daemon) SIPPorts() control.Ports { return d.eng.SIPPorts() }
+
+// Status implements control.Backend.
+func (d *Daemon) Status() control.Status {
+	v, at := d.eng.Version()
+	d.mu.Lock()
+	last := d.lastErr
+	d.mu.Unlock()
+	return control.Status{PID: os.Getpid(), Started: d.started, Database: d.st.Path, Control: d.srv.Path(),
+		Version: v, AppliedAt: at, Listeners: len(d.eng.Listeners()), LastError: last}
+}

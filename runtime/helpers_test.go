@@ -1,0 +1,234 @@
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/model/store"
+)
+
+// port is a sip-port of a test configuration.
+type port struct {
+	iface, transport, addr string
+	port                   int
+	multi                  []string
+}
+
+// config builds a configuration: one sip-interface per distinct iface (in
+// order), with its sip-ports; np sets network-parameters values.
+func config(ports []port, np map[string]string, ifaceParams map[string]string) *model.Config {
+	cfg := model.NewConfig(model.Default)
+	byName := map[string]*model.Instance{}
+	for _, p := range ports {
+		si := byName[p.iface]
+		if si == nil {
+			si = model.NewInstance(model.SipInterface)
+			si.Set("realm-id", []string{p.iface})
+			for k, v := range ifaceParams {
+				si.Set(k, []string{v})
+			}
+			byName[p.iface] = si
+		}
+		sp := model.NewInstance(model.SipPort)
+		sp.Set("address", []string{p.addr})
+		sp.Set("port", []string{strconv.Itoa(p.port)})
+		sp.Set("transport-protocol", []string{p.transport})
+		if len(p.multi) > 0 {
+			sp.Set("multi-homed-addrs", p.multi)
+		}
+		si.Subs = append(si.Subs, sp)
+	}
+	for _, si := range byName {
+		cfg.Put(si)
+	}
+	if np != nil {
+		in := model.NewInstance(model.NetworkParameters)
+		for k, v := range np {
+			in.Set(k, []string{v})
+		}
+		cfg.Put(in)
+	}
+	return cfg
+}
+
+// writeConfig stores cfg as the editing configuration of the database.
+func writeConfig(t testing.TB, db string, cfg *model.Config) {
+	t.Helper()
+	err := store.New(db).Update(func(tx *store.Tx) error {
+		for _, e := range model.Default.Elements() {
+			old, err := tx.List(e)
+			if err != nil {
+				return err
+			}
+			for _, in := range old {
+				if err := tx.Delete(e, in.Key(), 0); err != nil {
+					return err
+				}
+			}
+			for _, in := range cfg.List(e.Name) {
+				c := in.Clone()
+				if err := tx.Put(c, "", 0); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freePort returns a port free for both UDP and TCP on 127.0.0.1-4.
+func freePort(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		ok := true
+		for _, a := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"} {
+			u, err := net.ListenPacket("udp", net.JoinHostPort(a, strconv.Itoa(p)))
+			if err != nil {
+				ok = false
+				break
+			}
+			u.Close()
+			t, err := net.Listen("tcp", net.JoinHostPort(a, strconv.Itoa(p)))
+			if err != nil {
+				ok = false
+				break
+			}
+			t.Close()
+		}
+		if ok {
+			return p
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+var optionsSeq int
+
+// optionsMsg is an OPTIONS request over transport.
+func optionsMsg(transport string) []byte {
+	optionsSeq++
+	return []byte(fmt.Sprintf("OPTIONS sip:sbc SIP/2.0\r\n"+
+		"Via: SIP/2.0/%s 127.0.0.9:5999;branch=z9hG4bK-%d\r\n"+
+		"Max-Forwards: 70\r\nFrom: <sip:test@127.0.0.9>;tag=t%d\r\nTo: <sip:sbc>\r\n"+
+		"Call-ID: c%d@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", transport, optionsSeq, optionsSeq, optionsSeq))
+}
+
+// udpOptions sends an OPTIONS to addr over UDP and returns the status line
+// of the answer.
+func udpOptions(t testing.TB, addr string) (string, error) {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write(optionsMsg("UDP")); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 65536)
+	n, err := c.Read(buf)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := bytes.Cut(buf[:n], []byte("\r\n"))
+	return string(line), nil
+}
+
+// tcpConn is a SIP connection over TCP.
+type tcpConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func dialTCP(t testing.TB, addr string) *tcpConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &tcpConn{Conn: c, r: bufio.NewReader(c)}
+}
+
+// options sends an OPTIONS on the connection and returns the answer's
+// status line.
+func (c *tcpConn) options() (string, error) {
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write(optionsMsg("TCP")); err != nil {
+		return "", err
+	}
+	return c.readResponse()
+}
+
+// readResponse reads one response (headers; the runtime sends no body).
+func (c *tcpConn) readResponse() (string, error) {
+	status := ""
+	for {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			return status, err
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if status == "" {
+			status = line
+			continue
+		}
+		if line == "" {
+			return status, nil
+		}
+	}
+}
+
+// testLog is a logger writing to the test log.
+func testLog(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+var _ io.Writer = testWriter{}
+
+func addr(a string, p int) string { return net.JoinHostPort(a, strconv.Itoa(p)) }
+
+// eventually waits up to 5 s for check to return "" (else the last answer
+// fails the test).
+func eventually(t testing.TB, what string, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		msg := check()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s", what, msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

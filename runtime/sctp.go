@@ -1,0 +1,267 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/sctp"
+	"github.com/acli-project/acli/runtime/sctp/sctpwire"
+	sipr "github.com/acli-project/acli/runtime/sip"
+)
+
+// sctpListener serves one multi-homed SCTP endpoint: a one-to-many socket
+// (runtime/sctp.Listener) whose associations all arrive on one reading
+// goroutine. Each SCTP user message is one SIP message (RFC 4168); the
+// response goes back on the association the request came on, stream 0,
+// PPID 0.
+type sctpListener struct {
+	spec  atomic.Pointer[Spec]
+	l     *sctp.Listener
+	c     counters
+	since time.Time
+	log   *slog.Logger
+	wg    sync.WaitGroup
+
+	mu     sync.Mutex // guards assocs; taken per notification, not per message
+	assocs map[sctp.AssocID]struct{}
+}
+
+// sipPPID is the payload protocol identifier of SIP messages (RFC 4168).
+const sipPPID = 0
+
+func openSCTP(s Spec, h *sipr.Handler, log *slog.Logger) (*sctpListener, error) {
+	l, err := sctp.Listen(s.Addrs, s.Port, s.SCTP)
+	if err != nil {
+		return nil, err
+	}
+	sl := &sctpListener{l: l, since: time.Now(), log: log, assocs: map[sctp.AssocID]struct{}{}}
+	sl.spec.Store(&s)
+	l.OnNotification(sl.notification)
+	sl.wg.Add(1)
+	go sl.read(&worker{h: h, c: &sl.c, log: log})
+	return sl, nil
+}
+
+// notification tracks associations: counts and the ids whose options
+// show sctp options reads back.
+func (sl *sctpListener) notification(n sctp.Notification) {
+	if n.Type != sctpwire.AssocChange {
+		return
+	}
+	id := sctp.AssocID(n.Assoc)
+	switch n.State {
+	case sctpwire.CommUp, sctpwire.Restart:
+		if n.State == sctpwire.CommUp {
+			sl.c.assocsTotal.Add(1)
+		}
+		sl.mu.Lock()
+		sl.assocs[id] = struct{}{}
+		sl.mu.Unlock()
+	case sctpwire.CommLost, sctpwire.ShutdownComp:
+		if n.State == sctpwire.CommLost {
+			sl.c.aborts.Add(1)
+		}
+		sl.mu.Lock()
+		delete(sl.assocs, id)
+		sl.mu.Unlock()
+	}
+}
+
+func (sl *sctpListener) read(w *worker) {
+	defer sl.wg.Done()
+	buf := make([]byte, sipr.MaxMessage+1)
+	for {
+		n, info, err := sl.l.ReadMsg(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			sl.log.Warn("sctp read", "listener", sl.spec.Load().Key, "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if !info.EOR { // larger than any SIP message: drop it whole
+			sl.c.in.Add(1)
+			sl.c.parseErrors.Add(1)
+			for !info.EOR {
+				if _, info, err = sl.l.ReadMsg(buf); err != nil {
+					break
+				}
+			}
+			continue
+		}
+		if resp := w.handle(buf[:n], sipr.Source{Transport: sipr.SCTP, Remote: info.Peer}); resp != nil {
+			w.sent(sl.l.WriteMsg(resp, info.Assoc, 0, sipPPID))
+		}
+	}
+}
+
+func (sl *sctpListener) update(s Spec) ([]string, error) {
+	old := sl.spec.Load()
+	ch := metaChanges(old, &s)
+	for _, o := range optionTable {
+		if a, b := o.get(old.SCTP), o.get(s.SCTP); a != b {
+			note := ""
+			if o.newOnly {
+				note = " (new associations only)"
+			}
+			ch = append(ch, o.name+" "+a+" -> "+b+note)
+		}
+	}
+	if old.Tracking != s.Tracking || old.Reuse != s.Reuse {
+		ch = append(ch, fmt.Sprintf("sctp-assoc-tracking %s, sctp-assoc-reuse %s", onOff(s.Tracking), onOff(s.Reuse)))
+	}
+	if old.SCTP != s.SCTP {
+		if err := sl.l.SetOptions(s.SCTP); err != nil {
+			sl.l.SetOptions(old.SCTP) // best effort: back to what was serving
+			return nil, err
+		}
+	}
+	sl.spec.Store(&s)
+	return ch, nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "enabled"
+	}
+	return "disabled"
+}
+
+func (sl *sctpListener) info() control.Listener {
+	s := sl.spec.Load()
+	li := control.Listener{Key: s.Key, Transport: s.Transport, Interface: s.Interface, Port: s.Port,
+		Since: sl.since, Counters: sl.c.snapshot()}
+	st := sl.l.Stats()
+	li.Counters.Assocs = st.Assocs
+	li.Counters.Refused = st.Rejected
+	if addrs, err := sl.l.LocalAddrs(); err == nil {
+		for _, a := range addrs {
+			li.Addrs = append(li.Addrs, a.String())
+		}
+	} else {
+		for _, a := range s.Addrs {
+			li.Addrs = append(li.Addrs, netip.AddrPortFrom(a, uint16(s.Port)).String())
+		}
+	}
+	return li
+}
+
+// matches reports whether the listener is bound to address (IP or
+// IP:port).
+func (sl *sctpListener) matches(address string) bool {
+	s := sl.spec.Load()
+	if ap, err := netip.ParseAddrPort(address); err == nil {
+		return int(ap.Port()) == s.Port && slices.Contains(s.Addrs, ap.Addr().Unmap())
+	}
+	a, err := netip.ParseAddr(address)
+	return err == nil && slices.Contains(s.Addrs, a.Unmap())
+}
+
+// maxAssocOptions bounds the associations listed by options.
+const maxAssocOptions = 16
+
+// options reads the listener's options back from the kernel, with those of
+// up to maxAssocOptions existing associations.
+func (sl *sctpListener) options() control.ListenerOptions {
+	li := sl.info()
+	s := sl.spec.Load()
+	lo := control.ListenerOptions{Key: s.Key, Addrs: li.Addrs, Port: s.Port}
+	k, err := sl.l.ReadOptions()
+	if err != nil {
+		lo.Error = err.Error()
+	}
+	for _, o := range optionTable {
+		opt := control.Option{Name: o.name, Kernel: o.get(k), Configured: o.get(s.SCTP)}
+		if o.runtime {
+			opt.Note = "enforced by the runtime"
+		}
+		lo.Options = append(lo.Options, opt)
+	}
+	lo.Options = append(lo.Options,
+		control.Option{Name: "sctp-assoc-tracking", Kernel: onOff(true), Configured: onOff(s.Tracking), Note: "the runtime always tracks associations"},
+		control.Option{Name: "sctp-assoc-reuse", Kernel: onOff(true), Configured: onOff(s.Reuse), Note: "responses always use the request's association"})
+	sl.mu.Lock()
+	ids := make([]sctp.AssocID, 0, len(sl.assocs))
+	for id := range sl.assocs {
+		ids = append(ids, id)
+	}
+	sl.mu.Unlock()
+	slices.Sort(ids)
+	if len(ids) > maxAssocOptions {
+		lo.MoreAssocs = len(ids) - maxAssocOptions
+		ids = ids[len(ids)-maxAssocOptions:] // the newest
+	}
+	for _, id := range ids {
+		ao := control.AssocOptions{ID: int32(id)}
+		if peers, err := sl.l.PeerAddrs(id); err == nil {
+			for _, p := range peers {
+				ao.Peer = append(ao.Peer, p.String())
+			}
+		}
+		o, err := sl.l.ReadAssocOptions(id)
+		if err != nil {
+			ao.Error = err.Error()
+		}
+		for _, t := range optionTable {
+			if t.perAssoc {
+				ao.Options = append(ao.Options, control.Option{Name: t.name, Kernel: t.get(o)})
+			}
+		}
+		lo.Assocs = append(lo.Assocs, ao)
+	}
+	return lo
+}
+
+func (sl *sctpListener) close() error {
+	err := sl.l.Close() // the kernel shuts every association down gracefully
+	sl.wg.Wait()
+	return err
+}
+
+// sctpOption is one row of show sctp options.
+type sctpOption struct {
+	name     string // the network-parameters parameter
+	get      func(sctp.Options) string
+	newOnly  bool // a change affects new associations only
+	perAssoc bool // readable per association
+	runtime  bool // not a kernel option
+}
+
+func itoa(v int) string { return strconv.Itoa(v) }
+
+var optionTable = []sctpOption{
+	{"sctp-rto-initial", func(o sctp.Options) string { return itoa(o.RTOInitial) }, true, true, false},
+	{"sctp-rto-min", func(o sctp.Options) string { return itoa(o.RTOMin) }, true, true, false},
+	{"sctp-rto-max", func(o sctp.Options) string { return itoa(o.RTOMax) }, true, true, false},
+	{"sctp-hb-interval", func(o sctp.Options) string { return itoa(o.HBInterval) }, true, true, false},
+	{"sctp-path-max-retrans", func(o sctp.Options) string { return itoa(o.PathMaxRetrans) }, true, true, false},
+	{"sctp-assoc-max-retrans", func(o sctp.Options) string { return itoa(o.AssocMaxRetrans) }, true, true, false},
+	{"sctp-sack-timeout", func(o sctp.Options) string { return itoa(o.SackDelay) }, true, true, false},
+	{"sctp-sack-freq", func(o sctp.Options) string { return itoa(o.SackFreq) }, true, true, false},
+	{"sctp-max-burst", func(o sctp.Options) string { return itoa(o.MaxBurst) }, true, true, false},
+	{"sctp-init-max-attempts", func(o sctp.Options) string { return itoa(o.InitMaxAttempts) }, false, false, false},
+	{"sctp-init-max-timeo", func(o sctp.Options) string { return itoa(o.InitMaxTimeout) }, false, false, false},
+	{"sctp-socket-rcvbuf", func(o sctp.Options) string { return itoa(o.RcvBuf) }, false, false, false},
+	{"sctp-socket-sndbuf", func(o sctp.Options) string { return itoa(o.SndBuf) }, false, false, false},
+	{"sctp-autoclose", func(o sctp.Options) string { return itoa(o.Autoclose) }, true, false, false},
+	{"sctp-send-ttl", func(o sctp.Options) string { return itoa(o.SendTTL) }, false, true, false},
+	{"sctp-send-mode", func(o sctp.Options) string {
+		if o.Unordered {
+			return "unordered"
+		}
+		return "ordered"
+	}, false, true, false},
+	{"streams-out", func(o sctp.Options) string { return itoa(o.OutStreams) }, true, true, false},
+	{"streams-in", func(o sctp.Options) string { return itoa(o.InStreams) }, true, true, false},
+	{"sctp-max-assocs", func(o sctp.Options) string { return itoa(o.MaxAssocs) }, false, false, true},
+}

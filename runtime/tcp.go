@@ -1,0 +1,194 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/acli-project/acli/runtime/control"
+	sipr "github.com/acli-project/acli/runtime/sip"
+)
+
+// tcpWriteTimeout bounds one response write on a TCP connection.
+const tcpWriteTimeout = 10 * time.Second
+
+// tcpListener accepts TCP connections; each connection has one goroutine
+// that frames the stream (sip.Frame) and answers on the same connection.
+type tcpListener struct {
+	spec  atomic.Pointer[Spec]
+	ln    *net.TCPListener
+	h     *sipr.Handler
+	log   *slog.Logger
+	c     counters
+	since time.Time
+	wg    sync.WaitGroup
+
+	mu     sync.Mutex // guards conns (taken per connection, not per message)
+	conns  map[*net.TCPConn]struct{}
+	closed bool
+}
+
+func openTCP(s Spec, h *sipr.Handler, log *slog.Logger) (*tcpListener, error) {
+	lc := net.ListenConfig{KeepAlive: -1} // keepalive is set per connection from the Spec
+	ln, err := lc.Listen(context.Background(), "tcp", netip.AddrPortFrom(s.Addrs[0], uint16(s.Port)).String())
+	if err != nil {
+		return nil, err
+	}
+	l := &tcpListener{ln: ln.(*net.TCPListener), h: h, log: log, since: time.Now(), conns: map[*net.TCPConn]struct{}{}}
+	l.spec.Store(&s)
+	l.wg.Add(1)
+	go l.accept()
+	return l, nil
+}
+
+func (l *tcpListener) accept() {
+	defer l.wg.Done()
+	for {
+		c, err := l.ln.AcceptTCP()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			l.log.Warn("tcp accept", "listener", l.spec.Load().Key, "err", err)
+			time.Sleep(10 * time.Millisecond) // EMFILE and the like: do not spin
+			continue
+		}
+		ka := l.spec.Load().Keepalive
+		if ka.Enable {
+			c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: ka.Idle, Interval: ka.Interval, Count: ka.Count})
+		} else {
+			c.SetKeepAlive(false)
+		}
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			c.Close()
+			return
+		}
+		l.conns[c] = struct{}{}
+		l.mu.Unlock()
+		l.c.assocs.Add(1)
+		l.c.assocsTotal.Add(1)
+		l.wg.Add(1)
+		go l.serve(c)
+	}
+}
+
+// serve reads SIP messages from one connection until it ends.
+func (l *tcpListener) serve(c *net.TCPConn) {
+	defer l.wg.Done()
+	defer func() {
+		l.mu.Lock()
+		delete(l.conns, c)
+		l.mu.Unlock()
+		l.c.assocs.Add(-1)
+		c.Close()
+	}()
+	remote, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	src := sipr.Source{Transport: sipr.TCP, Remote: remote}
+	w := &worker{h: l.h, c: &l.c, log: l.log}
+	buf := make([]byte, 4096)
+	r, n := 0, 0 // buf[r:n] is unread
+	write := func(b []byte) error {
+		c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+		_, err := c.Write(b)
+		return err
+	}
+	for {
+		for r < n {
+			skip, size, ping, err := sipr.Frame(buf[r:n])
+			r += skip
+			if ping {
+				if write([]byte("\r\n")) != nil {
+					return
+				}
+			}
+			if err != nil {
+				l.c.parseErrors.Add(1)
+				l.log.Warn("tcp: unframeable stream, connection closed", "from", remote, "err", err)
+				return
+			}
+			if size == 0 {
+				break
+			}
+			resp := w.handle(buf[r:r+size], src)
+			r += size
+			if resp != nil {
+				err := write(resp)
+				w.sent(err)
+				if err != nil {
+					return
+				}
+			}
+		}
+		if r == n {
+			r, n = 0, 0
+		} else if r > 0 {
+			n = copy(buf, buf[r:n])
+			r = 0
+		}
+		if n == len(buf) {
+			if len(buf) > sipr.MaxMessage+4 {
+				l.c.parseErrors.Add(1)
+				return // Frame refuses it first; a safety net
+			}
+			nb := make([]byte, min(2*len(buf), sipr.MaxMessage+8))
+			copy(nb, buf[:n])
+			buf = nb
+		}
+		m, err := c.Read(buf[n:])
+		n += m
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				l.c.aborts.Add(1)
+				if !errors.Is(err, syscall.ECONNRESET) {
+					l.log.Debug("tcp read", "from", remote, "err", err)
+				}
+			}
+			return
+		}
+	}
+}
+
+func (l *tcpListener) update(s Spec) ([]string, error) {
+	old := l.spec.Swap(&s)
+	ch := metaChanges(old, &s)
+	if old.Keepalive != s.Keepalive {
+		ch = append(ch, fmt.Sprintf("tcp keepalive %s -> %s (new connections only)", old.Keepalive, s.Keepalive))
+	}
+	return ch, nil
+}
+
+func (k Keepalive) String() string {
+	if !k.Enable {
+		return "off"
+	}
+	return fmt.Sprintf("idle %v interval %v count %d", k.Idle, k.Interval, k.Count)
+}
+
+func (l *tcpListener) info() control.Listener {
+	s := l.spec.Load()
+	return control.Listener{Key: s.Key, Transport: s.Transport, Interface: s.Interface,
+		Addrs: []string{l.ln.Addr().String()}, Port: s.Port, Since: l.since, Counters: l.c.snapshot()}
+}
+
+// close stops accepting and closes every connection.
+func (l *tcpListener) close() error {
+	err := l.ln.Close()
+	l.mu.Lock()
+	l.closed = true
+	for c := range l.conns {
+		c.CloseRead() // the reader sees EOF and closes it after its last write
+	}
+	l.mu.Unlock()
+	l.wg.Wait()
+	return err
+}
