@@ -207,7 +207,74 @@ func errNil(err error) int {
 }
 
 // SortInstances sorts instances of one element in key order (CompareKeys).
-func SortInstances(ins []*Instance) { slices.SortStableFunc(ins, CompareKeys) }
+// Each instance's key is parsed once, not at every comparison.
+func SortInstances(ins []*Instance) {
+	if len(ins) < 2 {
+		return
+	}
+	type keyed struct {
+		in   *Instance
+		vals []sortVal
+		key  string
+	}
+	ks := make([]keyed, len(ins))
+	for i, in := range ins {
+		kv := in.KeyValues()
+		vals := make([]sortVal, len(kv))
+		for j, k := range in.Elem.Keys {
+			vals[j] = newSortVal(in.Elem.Param(k), kv[j])
+		}
+		ks[i] = keyed{in, vals, strings.Join(kv, ":")}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		for i := range a.vals {
+			if c := a.vals[i].compare(b.vals[i]); c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	for i := range ks {
+		ins[i] = ks[i].in
+	}
+}
+
+// sortVal is a key value parsed for ordering as compareValue orders it.
+type sortVal struct {
+	typed bool // parsed as the parameter's type
+	n     int64
+	a     netip.Addr
+	s     string
+}
+
+func newSortVal(p *Param, s string) sortVal {
+	v := sortVal{s: s}
+	switch p.Type {
+	case Int:
+		n, err := strconv.ParseInt(s, 10, 64)
+		v.typed, v.n = err == nil, n
+	case IP, Host:
+		a, err := netip.ParseAddr(s)
+		v.typed, v.a = err == nil, a
+	}
+	return v
+}
+
+func (x sortVal) compare(y sortVal) int {
+	if x.s == y.s {
+		return 0
+	}
+	if x.typed != y.typed {
+		if x.typed {
+			return -1
+		}
+		return 1
+	}
+	if !x.typed {
+		return strings.Compare(x.s, y.s)
+	}
+	return cmp.Or(cmp.Compare(x.n, y.n), x.a.Compare(y.a), strings.Compare(x.s, y.s))
+}
 
 // Len returns the number of instances of the element.
 func (c *Config) Len(elem string) int { return len(c.elems[elem]) }
