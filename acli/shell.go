@@ -116,7 +116,11 @@ func (s *Shell) printf(format string, a ...any) { fmt.Fprintf(s.out, format, a..
 
 // ask puts a question and returns the answer (in a script: the next line).
 func (s *Shell) ask(prompt string) (string, error) {
-	ans, err := s.r.ReadLine(prompt)
+	read := s.r.ReadLine
+	if a, ok := s.r.(interface{ ReadAnswer(string) (string, error) }); ok {
+		read = a.ReadAnswer
+	}
+	ans, err := read(prompt)
 	if errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("input ended while waiting for an answer to %q", strings.TrimSpace(prompt))
 	}

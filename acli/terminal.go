@@ -12,8 +12,9 @@ import (
 // Terminal is the interactive LineReader: readline with history, Tab
 // completion and the ? key, all answered by the shell's resolver.
 type Terminal struct {
-	rl *readline.Instance
-	sh *Shell
+	rl     *readline.Instance
+	sh     *Shell
+	asking bool // answering a question: no completion, ? help or history
 }
 
 // NewTerminal opens readline on stdin/stdout for the shell. history is the
@@ -22,7 +23,7 @@ func NewTerminal(sh *Shell, history string) (*Terminal, error) {
 	t := &Terminal{sh: sh}
 	rl, err := readline.NewEx(&readline.Config{
 		HistoryFile:       history,
-		AutoComplete:      completer{sh},
+		AutoComplete:      completer{t},
 		InterruptPrompt:   "^C",
 		EOFPrompt:         "",
 		HistorySearchFold: true,
@@ -40,7 +41,7 @@ func NewTerminal(sh *Shell, history string) (*Terminal, error) {
 // onKey implements the ? key: print the help for what is typed so far, then
 // give the line back without the '?'.
 func (t *Terminal) onKey(line []rune, pos int, key rune) ([]rune, int, bool) {
-	if key != '?' || pos == 0 || line[pos-1] != '?' {
+	if t.asking || key != '?' || pos == 0 || line[pos-1] != '?' {
 		return nil, 0, false
 	}
 	before := string(line[:pos-1])
@@ -70,6 +71,15 @@ func (t *Terminal) ReadLine(prompt string) (string, error) {
 	return line, err
 }
 
+// ReadAnswer reads the answer to a question (Save changes?, selection:)
+// without completion, ? help or history.
+func (t *Terminal) ReadAnswer(prompt string) (string, error) {
+	t.asking = true
+	t.rl.HistoryDisable()
+	defer func() { t.asking = false; t.rl.HistoryEnable() }()
+	return t.ReadLine(prompt)
+}
+
 // ReadPassword reads a secret without echo.
 func (t *Terminal) ReadPassword(prompt string) (string, error) {
 	b, err := t.rl.ReadPassword(prompt)
@@ -82,11 +92,14 @@ func (t *Terminal) ReadPassword(prompt string) (string, error) {
 // Close restores the terminal.
 func (t *Terminal) Close() error { return t.rl.Close() }
 
-type completer struct{ sh *Shell }
+type completer struct{ t *Terminal }
 
 // Do returns the completions of the word before the cursor as suffixes.
 func (c completer) Do(line []rune, pos int) ([][]rune, int) {
-	cs, partial := c.sh.complete(string(line[:pos]))
+	if c.t.asking {
+		return nil, 0
+	}
+	cs, partial := c.t.sh.complete(string(line[:pos]))
 	var out [][]rune
 	for _, cd := range cs {
 		if strings.HasPrefix(cd.word, "<") {
