@@ -1,5 +1,102 @@
 package acli
 
+import (
+	"errors"
+	"fmt"
+
+	"github.com/acli-project/acli/runtime/control"
+)
+
 // runtimeShowTopics are the show topics answered by the runtime daemon
 // (sctp info, sctp options, sip-ports) over its control socket.
-func (s *Shell) runtimeShowTopics() []showTopic { return nil }
+func (s *Shell) runtimeShowTopics() []showTopic {
+	return []showTopic{
+		{"sctp", "SCTP listeners of the runtime: info | options [address]", sctpArgs, (*Shell).showSCTP},
+		{"sip-ports", "configured sip-ports and their live state in the runtime", nil, (*Shell).showSIPPorts},
+	}
+}
+
+var sctpTopics = []cand{
+	{"info", "listeners, associations and message counters"},
+	{"options", "SCTP options read back from the kernel: [address]"},
+}
+
+func sctpArgs(s *Shell, prev []Token) []cand {
+	switch len(prev) {
+	case 0:
+		return sctpTopics
+	case 1:
+		if c, err := pick(prev[0].Text, sctpTopics, "sctp topic", "show sctp"); err == nil && c.word == "options" {
+			return []cand{{"<address>", "an address of the listener (IP or IP:port); all when omitted"}}
+		}
+	}
+	return nil
+}
+
+// runtimeClient returns the client of the database's runtime.
+func (s *Shell) runtimeClient() *control.Client {
+	return control.NewClient(control.SocketPath(s.opt.Store.Path))
+}
+
+// runtimeErr turns "no daemon" into a message: it is an answer, not a
+// failure of the command.
+func (s *Shell) runtimeErr(err error) error {
+	if errors.Is(err, control.ErrNotAttached) {
+		s.printf("%% %v\n", err)
+		return nil
+	}
+	return err
+}
+
+func (s *Shell) showSCTP(args []Token) error {
+	if len(args) == 0 {
+		return fmt.Errorf("show sctp needs a topic: allowed %s", wordList(sctpTopics))
+	}
+	for _, a := range args {
+		if a.List {
+			return fmt.Errorf("show sctp takes words, not a list")
+		}
+	}
+	c, err := pick(args[0].Text, sctpTopics, "sctp topic", "show sctp")
+	if err != nil {
+		return err
+	}
+	cl := s.runtimeClient()
+	switch c.word {
+	case "info":
+		if len(args) > 1 {
+			return fmt.Errorf("show sctp info takes no argument, got %q", args[1].Text)
+		}
+		ls, err := cl.SCTPInfo()
+		if err != nil {
+			return s.runtimeErr(err)
+		}
+		control.WriteSCTPInfo(s.out, ls)
+	case "options":
+		if len(args) > 2 {
+			return fmt.Errorf("show sctp options takes at most one address, got %d words", len(args)-1)
+		}
+		addr := ""
+		if len(args) == 2 {
+			addr = args[1].Text
+		}
+		los, err := cl.SCTPOptions(addr)
+		if err != nil {
+			return s.runtimeErr(err)
+		}
+		control.WriteSCTPOptions(s.out, los)
+	}
+	return nil
+}
+
+func (s *Shell) showSIPPorts(args []Token) error {
+	if len(args) > 0 {
+		return fmt.Errorf("show sip-ports takes no argument, got %q", args[0].Text)
+	}
+	p, err := s.runtimeClient().SIPPorts()
+	if err != nil {
+		return s.runtimeErr(err)
+	}
+	control.WritePorts(s.out, p)
+	return nil
+}
