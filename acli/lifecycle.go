@@ -1,8 +1,941 @@
 package acli
 
+// The configuration lifecycle: save-config, activate-config [confirmed],
+// rollback-config, delete-config, backups, version displays and the show
+// topics of saved and running configurations.
+//
+// Editing, saved and running configurations live in the store (see
+// model/store/versions.go): save copies editing into a new version, activate
+// moves the running pointer; each is one transaction.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/model/store"
+	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/verify"
+)
+
+// The runtime daemon's control channel (variables so that tests can stand
+// in for a daemon). notifyRuntime asks the daemon serving the database at
+// dbPath to apply its running version and returns its report; attached is
+// false when none serves it. runtimeAttached only asks whether one does.
+var (
+	notifyRuntime   = control.NotifyApply
+	runtimeAttached = func(dbPath string) bool {
+		_, err := control.NewClient(control.SocketPath(dbPath)).Status()
+		return !errors.Is(err, control.ErrNotAttached)
+	}
+)
+
+// maxConfirmMinutes bounds activate-config confirmed MINUTES (one day).
+const maxConfirmMinutes = 1440
+
+const dateLayout = "2006-01-02 15:04:05"
+
 // lifecycleCommands are the configuration lifecycle commands (save-config,
 // activate-config, versions, backups), available wherever show is.
-func (s *Shell) lifecycleCommands() []*command { return nil }
+func (s *Shell) lifecycleCommands() []*command {
+	return []*command{
+		{name: "save-config", superuser: true, args: saveArgs, run: (*Shell).saveConfig,
+			help: "verify and save the editing configuration as a new version: [comment TEXT]"},
+		{name: "activate-config", superuser: true, args: activateArgs, run: (*Shell).activateConfig,
+			help: "make the saved configuration running: [confirmed MINUTES] rolls back unless confirmed"},
+		{name: "rollback-config", superuser: true, args: rollbackArgs, run: (*Shell).rollbackConfig,
+			help: "make a saved version the editing configuration: VERSION, saved or running"},
+		{name: "delete-config", superuser: true, args: forceArgs, run: (*Shell).deleteConfig,
+			help: "delete every element of the editing configuration (asks first; --force does not)"},
+		{name: "backup-config", superuser: true, args: backupNameArgs(false), run: (*Shell).backupConfig,
+			help: "copy the whole database (versions included) to a named backup: NAME"},
+		{name: "restore-backup-config", superuser: true, args: backupNameArgs(true), run: (*Shell).restoreBackup,
+			help: "replace the whole database with a named backup: NAME"},
+		{name: "delete-backup-config", superuser: true, args: backupNameArgs(true), run: (*Shell).deleteBackup,
+			help: "delete a named backup: NAME"},
+		{name: "display-current-cfg-version", run: (*Shell).displayCurrent,
+			help: "the version of the saved (current) configuration"},
+		{name: "display-running-cfg-version", run: (*Shell).displayRunning,
+			help: "the version of the running configuration"},
+		{name: "version-limit", args: limitArgs, run: (*Shell).versionLimit,
+			help: "show or set how many saved versions are kept: [N]"},
+	}
+}
 
-// moreShowTopics are the show topics of the lifecycle (running-config, ...).
-func (s *Shell) moreShowTopics() []showTopic { return nil }
+// moreShowTopics are the show topics of the lifecycle.
+func (s *Shell) moreShowTopics() []showTopic {
+	return []showTopic{
+		{"running-config", "the running configuration: [element [key]] [short] | script",
+			configArgsWith(cand{"script", "the commands that rebuild it on an empty database"}), (*Shell).showRunning},
+		{"versions", "the saved versions kept, with who saved them, when and why", nil, (*Shell).showVersions},
+		{"backup-config", "the backups made by backup-config", nil, (*Shell).showBackups},
+	}
+}
+
+// configurationTopic is show configuration: the editing configuration, its
+// script, or a diff between configurations.
+func (s *Shell) configurationTopic() showTopic {
+	return showTopic{"configuration", "the editing configuration: [element [key]] [short] | script | diff [FROM [TO]]",
+		func(s *Shell, prev []Token) []cand {
+			if len(prev) >= 1 && !prev[0].List {
+				if c, err := pick(prev[0].Text, configWords(s), "", ""); err == nil && c.word == "diff" {
+					if len(prev) < 3 {
+						return s.versionCands(true)
+					}
+					return nil
+				}
+			}
+			return configArgsWith(configWords(s)[:2]...)(s, prev)
+		},
+		(*Shell).showConfiguration}
+}
+
+// configWords are the words after show configuration: diff, script and
+// the show arguments.
+func configWords(s *Shell) []cand {
+	out := []cand{
+		{"diff", "what changed: [FROM [TO]], each a version number, saved, running or editing; default running to editing"},
+		{"script", "the commands that rebuild it on an empty database"},
+		{"short", ""},
+	}
+	for _, e := range s.opt.Store.Schema.Elements() {
+		out = append(out, cand{e.Name, ""})
+	}
+	return out
+}
+
+// configArgsWith completes show's [element [key]] [short], and the extra
+// words first.
+func configArgsWith(extra ...cand) func(s *Shell, prev []Token) []cand {
+	return func(s *Shell, prev []Token) []cand {
+		out := configArgs(s, prev)
+		if len(prev) == 0 {
+			out = append(out, extra...)
+		}
+		return out
+	}
+}
+
+func (s *Shell) showConfiguration(args []Token) error {
+	if len(args) > 0 && !args[0].List {
+		c, err := pick(args[0].Text, configWords(s), "argument", "show configuration")
+		if err != nil {
+			return err
+		}
+		switch c.word {
+		case "diff":
+			return s.showDiff(args[1:])
+		case "script":
+			if err := noArgs("show configuration script", args[1:]); err != nil {
+				return err
+			}
+			var cfg *model.Config
+			if err := s.be.read(func(tx *store.Tx) (err error) { cfg, err = tx.Editing(); return err }); err != nil {
+				return err
+			}
+			s.printf("%s", configScript(cfg))
+			return nil
+		}
+	}
+	var cfg *model.Config
+	if err := s.be.read(func(tx *store.Tx) (err error) { cfg, err = tx.Editing(); return err }); err != nil {
+		return err
+	}
+	return s.showConfig(cfg, args, "show configuration")
+}
+
+func (s *Shell) showRunning(args []Token) error {
+	if err := s.expireConfirmed(); err != nil {
+		return err
+	}
+	script := false
+	if len(args) > 0 && !args[0].List && len(args[0].Text) >= 2 && strings.HasPrefix("script", strings.ToLower(args[0].Text)) {
+		if err := noArgs("show running-config script", args[1:]); err != nil {
+			return err
+		}
+		script = true
+	}
+	var cfg *model.Config
+	err := s.be.read(func(tx *store.Tx) (err error) {
+		n := tx.RunningVersion()
+		if n == 0 {
+			return errors.New("show running-config: no configuration is running yet: save-config, then activate-config")
+		}
+		cfg, err = tx.VersionConfig(n)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if script {
+		s.printf("%s", configScript(cfg))
+		return nil
+	}
+	return s.showConfig(cfg, args, "show running-config")
+}
+
+// --- save-config --------------------------------------------------------
+
+func saveArgs(s *Shell, prev []Token) []cand {
+	switch len(prev) {
+	case 0:
+		return []cand{{"comment", "a one-line comment recorded with the version"}}
+	case 1:
+		return []cand{{"<text>", "the comment, quoted when it has spaces"}}
+	}
+	return nil
+}
+
+// saveConfig is save-config [comment TEXT]: verify the editing
+// configuration (errors block the save), copy it into a new version and make
+// that the saved one.
+func (s *Shell) saveConfig(args []Token) error {
+	comment := ""
+	switch {
+	case len(args) == 0:
+	case len(args) == 2 && !args[0].List && !args[1].List:
+		if _, err := pick(args[0].Text, []cand{{"comment", ""}}, "argument", "save-config"); err != nil {
+			return err
+		}
+		comment = args[1].Text
+	default:
+		return errors.New("save-config takes [comment TEXT] (quote a comment with spaces)")
+	}
+	if err := s.expireConfirmed(); err != nil {
+		return err
+	}
+	return s.be.write(func(tx *store.Tx) error {
+		saved, running := tx.SavedVersion(), tx.RunningVersion()
+		if saved != 0 {
+			ch, err := tx.EditingChanges(saved)
+			if err != nil {
+				return err
+			}
+			if !ch.Any() {
+				s.printf("Nothing to save: the editing configuration is saved version %d\n", saved)
+				s.mismatchNote(saved, running)
+				return nil
+			}
+		}
+		cfg, err := tx.Editing()
+		if err != nil {
+			return err
+		}
+		s.printf("checking configuration\n")
+		if err := s.verifyBefore("save-config", "nothing was saved", cfg); err != nil {
+			return err
+		}
+		info, err := tx.Save(store.VersionInfo{User: s.opt.User, Time: s.now(), Comment: comment})
+		if err != nil {
+			return fmt.Errorf("save-config: %w", err)
+		}
+		s.printf("Save-Config received, processing.\nwaiting for request to finish\nRequest to 'SAVE-CONFIG' has Finished,\nSave complete\n")
+		s.printf("Current configuration version is %d\n", info.Number)
+		s.mismatchNote(info.Number, running)
+		return nil
+	})
+}
+
+func (s *Shell) now() time.Time { return s.opt.Now().UTC().Truncate(time.Second) }
+
+// mismatchNote says, as the appliance does, when saved is not running.
+func (s *Shell) mismatchNote(saved, running int) {
+	if saved != running {
+		s.printf("Currently active and saved configurations do not match!\nTo sync & activate, run 'activate-config'.\n")
+	}
+}
+
+// verifyBefore runs verify-config's checks for cmd: errors print the report
+// and fail (what says what did not happen), warnings print a summary.
+func (s *Shell) verifyBefore(cmd, what string, cfg *model.Config) error {
+	fs := verify.Run(cfg)
+	errs, warns := verify.Counts(fs)
+	if errs > 0 {
+		if err := verify.Report(s.out, fs); err != nil {
+			return err
+		}
+		return fmt.Errorf("%s: the configuration has %s; %s (verify-config lists them)", cmd, plural(errs, "error"), what)
+	}
+	if warns > 0 {
+		s.printf("%s\nResults of config verification:\n    %s\nRun 'verify-config' for more details\n%s\n",
+			verify.RuleLine, plural(warns, "configuration warning"), verify.RuleLine)
+	}
+	return nil
+}
+
+// --- activate-config ----------------------------------------------------
+
+func activateArgs(s *Shell, prev []Token) []cand {
+	switch len(prev) {
+	case 0:
+		return []cand{{"confirmed", "roll back by itself unless confirmed by activate-config within MINUTES"}}
+	case 1:
+		return []cand{{"<minutes>", fmt.Sprintf("allowed 1-%d", maxConfirmMinutes)}}
+	}
+	return nil
+}
+
+// activateConfig is activate-config [confirmed MINUTES]: make the saved
+// version running. Unsaved editing changes refuse it; the saved version is
+// verified again. With confirmed, unless activate-config runs again within
+// MINUTES, running returns to the version that ran before.
+func (s *Shell) activateConfig(args []Token) error {
+	var within time.Duration
+	switch {
+	case len(args) == 0:
+	case len(args) == 2 && !args[0].List && !args[1].List:
+		if _, err := pick(args[0].Text, []cand{{"confirmed", ""}}, "argument", "activate-config"); err != nil {
+			return err
+		}
+		m, err := strconv.Atoi(args[1].Text)
+		if err != nil || m < 1 || m > maxConfirmMinutes {
+			return fmt.Errorf("activate-config confirmed: invalid number of minutes %q: allowed 1-%d", args[1].Text, maxConfirmMinutes)
+		}
+		within = time.Duration(m) * time.Minute
+	case len(args) == 1 && !args[0].List && strings.HasPrefix("confirmed", strings.ToLower(args[0].Text)):
+		return fmt.Errorf("activate-config confirmed needs a number of minutes: allowed 1-%d", maxConfirmMinutes)
+	default:
+		return errors.New("activate-config takes [confirmed MINUTES]")
+	}
+	if err := s.expireConfirmed(); err != nil {
+		return err
+	}
+	var version int
+	err := s.be.write(func(tx *store.Tx) error {
+		saved := tx.SavedVersion()
+		if saved == 0 {
+			return errors.New("activate-config: there is no saved configuration to activate: run save-config first")
+		}
+		ch, err := tx.EditingChanges(saved)
+		if err != nil {
+			return err
+		}
+		if ch.Any() {
+			return fmt.Errorf("activate-config: the editing configuration has unsaved changes (%s since saved version %d): run save-config to save them, then activate-config; or rollback-config saved to discard them", ch, saved)
+		}
+		cfg, err := tx.VersionConfig(saved)
+		if err != nil {
+			return err
+		}
+		if err := s.verifyBefore("activate-config", "nothing was activated", cfg); err != nil {
+			return err
+		}
+		pending, err := tx.PendingConfirm()
+		if err != nil {
+			return err
+		}
+		prev := tx.RunningVersion()
+		c, err := tx.Activate(saved, s.now(), within, s.opt.User)
+		if err == nil {
+			err = tx.MarkRuntimeApply(saved, prev)
+		}
+		if err != nil {
+			return fmt.Errorf("activate-config: %w", err)
+		}
+		version = saved
+		s.printf("Activate-Config received, processing.\nwaiting for request to finish\nRequest to 'ACTIVATE-CONFIG' has Finished,\nActivate Complete\n")
+		s.printf("Running configuration version is %d\n", saved)
+		switch {
+		case c != nil:
+			s.printf("Confirmed activation: unless activate-config runs again by %s UTC (%d minutes), running returns to %s\n",
+				c.Deadline.Format(dateLayout), int(within/time.Minute), versionName(c.Previous))
+		case pending != nil:
+			s.printf("Activation confirmed: the return to %s is cancelled\n", versionName(pending.Previous))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if within > 0 && !s.script {
+		// A terminal session that outlives the deadline (an operator cut
+		// off by the activation) rolls back by itself.
+		time.AfterFunc(within, func() { _ = s.expireConfirmedDirect() })
+	}
+	return s.tellRuntime("activate-config", version)
+}
+
+// tellRuntime has the runtime daemon apply the running version once the
+// change is stored: at once, or, in a script, when the script's
+// transaction has committed (afterScript).
+func (s *Shell) tellRuntime(cmd string, version int) error {
+	if _, inScript := s.be.(txBackend); !inScript {
+		if err := s.syncRuntime(s.out); err != nil {
+			return fmt.Errorf("%s: %w", cmd, err)
+		}
+		return nil
+	}
+	if runtimeAttached(s.opt.Store.Path) {
+		s.printf("The runtime applies version %d when the script ends and its changes are stored\n", version)
+	} else {
+		s.printf("%s\n", noRuntime(version))
+	}
+	return nil
+}
+
+func noRuntime(version int) string {
+	return fmt.Sprintf("No runtime is attached to this database: %s is recorded as running and is applied when the runtime starts (acli serve)", versionName(version))
+}
+
+// syncRuntime tells the runtime daemon to apply the running version when a
+// committed change of it is pending (store.RuntimeApply), and writes the
+// daemon's report to out. When the daemon refuses the version it keeps
+// serving the previous one, and running is put back to say so.
+func (s *Shell) syncRuntime(out io.Writer) error {
+	st := s.opt.Store
+	var ra *store.RuntimeApply
+	if err := st.View(func(tx *store.Tx) (err error) { ra, err = tx.TakeRuntimeApply(); return err }); err != nil || ra == nil {
+		return err
+	}
+	if err := st.Update(func(tx *store.Tx) (err error) { ra, err = tx.TakeRuntimeApply(); return err }); err != nil || ra == nil {
+		return err
+	}
+	report, attached, err := notifyRuntime(st.Path)
+	if !attached {
+		fmt.Fprintf(out, "%s\n", noRuntime(ra.Version))
+		return nil
+	}
+	if report != "" {
+		fmt.Fprintf(out, "%s\n", strings.TrimRight(report, "\n"))
+	}
+	if err == nil {
+		return nil
+	}
+	reverted := false
+	if uerr := st.Update(func(tx *store.Tx) (uerr error) {
+		reverted, uerr = tx.RevertRunning(ra.Version, ra.Previous)
+		return uerr
+	}); uerr != nil {
+		return fmt.Errorf("the runtime refused %s (%v), and running could not be put back: %w", versionName(ra.Version), err, uerr)
+	}
+	if reverted {
+		return fmt.Errorf("the runtime refused %s, so %s stays running: %w", versionName(ra.Version), versionName(ra.Previous), err)
+	}
+	return fmt.Errorf("the runtime refused %s: %w", versionName(ra.Version), err)
+}
+
+// afterScript runs when a script's session has closed (RunScript defers it
+// first): the runtime daemon is told about a running version the script
+// changed, now that it is stored.
+func (s *Shell) afterScript() {
+	if err := s.syncRuntime(s.opt.Out); err != nil && !errors.Is(err, store.ErrLocked) {
+		fmt.Fprintf(s.opt.Err, "%% %v\n", err)
+	}
+}
+
+func versionName(n int) string {
+	if n == 0 {
+		return "no running configuration"
+	}
+	return fmt.Sprintf("version %d", n)
+}
+
+// expireConfirmed enforces a confirmed activation whose time is up (in the
+// session's transaction) and says so on stderr.
+func (s *Shell) expireConfirmed() error {
+	return s.expireWith(s.be)
+}
+
+// expireConfirmedDirect is expireConfirmed in a transaction of its own.
+func (s *Shell) expireConfirmedDirect() error {
+	return s.expireWith(directBackend{s.opt.Store})
+}
+
+func (s *Shell) expireWith(be backend) error {
+	now := s.opt.Now()
+	due := false
+	err := be.read(func(tx *store.Tx) error {
+		c, err := tx.PendingConfirm()
+		due = c != nil && !now.Before(c.Deadline)
+		return err
+	})
+	if err != nil || !due {
+		return err
+	}
+	var c *store.Confirm
+	err = be.write(func(tx *store.Tx) (err error) {
+		if c, err = tx.ExpireConfirm(now); err != nil || c == nil {
+			return err
+		}
+		return tx.MarkRuntimeApply(c.Previous, c.Version)
+	})
+	if err != nil || c == nil {
+		return err
+	}
+	fmt.Fprintf(s.opt.Err, "%% %s\n", rollbackNotice(c))
+	if _, inScript := be.(txBackend); !inScript {
+		return s.syncRuntime(s.opt.Err)
+	}
+	return nil
+}
+
+func rollbackNotice(c *store.Confirm) string {
+	return fmt.Sprintf("activate-config confirmed of version %d was not confirmed by %s UTC: running returned to %s at %s UTC",
+		c.Version, c.Deadline.Format(dateLayout), versionName(c.Previous), c.At.Format(dateLayout))
+}
+
+// --- rollback-config, delete-config --------------------------------------
+
+func rollbackArgs(s *Shell, prev []Token) []cand {
+	if len(prev) == 0 {
+		return s.versionCands(false)
+	}
+	return nil
+}
+
+// versionCands lists saved, running, the kept version numbers, and editing
+// when withEditing.
+func (s *Shell) versionCands(withEditing bool) []cand {
+	out := []cand{{"saved", "the saved (current) configuration"}, {"running", "the running configuration"}}
+	if withEditing {
+		out = append(out, cand{"editing", "the editing configuration"})
+	}
+	var vs []store.VersionInfo
+	_ = s.be.read(func(tx *store.Tx) (err error) { vs, err = tx.Versions(); return err })
+	for _, v := range vs {
+		out = append(out, cand{strconv.Itoa(v.Number), "saved " + v.Time.Format(dateLayout) + " by " + v.User + commentSuffix(v.Comment)})
+	}
+	return out
+}
+
+func commentSuffix(c string) string {
+	if c == "" {
+		return ""
+	}
+	return ": " + c
+}
+
+// versionSpec resolves a version word: a number, saved, running or (when
+// allowed) editing. n is 0 for editing; label names it for the operator.
+func versionSpec(tx *store.Tx, cmd string, t Token, withEditing bool) (n int, label string, err error) {
+	words := []cand{{"saved", ""}, {"running", ""}}
+	if withEditing {
+		words = append(words, cand{"editing", ""})
+	}
+	if t.List {
+		return 0, "", fmt.Errorf("%s: a version is a number, %s; not a list", cmd, wordList(words))
+	}
+	if v, err := strconv.Atoi(t.Text); err == nil {
+		if _, err := tx.Version(v); err != nil {
+			return 0, "", fmt.Errorf("%s: %w", cmd, err)
+		}
+		return v, fmt.Sprintf("version %d", v), nil
+	}
+	c, err := pick(t.Text, words, "version", cmd)
+	if err != nil {
+		return 0, "", fmt.Errorf("%v, or a version number", err)
+	}
+	switch c.word {
+	case "saved":
+		n = tx.SavedVersion()
+	case "running":
+		n = tx.RunningVersion()
+	default:
+		return 0, "editing", nil
+	}
+	if n == 0 {
+		return 0, c.word + " (none)", nil
+	}
+	return n, fmt.Sprintf("%s (version %d)", c.word, n), nil
+}
+
+// rollbackConfig is rollback-config VERSION|saved|running: that version
+// becomes the editing configuration. Unsaved changes are lost, so it asks
+// first when there are any.
+func (s *Shell) rollbackConfig(args []Token) error {
+	if len(args) != 1 {
+		return errors.New("rollback-config takes one version: a number (show versions lists them), saved or running")
+	}
+	var n int
+	var label string
+	var ch store.Changes
+	err := s.be.read(func(tx *store.Tx) (err error) {
+		if n, label, err = versionSpec(tx, "rollback-config", args[0], false); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("rollback-config: there is no %s configuration", strings.TrimSuffix(label, " (none)"))
+		}
+		ch, err = tx.EditingChanges(tx.SavedVersion())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if ch.Any() {
+		ok, err := s.askYesNo(fmt.Sprintf("The editing configuration has unsaved changes (%s); discard them? [y/n]: ", ch))
+		if err != nil {
+			return fmt.Errorf("rollback-config: %w", err)
+		}
+		if !ok {
+			s.printf("rollback-config cancelled: the editing configuration is unchanged\n")
+			return nil
+		}
+	}
+	var info store.VersionInfo
+	err = s.be.write(func(tx *store.Tx) (err error) {
+		if err := tx.LoadVersion(n); err != nil {
+			return fmt.Errorf("rollback-config: %w", err)
+		}
+		info, err = tx.Version(n)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.printf("The editing configuration is now %s, saved %s UTC by %s%s\n", label, info.Time.Format(dateLayout), info.User, commentSuffix(info.Comment))
+	s.printf("To make it running: save-config, then activate-config\n")
+	return nil
+}
+
+func forceArgs(s *Shell, prev []Token) []cand {
+	if len(prev) == 0 {
+		return []cand{{"--force", "do not ask for confirmation"}}
+	}
+	return nil
+}
+
+// deleteConfig is delete-config [--force]: delete every element of the
+// editing configuration, after asking unless --force.
+func (s *Shell) deleteConfig(args []Token) error {
+	force := false
+	for _, a := range args {
+		if a.List || a.Text != "--force" && a.Text != "force" {
+			return errors.New("delete-config takes [--force]")
+		}
+		force = true
+	}
+	var n int
+	if err := s.be.read(func(tx *store.Tx) error {
+		c, err := tx.Editing()
+		if err == nil {
+			n = c.Count()
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if !force {
+		ok, err := s.askYesNo(fmt.Sprintf("Delete all %d %s of the editing configuration? [y/n]: ", n, elementWord(n)))
+		if err != nil {
+			return fmt.Errorf("delete-config: %w (to delete without a question, add --force)", err)
+		}
+		if !ok {
+			s.printf("delete-config cancelled: nothing was deleted\n")
+			return nil
+		}
+	}
+	var saved, running int
+	err := s.be.write(func(tx *store.Tx) (err error) {
+		n, err = tx.ClearEditing()
+		saved, running = tx.SavedVersion(), tx.RunningVersion()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.printf("Deleted the editing configuration (%d %s); saved %s and running %s are unchanged\n",
+		n, elementWord(n), versionOrNone(saved), versionOrNone(running))
+	return nil
+}
+
+func elementWord(n int) string {
+	if n == 1 {
+		return "element"
+	}
+	return "elements"
+}
+
+func versionOrNone(n int) string {
+	if n == 0 {
+		return "(none)"
+	}
+	return fmt.Sprintf("version %d", n)
+}
+
+// --- versions -------------------------------------------------------------
+
+func (s *Shell) displayCurrent(args []Token) error {
+	if err := noArgs("display-current-cfg-version", args); err != nil {
+		return err
+	}
+	var n int
+	if err := s.be.read(func(tx *store.Tx) error { n = tx.SavedVersion(); return nil }); err != nil {
+		return err
+	}
+	s.printf("Current configuration version is %d\n", n)
+	return nil
+}
+
+func (s *Shell) displayRunning(args []Token) error {
+	if err := noArgs("display-running-cfg-version", args); err != nil {
+		return err
+	}
+	if err := s.expireConfirmed(); err != nil {
+		return err
+	}
+	return s.be.read(func(tx *store.Tx) error {
+		s.printf("Running configuration version is %d\n", tx.RunningVersion())
+		return s.confirmStatus(tx)
+	})
+}
+
+// confirmStatus prints a pending confirmed activation or the last one that
+// was rolled back.
+func (s *Shell) confirmStatus(tx *store.Tx) error {
+	c, err := tx.PendingConfirm()
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		s.printf("Confirmed activation pending: unless activate-config runs by %s UTC, running returns to %s\n",
+			c.Deadline.Format(dateLayout), versionName(c.Previous))
+		return nil
+	}
+	r, err := tx.LastAutoRollback()
+	if err != nil || r == nil {
+		return err
+	}
+	s.printf("%s\n", rollbackNotice(r))
+	return nil
+}
+
+func limitArgs(s *Shell, prev []Token) []cand {
+	if len(prev) == 0 {
+		return []cand{{"<number>", fmt.Sprintf("versions to keep: allowed 1-%d, default %d", store.MaxVersionLimit, store.DefaultVersionLimit)}}
+	}
+	return nil
+}
+
+// versionLimit is version-limit [N]: show or set how many versions are kept.
+// The saved and running versions are never deleted.
+func (s *Shell) versionLimit(args []Token) error {
+	switch {
+	case len(args) == 0:
+	case len(args) == 1 && !args[0].List:
+		if !s.super {
+			return errors.New("version-limit N requires superuser mode: type enable first")
+		}
+		n, err := strconv.Atoi(args[0].Text)
+		if err != nil {
+			n = -1
+		}
+		if err := s.be.write(func(tx *store.Tx) error { return tx.SetVersionLimit(n) }); err != nil {
+			var ve *model.ValueError
+			if errors.As(err, &ve) {
+				ve.Value = args[0].Text
+			}
+			return err
+		}
+	default:
+		return errors.New("version-limit takes [N]: the number of versions to keep")
+	}
+	return s.be.read(func(tx *store.Tx) error {
+		vs, err := tx.Versions()
+		s.printf("Keeping at most %d versions (%d kept now; the saved and running ones are never deleted)\n", tx.VersionLimit(), len(vs))
+		return err
+	})
+}
+
+// showVersions lists the kept versions.
+func (s *Shell) showVersions(args []Token) error {
+	if err := noArgs("show versions", args); err != nil {
+		return err
+	}
+	if err := s.expireConfirmed(); err != nil {
+		return err
+	}
+	return s.be.read(func(tx *store.Tx) error {
+		vs, err := tx.Versions()
+		if err != nil {
+			return err
+		}
+		if len(vs) == 0 {
+			s.printf("%% no version has been saved yet (save-config saves one)\n")
+			return nil
+		}
+		saved, running := tx.SavedVersion(), tx.RunningVersion()
+		rows := [][]string{{"version", "saved at (UTC)", "by", "elements", "state", "comment"}}
+		for _, v := range vs {
+			var state []string
+			if v.Number == saved {
+				state = append(state, "saved")
+			}
+			if v.Number == running {
+				state = append(state, "running")
+			}
+			rows = append(rows, []string{strconv.Itoa(v.Number), v.Time.Format(dateLayout), v.User, strconv.Itoa(v.Elements), strings.Join(state, ","), v.Comment})
+		}
+		s.printf("%s", table(rows, 0, 3))
+		s.printf("%d %s kept, at most %d\n", len(vs), map[bool]string{true: "version", false: "versions"}[len(vs) == 1], tx.VersionLimit())
+		return s.confirmStatus(tx)
+	})
+}
+
+// table aligns rows in columns two spaces apart; the columns listed in
+// right are right-aligned. Trailing spaces are trimmed.
+func table(rows [][]string, right ...int) string {
+	var w []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i >= len(w) {
+				w = append(w, 0)
+			}
+			w[i] = max(w[i], len(c))
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		var line strings.Builder
+		for i, c := range r {
+			if i > 0 {
+				line.WriteString("  ")
+			}
+			pad := strings.Repeat(" ", w[i]-len(c))
+			if containsInt(right, i) {
+				line.WriteString(pad + c)
+			} else {
+				line.WriteString(c + pad)
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+	return b.String()
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// --- backups --------------------------------------------------------------
+
+func backupNameArgs(existing bool) func(s *Shell, prev []Token) []cand {
+	return func(s *Shell, prev []Token) []cand {
+		if len(prev) > 0 {
+			return nil
+		}
+		if !existing {
+			return []cand{{"<name>", "letters, digits, '.', '_' and '-'"}}
+		}
+		bs, _ := s.opt.Store.ListBackups()
+		var out []cand
+		for _, b := range bs {
+			if b.Err == nil {
+				out = append(out, cand{b.Name, "taken " + b.Time.Format(dateLayout) + " by " + b.User})
+			}
+		}
+		return out
+	}
+}
+
+func oneName(cmd string, args []Token) (string, error) {
+	if len(args) != 1 || args[0].List {
+		return "", fmt.Errorf("%s takes one backup name", cmd)
+	}
+	return args[0].Text, nil
+}
+
+// backupConfig is backup-config NAME: a consistent copy of the whole
+// database in the backups directory beside it.
+func (s *Shell) backupConfig(args []Token) error {
+	name, err := oneName("backup-config", args)
+	if err != nil {
+		return err
+	}
+	info := store.BackupInfo{Name: name, User: s.opt.User, Time: s.now()}
+	if err := s.be.read(func(tx *store.Tx) error { return tx.WriteBackup(s.opt.Store, info) }); err != nil {
+		return fmt.Errorf("backup-config: %w", err)
+	}
+	path, _ := s.opt.Store.BackupPath(name)
+	s.printf("Backup %s written to %s\n", name, path)
+	return nil
+}
+
+// restoreBackup is restore-backup-config NAME: the backup replaces the whole
+// database, in one transaction, after checking that it is a valid acli
+// database.
+func (s *Shell) restoreBackup(args []Token) error {
+	name, err := oneName("restore-backup-config", args)
+	if err != nil {
+		return err
+	}
+	var info store.BackupInfo
+	changed := false
+	err = s.be.write(func(tx *store.Tx) (err error) {
+		prev := tx.RunningVersion()
+		if info, err = tx.RestoreBackup(s.opt.Store, name); err != nil {
+			return err
+		}
+		// The backup may come from another database: tell the runtime
+		// whenever something runs, even under the same number.
+		if changed = tx.RunningVersion() != 0 || prev != 0; changed {
+			return tx.MarkRuntimeApply(tx.RunningVersion(), prev)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("restore-backup-config: %w; nothing was changed", err)
+	}
+	s.printf("Restored backup %s, taken %s UTC by %s: saved %s, running %s\n",
+		name, info.Time.Format(dateLayout), info.User, versionOrNone(info.Saved), versionOrNone(info.Running))
+	if changed {
+		return s.tellRuntime("restore-backup-config", info.Running)
+	}
+	return nil
+}
+
+func (s *Shell) deleteBackup(args []Token) error {
+	name, err := oneName("delete-backup-config", args)
+	if err != nil {
+		return err
+	}
+	if err := s.opt.Store.DeleteBackup(name); err != nil {
+		return fmt.Errorf("delete-backup-config: %w", err)
+	}
+	s.printf("Backup %s deleted\n", name)
+	return nil
+}
+
+func (s *Shell) showBackups(args []Token) error {
+	if err := noArgs("show backup-config", args); err != nil {
+		return err
+	}
+	bs, err := s.opt.Store.ListBackups()
+	if err != nil {
+		return fmt.Errorf("show backup-config: %w", err)
+	}
+	if len(bs) == 0 {
+		s.printf("%% no backups in %s (backup-config NAME makes one)\n", s.opt.Store.BackupDir())
+		return nil
+	}
+	rows := [][]string{{"name", "taken at (UTC)", "by", "saved", "running"}}
+	var bad []string
+	for _, b := range bs {
+		if b.Err != nil {
+			bad = append(bad, fmt.Sprintf("%s: not a valid backup: %v", b.Name, b.Err))
+			continue
+		}
+		rows = append(rows, []string{b.Name, b.Time.Format(dateLayout), b.User, versionNum(b.Saved), versionNum(b.Running)})
+	}
+	s.printf("%s", table(rows, 3, 4))
+	for _, l := range bad {
+		s.printf("%% %s\n", l)
+	}
+	return nil
+}
+
+func versionNum(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
+}

@@ -42,6 +42,7 @@ func (r scriptReader) ReadPassword(prompt string) (string, error) {
 // fails (and Continue is off) nothing the script did is stored. It returns
 // the exit status: 0 when every command succeeded.
 func (s *Shell) RunScript(in io.Reader) int {
+	defer s.afterScript() // lifecycle.go: tell the runtime, once stored and closed
 	sess, err := s.opt.Store.OpenSession()
 	if err != nil {
 		fmt.Fprintf(s.opt.Err, "%v\n", err)

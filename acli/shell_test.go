@@ -34,8 +34,8 @@ func TestErrors(t *testing.T) {
 		{"list to scalar", "conf t\nsess\nsip-i\nsip-p\naddress (10.0.0.1 10.0.0.2)\n", `line 5: address takes a single value, not a list: allowed IP address`},
 		{"missing value", "conf t\nsystem\nphy-interface\nport\n", `line 4: port needs a value: allowed 0-3`},
 		{"too many words", "conf t\nmedia\nrealm-config\ndescription core realm\n", `line 4: description takes one value, got 2 words (quote text with spaces, bracket lists as (a b c)): allowed string`},
-		{"unknown command", "conf t\nfrobnicate\n", `line 2: Unknown command "frobnicate" in configure mode: allowed exit, media-manager, session-router, show, system, verify-config`},
-		{"ambiguous command", "conf t\ns\n", `line 2: Ambiguous command "s" in configure mode: could be session-router, show, system`},
+		{"unknown command", "conf t\nfrobnicate\n", `line 2: Unknown command "frobnicate" in configure mode: allowed activate-config, backup-config, delete-backup-config, delete-config, display-current-cfg-version, display-running-cfg-version, exit, media-manager, restore-backup-config, rollback-config, save-config, session-router, show, system, verify-config, version-limit`},
+		{"ambiguous command", "conf t\ns\n", `line 2: Ambiguous command "s" in configure mode: could be save-config, session-router, show, system`},
 		{"configure arg", "configure x\n", `line 1: Unknown argument "x" in configure: allowed terminal`},
 		{"unbalanced", "conf t\nsess\nsip-i\nsip-p\nmulti-homed-addrs (10.0.0.1\n", `line 5: unbalanced '(' at column 19: close the list with ')'`},
 		{"quote", "conf t\nmedia\nrealm-config\ndescription \"abc\n", `line 4: unterminated quoted string starting at column 13`},
@@ -113,10 +113,10 @@ func TestComplete(t *testing.T) {
 		line  string
 		want  string
 	}{
-		{nil, "", "configure disable enable exit secret show verify-config"},
+		{nil, "", "activate-config backup-config configure delete-backup-config delete-config disable display-current-cfg-version display-running-cfg-version enable exit restore-backup-config rollback-config save-config secret show verify-config version-limit"},
 		{nil, "conf", "configure"},
 		{nil, "configure ", "terminal"},
-		{[]string{"conf t"}, "s", "session-router show system"},
+		{[]string{"conf t"}, "s", "save-config session-router show system"},
 		{[]string{"conf t", "sess", "sip-interface"}, "sip", "sip-ports"},
 		{[]string{"conf t", "sess", "sip-interface", "sip-ports"}, "transport-protocol ", "SCTP TCP TLS UDP"},
 		{[]string{"conf t", "sess", "sip-interface", "sip-ports"}, "tr s", "SCTP"},

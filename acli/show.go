@@ -18,15 +18,8 @@ type showTopic struct {
 }
 
 func (s *Shell) showTopics() []showTopic {
-	return append([]showTopic{
-		{"configuration", "the editing configuration: [element [key]] [short]", configArgs, func(s *Shell, args []Token) error {
-			var cfg *model.Config
-			if err := s.be.read(func(tx *store.Tx) (err error) { cfg, err = tx.Editing(); return err }); err != nil {
-				return err
-			}
-			return s.showConfig(cfg, args, "show configuration")
-		}},
-	}, append(s.moreShowTopics(), s.runtimeShowTopics()...)...)
+	// show configuration is in lifecycle.go, with its diff and script.
+	return append([]showTopic{s.configurationTopic()}, append(s.moreShowTopics(), s.runtimeShowTopics()...)...)
 }
 
 func topicCands(ts []showTopic) []cand {
