@@ -1,6 +1,7 @@
 package control
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -8,26 +9,36 @@ import (
 	"time"
 )
 
-// table returns a column writer to w whose lines carry no trailing blanks.
-func table(w io.Writer) *tabwriter.Writer {
-	return tabwriter.NewWriter(trimWriter{w}, 0, 0, 2, ' ', 0)
+// table returns a column writer to w whose lines carry no trailing
+// blanks (tabwriter pads the last cell of a row): Flush writes it.
+func table(w io.Writer) *tableWriter {
+	t := &tableWriter{w: w}
+	t.tw = tabwriter.NewWriter(&t.buf, 0, 0, 2, ' ', 0)
+	return t
 }
 
-// trimWriter drops the blanks before each newline (tabwriter pads the
-// last cell of a row).
-type trimWriter struct{ w io.Writer }
+type tableWriter struct {
+	w   io.Writer
+	buf bytes.Buffer
+	tw  *tabwriter.Writer
+}
 
-func (t trimWriter) Write(p []byte) (int, error) {
-	lines := strings.SplitAfter(string(p), "\n")
+func (t *tableWriter) Write(p []byte) (int, error) { return t.tw.Write(p) }
+
+// Flush writes the table.
+func (t *tableWriter) Flush() error {
+	if err := t.tw.Flush(); err != nil {
+		return err
+	}
+	lines := strings.SplitAfter(t.buf.String(), "\n")
 	for i, l := range lines {
 		if strings.HasSuffix(l, "\n") {
 			lines[i] = strings.TrimRight(l[:len(l)-1], " ") + "\n"
 		}
 	}
-	if _, err := io.WriteString(t.w, strings.Join(lines, "")); err != nil {
-		return 0, err
-	}
-	return len(p), nil
+	t.buf.Reset()
+	_, err := io.WriteString(t.w, strings.Join(lines, ""))
+	return err
 }
 
 // WriteSCTPInfo prints the SCTP listeners as show sctp info does.

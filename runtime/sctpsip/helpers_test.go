@@ -1,0 +1,167 @@
+package sctpsip
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/runtime"
+	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/sctp"
+)
+
+// sipPort is a sip-port of a test configuration.
+type sipPort struct {
+	transport, addr string
+	port            int
+	multi           []string
+}
+
+// config builds a configuration with one sip-interface "core" holding the
+// ports, and network-parameters np.
+func config(np map[string]string, ports ...sipPort) *model.Config {
+	cfg := model.NewConfig(model.Default)
+	si := model.NewInstance(model.SipInterface)
+	si.Set("realm-id", []string{"core"})
+	for _, p := range ports {
+		sp := model.NewInstance(model.SipPort)
+		sp.Set("address", []string{p.addr})
+		sp.Set("port", []string{strconv.Itoa(p.port)})
+		sp.Set("transport-protocol", []string{p.transport})
+		if len(p.multi) > 0 {
+			sp.Set("multi-homed-addrs", p.multi)
+		}
+		si.Subs = append(si.Subs, sp)
+	}
+	cfg.Put(si)
+	if np != nil {
+		in := model.NewInstance(model.NetworkParameters)
+		for k, v := range np {
+			in.Set(k, []string{v})
+		}
+		cfg.Put(in)
+	}
+	return cfg
+}
+
+var nextPort atomic.Int32
+
+// port returns a port for a test listener: the guest has its own network
+// stack, so fixed ranges do not collide with anything.
+func port() int { return 20000 + int(nextPort.Add(1))*10 }
+
+func apply(t *testing.T, e *runtime.Engine, cfg *model.Config, version string) control.ApplyReport {
+	t.Helper()
+	rep := e.Apply(cfg, version)
+	if len(rep.Errors) > 0 {
+		t.Fatalf("apply %s: %q", version, rep.Errors)
+	}
+	return rep
+}
+
+func newEngine(t *testing.T) *runtime.Engine {
+	e := runtime.NewEngine(slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func addrs(s ...string) []netip.Addr {
+	out := make([]netip.Addr, len(s))
+	for i, a := range s {
+		out[i] = netip.MustParseAddr(a)
+	}
+	return out
+}
+
+var seq atomic.Int64
+
+// options is an OPTIONS request whose Via says SCTP (RFC 4168).
+func options() []byte {
+	n := seq.Add(1)
+	return []byte(fmt.Sprintf("OPTIONS sip:sbc SIP/2.0\r\n"+
+		"Via: SIP/2.0/SCTP 127.0.0.3:5999;branch=z9hG4bK-%d\r\n"+
+		"Max-Forwards: 70\r\nFrom: <sip:test@127.0.0.3>;tag=t%d\r\nTo: <sip:sbc>\r\n"+
+		"Call-ID: c%d@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", n, n, n))
+}
+
+// dial opens an association from local to the listener at remote:port.
+func dial(t *testing.T, local, remote []netip.Addr, port int) *sctp.Conn {
+	t.Helper()
+	c, err := sctp.Dial(local, remote, port, sctp.Options{})
+	if err != nil {
+		t.Fatalf("dial %v port %d from %v: %v", remote, port, local, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// ask sends an OPTIONS on c and returns the response and how it came.
+func ask(t *testing.T, c *sctp.Conn) (string, sctp.RecvInfo) {
+	t.Helper()
+	if err := c.WriteMsg(options(), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 65536)
+	n, info, err := c.ReadMsg(buf)
+	if err != nil {
+		t.Fatalf("no answer on association %d: %v", c.Assoc(), err)
+	}
+	return string(buf[:n]), info
+}
+
+// eventually waits up to 10 s for check to return "".
+func eventually(t *testing.T, what string, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		msg := check()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s", what, msg)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// listener returns the live listener with key.
+func listener(t *testing.T, e *runtime.Engine, key string) control.Listener {
+	t.Helper()
+	for _, l := range e.Listeners() {
+		if l.Key == key {
+			return l
+		}
+	}
+	t.Fatalf("no listener %s", key)
+	return control.Listener{}
+}
+
+// option returns the named option's kernel value.
+func option(opts []control.Option, name string) string {
+	for _, o := range opts {
+		if o.Name == name {
+			return o.Kernel
+		}
+	}
+	return "(missing)"
+}
+
+// sctpListen binds an SCTP listener on 127.0.0.1:port outside the engine.
+func sctpListen(port int) (*sctp.Listener, error) {
+	return sctp.Listen(addrs("127.0.0.1"), port, sctp.Options{})
+}
