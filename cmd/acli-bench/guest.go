@@ -1,0 +1,524 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/acli-project/acli/internal/uml"
+	"github.com/acli-project/acli/runtime/sctp"
+	"golang.org/x/sys/unix"
+)
+
+// Plan is what the host hands the guest driver (acli-bench guest-run), as
+// JSON in the guest's directory.
+type Plan struct {
+	Dir             string   // the guest's directory on the host (hostfs)
+	Acli            string   // acli binary ("" : acli is not available, see AcliErr)
+	AcliErr         string   // why acli is not available
+	AcliScript      string   // configuration script (testdata/bench/acli.acli)
+	Kamailio        string   // kamailio binary
+	KamailioCfg     string   // testdata/bench/kamailio.cfg
+	KamailioModules string   // Kamailio's module directory (-L)
+	KamChildren     int      // children and sctp_children (0: as in the cfg)
+	SIPp            string   // sipp binary
+	Scenario        string   // testdata/bench/options.xml
+	Servers         []string // acli, kamailio
+	Modes           []string // s1, sn, u1
+	Rates           []int    // calls per second (total over the SIPp instances)
+	Calls           int      // calls (requests) per run
+	Reps            int
+	Instances       int // SIPp instances in parallel
+	Assocs          int // associations of the memory phase (0: no memory phase)
+	ProbeRate       int // latency probe requests per second
+}
+
+// Record is one line of the results file (JSON lines).
+type Record struct {
+	Kind   string `json:"kind"` // setup, unavailable, load, assoc
+	Server string `json:"server,omitempty"`
+	Mode   string `json:"mode,omitempty"`
+	Rate   int    `json:"rate,omitempty"` // target calls/s
+	Rep    int    `json:"rep,omitempty"`
+	Note   string `json:"note,omitempty"`
+	Err    string `json:"err,omitempty"`
+
+	// load
+	Calls       int     `json:"calls,omitempty"`    // SIPp calls created
+	Successful  int     `json:"ok,omitempty"`       // SIPp calls answered 200
+	Failed      int     `json:"failed,omitempty"`   // SIPp calls failed
+	Retrans     int     `json:"retrans,omitempty"`  // SIPp retransmissions (UDP)
+	Achieved    float64 `json:"achieved,omitempty"` // calls/s SIPp achieved (sum of instances)
+	Elapsed     float64 `json:"elapsed,omitempty"`  // s, SIPp's run
+	Requests    int     `json:"requests,omitempty"` // calls + probe requests the server answered or failed
+	ServerCPU   float64 `json:"cpu,omitempty"`      // s, server processes
+	SIPpCPU     float64 `json:"sipp_cpu,omitempty"` // s
+	GuestBusy   float64 `json:"busy,omitempty"`     // fraction of the guest's CPU busy
+	Procs       int     `json:"procs,omitempty"`    // server processes
+	RSSKB       int64   `json:"rss_kb,omitempty"`   // max during the run, summed over processes
+	PSSKB       int64   `json:"pss_kb,omitempty"`   // likewise
+	ProbeN      int     `json:"probe_n,omitempty"`  // probe samples
+	ProbeFail   int     `json:"probe_fail,omitempty"`
+	P50us       float64 `json:"p50_us,omitempty"`
+	P99us       float64 `json:"p99_us,omitempty"`
+	ProbeErr    string  `json:"probe_err,omitempty"`
+	IdleRSSKB   int64   `json:"idle_rss_kb,omitempty"`
+	IdlePSSKB   int64   `json:"idle_pss_kb,omitempty"`
+	Assocs      int     `json:"assocs,omitempty"`       // assoc: associations open
+	AssocRSSKB  int64   `json:"assoc_rss_kb,omitempty"` // assoc: RSS with them open
+	AssocPSSKB  int64   `json:"assoc_pss_kb,omitempty"`
+	SysDeltaKB  int64   `json:"sys_delta_kb,omitempty"` // assoc: MemAvailable drop, whole guest
+	OpenSeconds float64 `json:"open_s,omitempty"`       // assoc: time to open them
+}
+
+// guestState is the guest driver's scratch space.
+type guestState struct {
+	run    string // tmpfs: databases, control socket
+	db     string
+	sock   string
+	kamCfg string
+	out    *os.File // results
+	prog   *os.File // progress
+	mu     sync.Mutex
+	seq    int // probe sequence
+}
+
+func (g *guestState) emit(r Record) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b, _ := json.Marshal(r)
+	g.out.Write(append(b, '\n'))
+	g.out.Sync()
+}
+
+func (g *guestState) progress(format string, a ...any) {
+	msg := fmt.Sprintf("[%s] ", time.Now().Format("15:04:05")) + fmt.Sprintf(format, a...) + "\n"
+	g.prog.WriteString(msg)
+	g.prog.Sync()
+	os.Stdout.WriteString(msg)
+}
+
+// Files of the guest's directory.
+const (
+	planFile     = "plan.json"
+	resultsFile  = "results.jsonl"
+	progressFile = "progress.log"
+)
+
+// guestMain is `acli-bench guest-run -plan FILE`, inside the UML guest.
+func guestMain(args []string) int {
+	fs := flag.NewFlagSet("acli-bench guest-run", flag.ContinueOnError)
+	planPath := fs.String("plan", "", "the plan `file` (JSON)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	b, err := os.ReadFile(*planPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var p Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", *planPath, err)
+		return 1
+	}
+	g, err := setupGuest(&p)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "guest setup: %v\n", err)
+		return 1
+	}
+	defer g.out.Close()
+	defer g.prog.Close()
+	if err := uml.KernelSCTP(); err != nil {
+		g.progress("no SCTP in the guest: %v", err)
+		return 1
+	}
+	g.emit(Record{Kind: "env", Note: guestEnv(&p)})
+	runPlan(context.Background(), &p, g)
+	return 0
+}
+
+// guestEnv describes the guest: kernel, CPUs, memory, SIPp and Kamailio.
+func guestEnv(p *Plan) string {
+	parts := []string{"UML kernel " + unameRelease(), fmt.Sprintf("%d CPU", goruntime.NumCPU())}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if kb, err := parseKBField(b, "MemTotal"); err == nil {
+			parts = append(parts, fmt.Sprintf("%d MB", kb/1024))
+		}
+	}
+	out, _ := exec.Command(p.SIPp, "-v").CombinedOutput()
+	for _, l := range strings.Split(string(out), "\n") {
+		if i := strings.Index(l, "SIPp v"); i >= 0 {
+			parts = append(parts, strings.TrimSpace(l[i:]))
+			break
+		}
+	}
+	if out, err := exec.Command(p.Kamailio, "-v").CombinedOutput(); err == nil {
+		parts = append(parts, firstLine(out))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func setupGuest(p *Plan) (*guestState, error) {
+	g := &guestState{run: filepath.Join(p.Dir, "run")}
+	if err := os.MkdirAll(g.run, 0o755); err != nil {
+		return nil, err
+	}
+	// A tmpfs of the guest's own for the databases and the control socket:
+	// hostfs cannot hold a Unix socket, and bbolt's mmap is safer there.
+	if err := unix.Mount("tmpfs", g.run, "tmpfs", 0, "size=256m"); err != nil {
+		return nil, fmt.Errorf("mount tmpfs on %s: %w", g.run, err)
+	}
+	g.db = filepath.Join(g.run, "acli.db")
+	g.sock = filepath.Join(g.run, "acli.sock")
+	var err error
+	if g.out, err = os.OpenFile(filepath.Join(p.Dir, resultsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+		return nil, err
+	}
+	if g.prog, err = os.OpenFile(filepath.Join(p.Dir, progressFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// runPlan prepares both servers, checks that each serves, then runs the
+// memory phase and the load sweep, alternating the servers.
+func runPlan(ctx context.Context, p *Plan, g *guestState) {
+	var servers []string
+	for _, s := range p.Servers {
+		if err := prepare(ctx, p, g, s); err != nil {
+			g.progress("%s: not available: %v", s, err)
+			g.emit(Record{Kind: "unavailable", Server: s, Err: err.Error()})
+			continue
+		}
+		servers = append(servers, s)
+	}
+	if len(servers) == 0 {
+		return
+	}
+	flip := false
+	order := func() []string {
+		o := slices.Clone(servers)
+		if flip {
+			slices.Reverse(o)
+		}
+		flip = !flip
+		return o
+	}
+	skip := map[string]bool{} // server/mode/rep that failed at a lower rate
+	for rep := 1; rep <= p.Reps; rep++ {
+		if p.Assocs > 0 {
+			for _, s := range order() {
+				assocRun(ctx, p, g, s, rep)
+			}
+		}
+		for _, mode := range p.Modes {
+			for _, rate := range p.Rates {
+				for _, s := range order() {
+					key := fmt.Sprintf("%s/%s/%d", s, mode, rep)
+					if skip[key] {
+						continue
+					}
+					r := loadRun(ctx, p, g, s, mode, rate, rep)
+					if r.Failed > 0 || r.Err != "" {
+						skip[key] = true
+					}
+				}
+			}
+		}
+	}
+}
+
+// prepare sets a server up and checks that it answers.
+func prepare(ctx context.Context, p *Plan, g *guestState, name string) error {
+	switch name {
+	case serverAcli:
+		if p.Acli == "" {
+			return errors.New(p.AcliErr)
+		}
+		note, err := prepareAcli(p, g)
+		g.emit(Record{Kind: "setup", Server: name, Note: note, Err: errString(err)})
+		if err != nil {
+			return err
+		}
+		g.progress("acli: %s", note)
+	case serverKamailio:
+		cfg, err := os.ReadFile(p.KamailioCfg)
+		if err != nil {
+			return err
+		}
+		g.kamCfg = filepath.Join(g.run, "kamailio.cfg")
+		if err := os.WriteFile(g.kamCfg, []byte(kamailioConfig(string(cfg), p.KamChildren)), 0o644); err != nil {
+			return err
+		}
+		out, _ := exec.Command(p.Kamailio, "-v").CombinedOutput()
+		g.emit(Record{Kind: "setup", Server: name, Note: firstLine(out)})
+	default:
+		return fmt.Errorf("unknown server %q", name)
+	}
+	s, err := startServer(p, g, name, name+"-check")
+	if err != nil {
+		return err
+	}
+	err = s.ready(ctx, 30*time.Second)
+	if serr := s.stop(); err == nil && serr != nil {
+		err = serr
+	}
+	return err
+}
+
+// prepareAcli creates the database from the script, then saves and
+// activates it when the shell has those commands.
+func prepareAcli(p *Plan, g *guestState) (string, error) {
+	os.Remove(g.db)
+	script, err := os.Open(p.AcliScript)
+	if err != nil {
+		return "", err
+	}
+	defer script.Close()
+	cmd := exec.Command(p.Acli, "--db", g.db)
+	cmd.Stdin = script
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("acli --db %s < %s: %v: %s", g.db, filepath.Base(p.AcliScript), err, lastLines(out.Bytes(), 5))
+	}
+	notes := []string{"configured by " + filepath.Base(p.AcliScript)}
+	help, _ := exec.Command(p.Acli, "--db", g.db, "?").CombinedOutput()
+	for _, c := range []string{"save-config", "activate-config"} {
+		if !hasCommand(help, c) {
+			notes = append(notes, c+" not available (the runtime serves the editing configuration)")
+			continue
+		}
+		o, err := exec.Command(p.Acli, "--db", g.db, c).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("acli %s: %v: %s", c, err, lastLines(o, 5))
+		}
+		notes = append(notes, c+" done")
+	}
+	return strings.Join(notes, "; "), nil
+}
+
+// hasCommand reports whether the shell's "?" help lists command c.
+func hasCommand(help []byte, c string) bool {
+	for _, l := range strings.Split(string(help), "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == c {
+			return true
+		}
+	}
+	return false
+}
+
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	return s
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// loadRun runs one SIPp load against a freshly started server.
+func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rate, rep int) Record {
+	r := Record{Kind: "load", Server: name, Mode: mode, Rate: rate, Rep: rep}
+	tag := fmt.Sprintf("%s-%s-%d-rep%d", name, mode, rate, rep)
+	defer func() {
+		g.emit(r)
+		g.progress("%-8s %-2s rate %4d rep %d: ok %d failed %d achieved %.0f/s cpu %.2fs (%.3f s/1k) sipp %.1fs busy %.0f%% p50 %.0fus p99 %.0fus %s",
+			name, mode, rate, rep, r.Successful, r.Failed, r.Achieved, r.ServerCPU, perK(r.ServerCPU, r.Requests), r.SIPpCPU, r.GuestBusy*100, r.P50us, r.P99us, r.Err)
+	}()
+	s, err := startServer(p, g, name, tag)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer func() {
+		if err := s.stop(); err != nil && r.Err == "" {
+			r.Err = err.Error()
+		}
+	}()
+	if err := s.ready(ctx, 30*time.Second); err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	time.Sleep(time.Second) // let start-up work settle
+	idle, err := sampleTree(s.pid())
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	r.IdleRSSKB, r.IdlePSSKB = idle.RSSKB, idle.PSSKB
+	cpu0, _ := readCPUTimes()
+
+	lctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var pr probeResult
+	var peak usage
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if p.ProbeRate > 0 {
+			pr = probe(lctx, mode, serverAddr, p.ProbeRate, &g.seq)
+		}
+	}()
+	go func() { // memory: the peak of the samples
+		defer wg.Done()
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if u, err := sampleTree(s.pid()); err == nil {
+				peak.RSSKB = max(peak.RSSKB, u.RSSKB)
+				peak.PSSKB = max(peak.PSSKB, u.PSSKB)
+			}
+			select {
+			case <-lctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	run := sippRun{Bin: p.SIPp, Scenario: p.Scenario, Mode: mode, Target: serverAddr.String(), Local: "127.0.0.1",
+		BasePort: 6000, Instances: p.Instances, Rate: rate, Calls: p.Calls, Dir: filepath.Join(p.Dir, "sipp", tag)}
+	os.MkdirAll(run.Dir, 0o755)
+	sr := run.run(ctx)
+	stop()
+	wg.Wait()
+	after, err := sampleTree(s.pid())
+	cpu1, _ := readCPUTimes()
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	r.Calls, r.Successful, r.Failed, r.Retrans = sr.Created, sr.Successful, sr.Failed, sr.Retrans
+	r.Achieved, r.Elapsed, r.SIPpCPU = sr.CallRate, sr.Elapsed, sr.CPUSeconds
+	r.ServerCPU = float64(after.CPUTicks-idle.CPUTicks) / clockTicks
+	r.Procs = after.Procs
+	r.RSSKB, r.PSSKB = max(peak.RSSKB, after.RSSKB), max(peak.PSSKB, after.PSSKB)
+	if d := cpu1.Total - cpu0.Total; d > 0 {
+		r.GuestBusy = float64(cpu1.Busy-cpu0.Busy) / float64(d)
+	}
+	r.ProbeN, r.ProbeFail, r.ProbeErr = len(pr.RTTs), pr.Failures, pr.LastErr
+	r.Requests = r.Calls + r.ProbeN + r.ProbeFail
+	if len(pr.RTTs) > 0 {
+		r.P50us, r.P99us = percentile(pr.RTTs, 50), percentile(pr.RTTs, 99)
+	}
+	if len(sr.Errors) > 0 {
+		r.Err = strings.Join(sr.Errors, "; ")
+	}
+	return r
+}
+
+func perK(cpu float64, requests int) float64 {
+	if requests == 0 {
+		return 0
+	}
+	return cpu / float64(requests) * 1000
+}
+
+// assocRun opens p.Assocs associations to a freshly started server (one
+// OPTIONS answered on each) and measures its memory with them open.
+func assocRun(ctx context.Context, p *Plan, g *guestState, name string, rep int) {
+	r := Record{Kind: "assoc", Server: name, Rep: rep}
+	defer func() {
+		g.emit(r)
+		g.progress("%-8s assocs %d rep %d: idle RSS %d KB, with them %d KB (%.2f KB/assoc), PSS %.2f KB/assoc, guest %.2f KB/assoc %s",
+			name, r.Assocs, rep, r.IdleRSSKB, r.AssocRSSKB, perAssoc(r.AssocRSSKB-r.IdleRSSKB, r.Assocs),
+			perAssoc(r.AssocPSSKB-r.IdlePSSKB, r.Assocs), perAssoc(r.SysDeltaKB, r.Assocs), r.Err)
+	}()
+	s, err := startServer(p, g, name, fmt.Sprintf("%s-assoc-rep%d", name, rep))
+	if err != nil {
+		r.Err = err.Error()
+		return
+	}
+	defer func() {
+		if err := s.stop(); err != nil && r.Err == "" {
+			r.Err = err.Error()
+		}
+	}()
+	if err := s.ready(ctx, 30*time.Second); err != nil {
+		r.Err = err.Error()
+		return
+	}
+	time.Sleep(time.Second)
+	idle, err := sampleTree(s.pid())
+	if err != nil {
+		r.Err = err.Error()
+		return
+	}
+	avail0, _ := memAvailableKB()
+	r.IdleRSSKB, r.IdlePSSKB = idle.RSSKB, idle.PSSKB
+	var conns []*sctpClient
+	defer func() {
+		for _, c := range conns {
+			c.close()
+		}
+	}()
+	start := time.Now()
+	for i := range p.Assocs {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		c, err := dialSCTP(cctx, serverAddr)
+		cancel()
+		if err != nil {
+			r.Err = fmt.Sprintf("association %d: %v", i+1, err)
+			break
+		}
+		conns = append(conns, c)
+		g.seq++
+		if _, err := ask(ctx, "s1", c, serverAddr, g.seq); err != nil {
+			r.Err = fmt.Sprintf("association %d: OPTIONS: %v", i+1, err)
+			break
+		}
+	}
+	r.OpenSeconds = time.Since(start).Seconds()
+	r.Assocs = len(conns)
+	time.Sleep(2 * time.Second)
+	with, err := sampleTree(s.pid())
+	if err != nil {
+		r.Err = err.Error()
+		return
+	}
+	avail1, _ := memAvailableKB()
+	r.AssocRSSKB, r.AssocPSSKB = with.RSSKB, with.PSSKB
+	r.SysDeltaKB = avail0 - avail1
+	r.Procs = with.Procs
+}
+
+func perAssoc(kb int64, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(kb) / float64(n)
+}
+
+// portFree reports whether 127.0.0.1:5060 can be bound for both UDP and
+// SCTP.
+func portFree() bool {
+	u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(serverAddr))
+	if err != nil {
+		return false
+	}
+	u.Close()
+	l, err := sctp.Listen([]netip.Addr{serverAddr.Addr()}, int(serverAddr.Port()), sctp.Options{})
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}

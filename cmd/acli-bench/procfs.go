@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat: 100 on
+// every Linux architecture the harness runs on (x86-64, arm64). In the UML
+// guest the accounting is also tick-based (10 ms): a process is charged a
+// whole tick when it is running at the timer interrupt.
+const clockTicks = 100
+
+// procStat is what the harness reads from /proc/PID/stat.
+type procStat struct {
+	PID, PPID     int
+	Comm          string
+	State         byte
+	UTime, STime  uint64 // clock ticks
+	CUTime, CSTim uint64 // clock ticks of waited-for children
+	RSSPages      int64
+}
+
+// CPUTicks is the process's own CPU time (user + system) plus that of its
+// waited-for children.
+func (s procStat) CPUTicks() uint64 { return s.UTime + s.STime + s.CUTime + s.CSTim }
+
+// parseProcStat parses the contents of /proc/PID/stat. The command name is
+// in parentheses and may itself contain blanks and parentheses: the fields
+// are counted from the last ')'.
+func parseProcStat(b []byte) (procStat, error) {
+	var s procStat
+	line := strings.TrimSpace(string(b))
+	open := strings.IndexByte(line, '(')
+	end := strings.LastIndexByte(line, ')')
+	if open < 0 || end < open {
+		return s, fmt.Errorf("/proc stat %q: no command name in parentheses", trunc(line))
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(line[:open]))
+	if err != nil {
+		return s, fmt.Errorf("/proc stat %q: pid: %v", trunc(line), err)
+	}
+	s.PID, s.Comm = pid, line[open+1:end]
+	f := strings.Fields(line[end+1:])
+	// f[0] is field 3 (state) of proc(5); field k is f[k-3].
+	if len(f) < 22 {
+		return s, fmt.Errorf("/proc stat %q: %d fields after the command, want at least 22", trunc(line), len(f))
+	}
+	if len(f[0]) != 1 {
+		return s, fmt.Errorf("/proc stat %q: state %q", trunc(line), f[0])
+	}
+	s.State = f[0][0]
+	num := func(k int) uint64 {
+		if err != nil {
+			return 0
+		}
+		var v uint64
+		v, err = strconv.ParseUint(f[k-3], 10, 64)
+		if err != nil {
+			err = fmt.Errorf("/proc stat field %d %q: %v", k, f[k-3], err)
+		}
+		return v
+	}
+	s.PPID = int(num(4))
+	s.UTime, s.STime, s.CUTime, s.CSTim = num(14), num(15), num(16), num(17)
+	rss, rerr := strconv.ParseInt(f[24-3], 10, 64)
+	if err == nil && rerr != nil {
+		err = fmt.Errorf("/proc stat field 24 %q: %v", f[24-3], rerr)
+	}
+	s.RSSPages = rss
+	return s, err
+}
+
+func trunc(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+// parseKBField returns the value in kB of the line "name: N kB" of a
+// /proc/PID/status, /proc/PID/smaps_rollup or /proc/meminfo file.
+func parseKBField(b []byte, name string) (int64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || k != name {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			return 0, fmt.Errorf("%s: no value", name)
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %v", name, err)
+		}
+		if len(f) > 1 && f[1] != "kB" {
+			return 0, fmt.Errorf("%s: unit %q, want kB", name, f[1])
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("no %s line", name)
+}
+
+// readStat reads /proc/PID/stat.
+func readStat(pid int) (procStat, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procStat{}, err
+	}
+	return parseProcStat(b)
+}
+
+// tree returns root and its descendants, root first (nil if root is gone).
+func tree(root int) []procStat {
+	rs, err := readStat(root)
+	if err != nil {
+		return nil
+	}
+	ents, _ := filepath.Glob("/proc/[0-9]*/stat")
+	children := map[int][]procStat{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(e)))
+		if err != nil || pid == root {
+			continue
+		}
+		s, err := readStat(pid)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		children[s.PPID] = append(children[s.PPID], s)
+	}
+	out := []procStat{rs}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i].PID]...)
+	}
+	return out
+}
+
+// usage is a sample of a process tree: CPU and memory summed over its
+// processes.
+type usage struct {
+	Procs    int
+	CPUTicks uint64
+	RSSKB    int64 // sum of VmRSS: shared pages count once per process
+	PSSKB    int64 // sum of Pss: shared pages split between the processes
+}
+
+// CPUSeconds converts the sample's ticks to seconds.
+func (u usage) CPUSeconds() float64 { return float64(u.CPUTicks) / clockTicks }
+
+// sampleTree samples root and its descendants.
+func sampleTree(root int) (usage, error) {
+	ps := tree(root)
+	if len(ps) == 0 {
+		return usage{}, fmt.Errorf("process %d is gone", root)
+	}
+	var u usage
+	var errs []error
+	for _, p := range ps {
+		u.Procs++
+		u.CPUTicks += p.CPUTicks()
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID)); err == nil {
+			if v, err := parseKBField(b, "VmRSS"); err == nil {
+				u.RSSKB += v
+			} else {
+				errs = append(errs, fmt.Errorf("pid %d: %v", p.PID, err))
+			}
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", p.PID)); err == nil {
+			if v, err := parseKBField(b, "Pss"); err == nil {
+				u.PSSKB += v
+			}
+		}
+	}
+	return u, errors.Join(errs...)
+}
+
+// memAvailableKB reads MemAvailable from /proc/meminfo.
+func memAvailableKB() (int64, error) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	return parseKBField(b, "MemAvailable")
+}
+
+// cpuTimes is the system-wide line "cpu" of /proc/stat, in ticks.
+type cpuTimes struct{ Busy, Total uint64 }
+
+// parseCPULine parses /proc/stat's aggregate "cpu" line: idle and iowait
+// are not busy.
+func parseCPULine(b []byte) (cpuTimes, error) {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 5 || f[0] != "cpu" {
+			continue
+		}
+		var t cpuTimes
+		for i, s := range f[1:] {
+			if i >= 8 { // guest and guest_nice are already in user and nice
+				break
+			}
+			v, err := strconv.ParseUint(s, 10, 64)
+			if err != nil {
+				return t, fmt.Errorf("/proc/stat cpu field %d %q: %v", i+1, s, err)
+			}
+			t.Total += v
+			if i != 3 && i != 4 { // idle, iowait
+				t.Busy += v
+			}
+		}
+		return t, nil
+	}
+	return cpuTimes{}, errors.New("/proc/stat: no cpu line")
+}
+
+func readCPUTimes() (cpuTimes, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}, err
+	}
+	return parseCPULine(b)
+}
