@@ -209,6 +209,20 @@ func randomAddr(r *rand.Rand) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(1 + r.IntN(223)), byte(r.IntN(256)), byte(r.IntN(256)), byte(1 + r.IntN(254))})
 }
 
+// largeConfig is the guide's example with n session-agents added: large
+// and free of verify-config errors, as save-config needs.
+func largeConfig(n int) *model.Config {
+	c := verify.SeedExample(true)
+	for i := range n {
+		in := model.NewInstance(model.SessionAgent)
+		in.Set("hostname", []string{fmt.Sprintf("agent%d.example.net", i)})
+		in.Set("ip-address", []string{netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String()})
+		in.Set("realm-id", []string{"core-172"})
+		c.Put(in)
+	}
+	return c
+}
+
 // TestScriptRebuildsConfiguration: show configuration script piped into a
 // shell on an empty database gives an equal configuration, for the guide's
 // example and for large random configurations built from the schema.
@@ -781,5 +795,40 @@ func TestRuntimeNotified(t *testing.T) {
 	}
 	if out := mustOut(t, db, "display-running-cfg-version"); out != "Running configuration version is 2\n" {
 		t.Fatalf("after a refusal: %q", out)
+	}
+}
+
+// BenchmarkSaveConfig measures save-config (verify, copy into a version,
+// commit) of the guide's example with 10,000 session-agents, each save
+// after one change, as an operator's session would.
+func BenchmarkSaveConfig(b *testing.B) {
+	db := filepath.Join(b.TempDir(), "a.db")
+	lcPut(b, db, largeConfig(10000))
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		lcScript(b, db, nil, fmt.Sprintf("conf t\nsess\nsession-agent\nselect agent1.example.net\n1\ndescription d%d\ndone\n", i))
+		b.StartTimer()
+		if _, stderr, code := lcCommand(b, db, nil, "save-config"); code != 0 {
+			b.Fatal(stderr)
+		}
+	}
+}
+
+// BenchmarkActivateConfig measures activate-config of that configuration
+// (change check against the saved version, verify, pointer move).
+func BenchmarkActivateConfig(b *testing.B) {
+	db := filepath.Join(b.TempDir(), "a.db")
+	lcPut(b, db, largeConfig(10000))
+	mustOutB(b, db, "save-config")
+	b.ResetTimer()
+	for range b.N {
+		mustOutB(b, db, "activate-config")
+	}
+}
+
+func mustOutB(b *testing.B, db string, args ...string) {
+	if _, stderr, code := lcCommand(b, db, nil, args...); code != 0 {
+		b.Fatal(stderr)
 	}
 }

@@ -319,8 +319,8 @@ func decodeAt(e *model.Element, k, v []byte) (*model.Instance, error) {
 
 // copyElements replaces the element buckets under dst with copies of those
 // under src (raw records) and returns the number of instances copied,
-// sub-elements included. Records are decoded on the way, so that nothing
-// unreadable is copied.
+// sub-elements included. Only the records' framing is decoded on the way
+// (their sub-records are counted); the values were checked when stored.
 func (t *Tx) copyElements(dst, src *bolt.Bucket) (int, error) {
 	n := 0
 	for _, e := range t.schema.Elements() {
@@ -340,11 +340,13 @@ func (t *Tx) copyElements(dst, src *bolt.Bucket) (int, error) {
 		}
 		db.FillPercent = 1 // keys arrive in order
 		err = sb.ForEach(func(k, v []byte) error {
-			in, err := decodeAt(e, k, v)
-			if err != nil {
-				return err
+			var r struct {
+				Subs []json.RawMessage `json:"subs"`
 			}
-			n += 1 + len(in.Subs)
+			if len(k) == 0 || k[0] != '=' || v == nil || json.Unmarshal(v, &r) != nil {
+				return fmt.Errorf("%s: %w: unreadable entry %q", e.Name, model.ErrCorrupt, k)
+			}
+			n += 1 + len(r.Subs)
 			return db.Put(k, v)
 		})
 		if err != nil {
