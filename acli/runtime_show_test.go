@@ -20,8 +20,10 @@ func TestRuntimeShow(t *testing.T) {
 	}
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	l.Close()
-	setup := "configure terminal\nsession-router\nsip-interface\nrealm-id core\nsip-ports\naddress 127.0.0.1\nport " + port +
-		"\ntransport-protocol TCP\ndone\nexit\ndone\nexit\nexit\nexit\n"
+	setup := "configure terminal\nsystem\nphy-interface\nname m10\noperation-type media\ndone\nexit\n" +
+		"network-interface\nname m10\nip-address 127.0.0.1\nnetmask 255.0.0.0\ndone\nexit\nexit\n" +
+		"media-manager\nrealm-config\nidentifier core\nnetwork-interfaces (m10)\ndone\nexit\nexit\n" +
+		sipPort("TCP", port, false) + "save-config\nactivate-config\nexit\n"
 	if _, stderr, code := runScript(t, db, setup, false); code != 0 {
 		t.Fatalf("setup script failed: %s", stderr)
 	}
@@ -45,7 +47,7 @@ func TestRuntimeShow(t *testing.T) {
 		err  string   // first line of stderr
 		code int
 	}{
-		{"show sip-ports", []string{"serving version editing@", "sip-interface  transport  address    port", "core           TCP        127.0.0.1  " + port + "  listening  0   0"}, "", 0},
+		{"show sip-ports", []string{"serving version 1, applied", "sip-interface  transport  address    port", "core           TCP        127.0.0.1  " + port + "  listening  0   0"}, "", 0},
 		{"sh sip", []string{"listening"}, "", 0},
 		{"show sctp info", []string{"% no SCTP listener is open"}, "", 0},
 		{"show sctp opt", []string{"% no SCTP listener is open"}, "", 0},
@@ -71,5 +73,64 @@ func TestRuntimeShow(t *testing.T) {
 				t.Errorf("stderr %q, want first line %q", stderr, tt.err)
 			}
 		})
+	}
+}
+
+// sipPort is the script that adds a sip-port to sip-interface core (an
+// existing one, else a new one).
+func sipPort(transport, port string, existing bool) string {
+	open := "sip-interface\nrealm-id core\n"
+	if existing {
+		open = "sip-interface\nselect\ncore\n1\n"
+	}
+	return "session-router\n" + open + "sip-ports\naddress 127.0.0.1\nport " + port + "\ntransport-protocol " + transport +
+		"\ndone\nexit\ndone\nexit\nexit\n"
+}
+
+// activate-config tells the attached runtime, which reports what changed
+// or why it refused the version (the lifecycle then puts running back).
+func TestActivateTellsRuntime(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "acli.db")
+	ports := make([]string, 3)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+		if i == 2 {
+			defer l.Close() // busy: the runtime cannot listen there
+		} else {
+			l.Close()
+		}
+	}
+	setup := "configure terminal\nsystem\nphy-interface\nname m10\noperation-type media\ndone\nexit\n" +
+		"network-interface\nname m10\nip-address 127.0.0.1\nnetmask 255.0.0.0\ndone\nexit\nexit\n" +
+		"media-manager\nrealm-config\nidentifier core\nnetwork-interfaces (m10)\ndone\nexit\nexit\n" +
+		sipPort("TCP", ports[0], false) + "save-config\nactivate-config\nexit\n"
+	if _, stderr, code := runScript(t, db, setup, false); code != 0 {
+		t.Fatalf("setup: %s", stderr)
+	}
+	d, err := runtime.Start(runtime.DaemonOptions{DB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+
+	out, stderr, code := runScript(t, db, "configure terminal\n"+sipPort("UDP", ports[1], true)+"save-config\nactivate-config\nexit\n", false)
+	if code != 0 || !strings.Contains(out, "% runtime: version 2 applied: 1 opened, 0 updated, 0 closed, 1 unchanged") ||
+		!strings.Contains(out, "%   opened  UDP 127.0.0.1:"+ports[1]) {
+		t.Fatalf("activate-config with a runtime: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+
+	out, stderr, _ = runScript(t, db, "configure terminal\n"+sipPort("TCP", ports[2], true)+"save-config\nactivate-config\nexit\n", true)
+	if !strings.Contains(out, "% runtime: version 3 was NOT applied; version 2 keeps serving") || !strings.Contains(out, "address already in use") {
+		t.Fatalf("activate-config of a version the runtime refuses:\nstdout:\n%s\nstderr:\n%s", out, stderr)
+	}
+	out, _, _ = runScript(t, db, "show sip-ports\n", false)
+	for _, want := range []string{"serving version 2", "last apply FAILED: version 3", "TCP        127.0.0.1  " + ports[2] + "  failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show sip-ports lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -79,29 +80,29 @@ func (d *Daemon) Close() error {
 	return err
 }
 
-// readRunning reads the configuration the runtime serves and its version
-// label, in one short read transaction.
-//
-// TODO(lifecycle): the store's running version (model/store/versions.go)
-// is not committed yet; until then this serves the editing configuration,
-// labelled by its highest instance revision. Switch to the running version
-// here, and nowhere else, once it is.
+// readRunning reads the running version's configuration and its number,
+// in one short read transaction. With no running version yet it is the
+// empty configuration, labelled "none".
 func readRunning(st *store.Store) (*model.Config, string, error) {
 	var cfg *model.Config
+	version := "none"
 	err := st.View(func(tx *store.Tx) (err error) {
-		cfg, err = tx.Editing()
-		return err
+		n := tx.RunningVersion()
+		if n == 0 {
+			cfg = model.NewConfig(st.Schema)
+			return nil
+		}
+		version = strconv.Itoa(n)
+		cfg, err = tx.VersionConfig(n)
+		if err != nil {
+			return fmt.Errorf("running version %d: %w", n, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	var rev uint64
-	for _, e := range cfg.Schema.Elements() {
-		for _, in := range cfg.List(e.Name) {
-			rev = max(rev, in.Rev)
-		}
-	}
-	return cfg, fmt.Sprintf("editing@%d", rev), nil
+	return cfg, version, nil
 }
 
 // Apply reads the running configuration and applies it (control apply,

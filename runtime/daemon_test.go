@@ -31,8 +31,15 @@ func TestControl(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "acli.db")
 	p := freePort(t)
-	writeConfig(t, db, config([]port{{"core", "UDP", "127.0.0.1", p, nil}, {"core", "TCP", "127.0.0.1", p, nil}}, nil, nil))
+	// No running version yet: nothing listens.
 	d := startDaemon(t, db)
+	if stat, err := control.NewClient(db + ".sock").Status(); err != nil || stat.Version != "none" || stat.Listeners != 0 {
+		t.Fatalf("status with no running version: %+v, %v", stat, err)
+	}
+	writeConfig(t, db, config([]port{{"core", "UDP", "127.0.0.1", p, nil}, {"core", "TCP", "127.0.0.1", p, nil}}, nil, nil))
+	if rep := d.Apply(); len(rep.Errors) > 0 || rep.Version != "1" || rep.Previous != "none" || len(rep.Opened) != 2 {
+		t.Fatalf("first apply: %+v", rep)
+	}
 	sock := db + ".sock"
 
 	fi, err := os.Stat(sock)
@@ -48,7 +55,7 @@ func TestControl(t *testing.T) {
 
 	c := control.NewClient(sock)
 	stat, err := c.Status()
-	if err != nil || stat.PID != os.Getpid() || stat.Listeners != 2 || !strings.HasPrefix(stat.Version, "editing@") {
+	if err != nil || stat.PID != os.Getpid() || stat.Listeners != 2 || stat.Version != "1" {
 		t.Fatalf("status: %+v, %v", stat, err)
 	}
 	ports, err := c.SIPPorts()
@@ -102,7 +109,7 @@ func TestControl(t *testing.T) {
 	writeConfig(t, db, config([]port{{"core", "UDP", "127.0.0.1", p, nil}, {"core", "TCP", "127.0.0.1", p, nil},
 		{"core", "UDP", "127.0.0.2", q, nil}}, nil, nil))
 	report, attached, err := control.NotifyApply(db)
-	if err != nil || !attached || !strings.Contains(report, "1 opened, 0 updated, 0 closed, 2 unchanged") ||
+	if err != nil || !attached || !strings.Contains(report, "version 2 applied: 1 opened, 0 updated, 0 closed, 2 unchanged") ||
 		!strings.Contains(report, "opened  UDP 127.0.0.2:"+itoa(q)) {
 		t.Fatalf("NotifyApply: %q, %v, %v", report, attached, err)
 	}
@@ -112,7 +119,7 @@ func TestControl(t *testing.T) {
 	// A refused version: the report says so and err carries every error.
 	writeConfig(t, db, config([]port{{"core", "TLS", "127.0.0.1", p, nil}, {"core", "UDP", "", p, nil}}, nil, nil))
 	report, attached, err = control.NotifyApply(db)
-	if err == nil || !attached || !strings.Contains(report, "was NOT applied") || strings.Count(report, "error:") != 2 ||
+	if err == nil || !attached || !strings.Contains(report, "version 3 was NOT applied; version 2 keeps serving") || strings.Count(report, "error:") != 2 ||
 		!strings.Contains(err.Error(), "TLS is not supported") || !strings.Contains(err.Error(), "address is not set") {
 		t.Fatalf("NotifyApply of a bad version: %q, %v, %v", report, attached, err)
 	}

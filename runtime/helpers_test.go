@@ -60,9 +60,12 @@ func config(ports []port, np map[string]string, ifaceParams map[string]string) *
 	return cfg
 }
 
-// writeConfig stores cfg as the editing configuration of the database.
-func writeConfig(t testing.TB, db string, cfg *model.Config) {
+// writeConfig stores cfg as the editing configuration of the database,
+// saves it as a new version and makes that running, as save-config and
+// activate-config do (without verify-config). It returns the version.
+func writeConfig(t testing.TB, db string, cfg *model.Config) int {
 	t.Helper()
+	var version int
 	err := store.New(db).Update(func(tx *store.Tx) error {
 		for _, e := range model.Default.Elements() {
 			old, err := tx.List(e)
@@ -81,11 +84,18 @@ func writeConfig(t testing.TB, db string, cfg *model.Config) {
 				}
 			}
 		}
-		return nil
+		info, err := tx.Save(store.VersionInfo{User: "test", Time: time.Now()})
+		if err != nil {
+			return err
+		}
+		version = info.Number
+		_, err = tx.Activate(version, time.Now(), 0, "test")
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return version
 }
 
 // freePort returns a port free for both UDP and TCP on 127.0.0.1-4.

@@ -46,9 +46,18 @@ func acliCmd(t *testing.T, db, stdin string, args ...string) string {
 	return out.String()
 }
 
+// baseScript configures an interface on 127.0.0.1 in realm core with an
+// empty sip-interface (valid for save-config).
+const baseScript = "configure terminal\nsystem\nphy-interface\nname m10\noperation-type media\ndone\nexit\n" +
+	"network-interface\nname m10\nip-address 127.0.0.1\nnetmask 255.0.0.0\ndone\nexit\nexit\n" +
+	"media-manager\nrealm-config\nidentifier core\nnetwork-interfaces (m10)\ndone\nexit\nexit\n" +
+	"session-router\nsip-interface\nrealm-id core\ndone\nexit\nexit\nexit\n"
+
+// sipPortScript adds a sip-port to sip-interface core, then saves and
+// activates the configuration.
 func sipPortScript(transport, addr, port string) string {
 	return "configure terminal\nsession-router\nsip-interface\nselect\ncore\n1\nsip-ports\naddress " + addr + "\nport " + port +
-		"\ntransport-protocol " + transport + "\ndone\nexit\ndone\nexit\nexit\nexit\n"
+		"\ntransport-protocol " + transport + "\ndone\nexit\ndone\nexit\nexit\nsave-config\nactivate-config\nexit\n"
 }
 
 func freeTCPPort(t *testing.T) string {
@@ -61,13 +70,20 @@ func freeTCPPort(t *testing.T) string {
 }
 
 // TestServeProcess runs acli serve as a process: the shell sees its
-// sip-ports; SIGHUP applies an edited configuration (an added port
-// listens); a failing one (TLS) is refused and shown while the old one
-// serves; SIGTERM stops it gracefully, releasing ports and socket.
+// sip-ports; activate-config makes it open an added port and print what
+// changed; a version it cannot apply (port in use) is refused and shown
+// while the old one serves; SIGHUP re-applies; SIGTERM stops it
+// gracefully, releasing ports and socket.
 func TestServeProcess(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "acli.db")
 	p1, p2 := freeTCPPort(t), freeTCPPort(t)
-	acliCmd(t, db, "configure terminal\nsession-router\nsip-interface\nrealm-id core\ndone\nexit\nexit\nexit\n")
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	p3 := fmt.Sprint(busy.Addr().(*net.TCPAddr).Port)
+	acliCmd(t, db, baseScript)
 	acliCmd(t, db, sipPortScript("TCP", "127.0.0.1", p1))
 
 	serve := exec.Command("acli", "--db", db, "serve")
@@ -93,7 +109,7 @@ func TestServeProcess(t *testing.T) {
 	waitFor("the control socket", func() bool { _, err := os.Stat(db + ".sock"); return err == nil })
 
 	out := acliCmd(t, db, "", "show", "sip-ports")
-	if !strings.Contains(out, "TCP        127.0.0.1  "+p1+"  listening") {
+	if !strings.Contains(out, "serving version 1") || !strings.Contains(out, "TCP        127.0.0.1  "+p1+"  listening") {
 		t.Fatalf("show sip-ports:\n%s", out)
 	}
 	conn, err := net.Dial("tcp", "127.0.0.1:"+p1)
@@ -102,24 +118,35 @@ func TestServeProcess(t *testing.T) {
 	}
 	defer conn.Close()
 
-	// SIGHUP: an added port opens.
-	acliCmd(t, db, sipPortScript("UDP", "127.0.0.1", p2))
-	serve.Process.Signal(syscall.SIGHUP)
-	waitFor("the added port", func() bool {
-		return strings.Contains(acliCmd(t, db, "", "show", "sip-ports"), "UDP        127.0.0.1  "+p2+"  listening")
-	})
+	// activate-config: an added port opens, and the shell says so.
+	out = acliCmd(t, db, sipPortScript("UDP", "127.0.0.1", p2))
+	if !strings.Contains(out, "% runtime: version 2 applied: 1 opened, 0 updated, 0 closed, 1 unchanged") {
+		t.Fatalf("activate-config output:\n%s", out)
+	}
+	if out := acliCmd(t, db, "", "show", "sip-ports"); !strings.Contains(out, "UDP        127.0.0.1  "+p2+"  listening") {
+		t.Fatalf("show sip-ports after activate-config:\n%s", out)
+	}
 
-	// SIGHUP with a TLS port: refused, the old version serves on.
-	acliCmd(t, db, sipPortScript("TLS", "127.0.0.1", p2))
-	serve.Process.Signal(syscall.SIGHUP)
-	waitFor("the refused version", func() bool { return strings.Contains(acliCmd(t, db, "", "show", "sip-ports"), "last apply FAILED") })
+	// A version the runtime cannot apply: refused, the old version serves on.
+	cmd := exec.Command("acli", "--db", db)
+	cmd.Stdin = strings.NewReader(sipPortScript("TCP", "127.0.0.1", p3))
+	outb, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(outb), "% runtime: version 3 was NOT applied; version 2 keeps serving") {
+		t.Fatalf("activate-config of a refused version:\n%s", outb)
+	}
 	out = acliCmd(t, db, "", "show", "sip-ports")
-	for _, want := range []string{"UDP        127.0.0.1  " + p2 + "  listening", "TLS        127.0.0.1  " + p2 + "  failed",
-		"TLS is not supported by the runtime yet (no tls-profile support): allowed UDP, TCP or SCTP"} {
+	for _, want := range []string{"serving version 2", "last apply FAILED: version 3", "TCP        127.0.0.1  " + p3 + "  failed",
+		"address already in use"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show sip-ports after a refused version lacks %q:\n%s", want, out)
 		}
 	}
+
+	// SIGHUP re-applies the running version (nothing changes).
+	serve.Process.Signal(syscall.SIGHUP)
+	waitFor("the re-apply", func() bool {
+		return strings.Contains(logs.String(), "SIGHUP: applying the running configuration again")
+	})
 
 	// SIGTERM: graceful stop.
 	serve.Process.Signal(syscall.SIGTERM)
@@ -133,7 +160,7 @@ func TestServeProcess(t *testing.T) {
 		t.Fatalf("acli serve did not stop on SIGTERM; log:\n%s", logs.String())
 	}
 	for _, want := range []string{`msg="shutting down" signal=terminated`, `msg="listener closed" listener="TCP 127.0.0.1:` + p1 + `"`,
-		`msg="runtime stopped"`, `msg="SIGHUP: applying the running configuration again"`} {
+		`msg="runtime stopped"`, `msg=applied version=2 opened=0 updated=0 closed=0 unchanged=2`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("daemon log lacks %s:\n%s", want, logs.String())
 		}
@@ -145,6 +172,11 @@ func TestServeProcess(t *testing.T) {
 		t.Errorf("port %s still held after SIGTERM: %v", p1, err)
 	} else {
 		l.Close()
+	}
+	if u, err := net.ListenPacket("udp", "127.0.0.1:"+p2); err != nil {
+		t.Errorf("UDP port %s still held after SIGTERM: %v", p2, err)
+	} else {
+		u.Close()
 	}
 	if !strings.Contains(acliCmd(t, db, "", "show", "sip-ports"), "no runtime is attached") {
 		t.Error("show sip-ports after the daemon stopped does not say that no runtime is attached")
