@@ -3,9 +3,12 @@ package sctpsip
 import (
 	"bytes"
 	"fmt"
+	"github.com/acli-project/acli/runtime/sctp"
+	"github.com/acli-project/acli/runtime/sctp/sctpwire"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -355,4 +358,36 @@ func hasRow(text, row string) bool {
 		}
 	}
 	return false
+}
+
+// Closing the engine (SIGTERM) shuts associations down gracefully: the
+// peer sees SHUTDOWN, not ABORT.
+func TestGracefulShutdown(t *testing.T) {
+	e := newEngine(t)
+	p := port()
+	apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
+	c := dial(t, addrs("127.0.0.3"), addrs("127.0.0.1"), p)
+	ask(t, c)
+	var mu sync.Mutex
+	var events []string
+	c.OnNotification(func(n sctp.Notification) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch n.Type {
+		case sctpwire.ShutdownEvent:
+			events = append(events, "SHUTDOWN")
+		case sctpwire.AssocChange:
+			events = append(events, n.StateName())
+		}
+	})
+	e.Close()
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	c.ReadMsg(make([]byte, 4096)) // runs the notification handler until the deadline
+	mu.Lock()
+	defer mu.Unlock()
+	got := strings.Join(events, " ")
+	t.Logf("peer notifications after Close: %s", got)
+	if !strings.Contains(got, "SHUTDOWN") || strings.Contains(got, "COMM_LOST") {
+		t.Errorf("peer saw %q; want a graceful SHUTDOWN, no COMM_LOST (abort)", got)
+	}
 }
