@@ -364,7 +364,7 @@ func (s *Shell) activateConfig(args []Token) error {
 // transaction has committed (afterScript).
 func (s *Shell) tellRuntime(cmd string, version int) error {
 	if _, inScript := s.be.(txBackend); !inScript {
-		if err := s.syncRuntime(s.out); err != nil {
+		if err := s.syncRuntime(s.out, false); err != nil {
 			return fmt.Errorf("%s: %w", cmd, err)
 		}
 		return nil
@@ -383,9 +383,10 @@ func noRuntime(version int) string {
 
 // syncRuntime tells the runtime daemon to apply the running version when a
 // committed change of it is pending (store.RuntimeApply), and writes the
-// daemon's report to out. When the daemon refuses the version it keeps
-// serving the previous one, and running is put back to say so.
-func (s *Shell) syncRuntime(out io.Writer) error {
+// daemon's report to out, or that none is attached unless quiet. When the
+// daemon refuses the version it keeps serving the previous one, and running
+// is put back to say so.
+func (s *Shell) syncRuntime(out io.Writer, quiet bool) error {
 	st := s.opt.Store
 	var ra *store.RuntimeApply
 	if err := st.View(func(tx *store.Tx) (err error) { ra, err = tx.TakeRuntimeApply(); return err }); err != nil || ra == nil {
@@ -396,7 +397,9 @@ func (s *Shell) syncRuntime(out io.Writer) error {
 	}
 	report, attached, err := notifyRuntime(st.Path)
 	if !attached {
-		fmt.Fprintf(out, "%s\n", noRuntime(ra.Version))
+		if !quiet {
+			fmt.Fprintf(out, "%s\n", noRuntime(ra.Version))
+		}
 		return nil
 	}
 	if report != "" {
@@ -420,9 +423,10 @@ func (s *Shell) syncRuntime(out io.Writer) error {
 
 // afterScript runs when a script's session has closed (RunScript defers it
 // first): the runtime daemon is told about a running version the script
-// changed, now that it is stored.
+// changed, now that it is stored. (The script already said when none is
+// attached.)
 func (s *Shell) afterScript() {
-	if err := s.syncRuntime(s.opt.Out); err != nil && !errors.Is(err, store.ErrLocked) {
+	if err := s.syncRuntime(s.opt.Out, true); err != nil && !errors.Is(err, store.ErrLocked) {
 		fmt.Fprintf(s.opt.Err, "%% %v\n", err)
 	}
 }
@@ -468,7 +472,7 @@ func (s *Shell) expireWith(be backend) error {
 	}
 	fmt.Fprintf(s.opt.Err, "%% %s\n", rollbackNotice(c))
 	if _, inScript := be.(txBackend); !inScript {
-		return s.syncRuntime(s.opt.Err)
+		return s.syncRuntime(s.opt.Err, false)
 	}
 	return nil
 }
@@ -577,10 +581,12 @@ func (s *Shell) rollbackConfig(args []Token) error {
 		}
 	}
 	var info store.VersionInfo
+	var saved, running int
 	err = s.be.write(func(tx *store.Tx) (err error) {
 		if err := tx.LoadVersion(n); err != nil {
 			return fmt.Errorf("rollback-config: %w", err)
 		}
+		saved, running = tx.SavedVersion(), tx.RunningVersion()
 		info, err = tx.Version(n)
 		return err
 	})
@@ -588,7 +594,15 @@ func (s *Shell) rollbackConfig(args []Token) error {
 		return err
 	}
 	s.printf("The editing configuration is now %s, saved %s UTC by %s%s\n", label, info.Time.Format(dateLayout), info.User, commentSuffix(info.Comment))
-	s.printf("To make it running: save-config, then activate-config\n")
+	switch {
+	case n == saved && n == running:
+	case n == saved:
+		s.printf("To make it running: activate-config\n")
+	case n == running:
+		s.printf("It is running; save-config makes it the saved configuration too\n")
+	default:
+		s.printf("To make it running: save-config, then activate-config\n")
+	}
 	return nil
 }
 
@@ -855,8 +869,7 @@ func (s *Shell) backupConfig(args []Token) error {
 	if err := s.be.read(func(tx *store.Tx) error { return tx.WriteBackup(s.opt.Store, info) }); err != nil {
 		return fmt.Errorf("backup-config: %w", err)
 	}
-	path, _ := s.opt.Store.BackupPath(name)
-	s.printf("Backup %s written to %s\n", name, path)
+	s.printf("Backup %s written to backups/%s.db beside the database\n", name, name)
 	return nil
 }
 

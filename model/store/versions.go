@@ -823,7 +823,7 @@ func (t *Tx) WriteBackup(st *Store, info BackupInfo) (err error) {
 		return err
 	}
 	if _, err := os.Stat(path); err == nil {
-		return fmt.Errorf("backup %q %w (%s)", info.Name, ErrExists, path)
+		return fmt.Errorf("backup %q %w (delete-backup-config %s first, or choose another name)", info.Name, ErrExists, info.Name)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("create the backup directory: %w", err)
@@ -873,7 +873,7 @@ func (t *Tx) WriteBackup(st *Store, info BackupInfo) (err error) {
 	// A link, unlike a rename, never replaces a backup made meanwhile.
 	if err := os.Link(tmp, path); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("backup %q %w (%s)", info.Name, ErrExists, path)
+			return fmt.Errorf("backup %q %w (delete-backup-config %s first, or choose another name)", info.Name, ErrExists, info.Name)
 		}
 		return fmt.Errorf("write the backup: %w", err)
 	}
@@ -1138,7 +1138,7 @@ func (t *Tx) RestoreBackup(st *Store, name string) (info BackupInfo, err error) 
 		return info, err
 	}
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return info, fmt.Errorf("backup %q %w (%s)", name, ErrNotFound, path)
+		return info, fmt.Errorf("backup %q %w (show backup-config lists them)", name, ErrNotFound)
 	}
 	cur, err := t.buckets()
 	if err != nil {
@@ -1188,7 +1188,7 @@ func (s *Store) DeleteBackup(name string) error {
 		return err
 	}
 	if err := os.Remove(path); errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("backup %q %w (%s)", name, ErrNotFound, path)
+		return fmt.Errorf("backup %q %w (show backup-config lists them)", name, ErrNotFound)
 	} else if err != nil {
 		return err
 	}
