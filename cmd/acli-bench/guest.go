@@ -42,9 +42,10 @@ type Plan struct {
 	Rates           []int    // calls per second (total over the SIPp instances)
 	Calls           int      // calls (requests) per run
 	Reps            int
-	Instances       int // SIPp instances in parallel
-	Assocs          int // associations of the memory phase (0: no memory phase)
-	ProbeRate       int // latency probe requests per second
+	Instances       int  // SIPp instances in parallel
+	Assocs          int  // associations of the memory phase (0: no memory phase)
+	ProbeRate       int  // latency probe requests per second
+	Profile         bool // acli runs as acli-bench acli-serve, with a CPU profile per run
 }
 
 // Record is one line of the results file (JSON lines).

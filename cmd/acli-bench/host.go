@@ -36,6 +36,7 @@ func sipMain(args []string) int {
 	kamChildren := fs.Int("kamailio-children", 0, "Kamailio children and sctp_children (0: as in testdata/bench/kamailio.cfg)")
 	out := fs.String("out", "bench-sip.md", "Markdown `file` of the results (the raw records go to FILE.jsonl)")
 	install := fs.Bool("install", true, "apt-get install missing packages")
+	profile := fs.Bool("profile", false, "run acli's daemon inside acli-bench (acli-serve) with a CPU profile per run, copied to FILE.profiles/")
 	keep := fs.Bool("keep", false, "keep the guest's directory (logs, SIPp files)")
 	timeout := fs.Duration("timeout", 0, "bound on the guest (0: twice the estimate plus 10 minutes)")
 	if err := fs.Parse(args); err != nil {
@@ -45,7 +46,7 @@ func sipMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "acli-bench sip: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	p := Plan{Calls: *calls, Reps: *reps, Instances: *instances, Assocs: *assocs, ProbeRate: *probeRate, KamChildren: *kamChildren}
+	p := Plan{Calls: *calls, Reps: *reps, Instances: *instances, Assocs: *assocs, ProbeRate: *probeRate, KamChildren: *kamChildren, Profile: *profile}
 	var err error
 	if p.Rates, err = parseInts(*rates); err != nil {
 		fmt.Fprintf(os.Stderr, "acli-bench sip: -rates: %v\n", err)
@@ -174,6 +175,17 @@ func sipMain(args []string) int {
 		raw, _ := os.ReadFile(filepath.Join(dir, resultsFile))
 		os.WriteFile(*out+".jsonl", raw, 0o644)
 		fmt.Fprintf(os.Stderr, "acli-bench: wrote %s and %s.jsonl\n", *out, *out)
+		if p.Profile {
+			dst := *out + ".profiles"
+			os.MkdirAll(dst, 0o755)
+			profs, _ := filepath.Glob(filepath.Join(dir, "profiles", "*.pprof"))
+			for _, f := range profs {
+				if b, err := os.ReadFile(f); err == nil {
+					os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644)
+				}
+			}
+			fmt.Fprintf(os.Stderr, "acli-bench: %d CPU profiles of acli in %s (go tool pprof -top FILE)\n", len(profs), dst)
+		}
 	}
 	if gerr != nil || code != 0 {
 		return 1
@@ -357,9 +369,11 @@ func tail(ctx context.Context, path string, w io.Writer) {
 			off += n
 			f.Close()
 		}
+		if ctx.Err() != nil {
+			return // after a last copy
+		}
 		select {
 		case <-ctx.Done():
-			return
 		case <-t.C:
 		}
 	}
@@ -404,6 +418,9 @@ func header(p Plan, recs []Record, fs flag.FlagSet) string {
 	}
 	fmt.Fprintf(&b, "- Sweep: modes %s, rates %v calls/s, %d calls per run, %d repetitions, %d SIPp instance(s), latency probe %d req/s, %d associations for memory\n\n",
 		strings.Join(p.Modes, ","), p.Rates, p.Calls, p.Reps, p.Instances, p.ProbeRate, p.Assocs)
+	if p.Profile {
+		b.WriteString("**Profiled run**: acli ran as `acli-bench acli-serve` (the same daemon, in the bench binary) with a CPU profile; its figures include the profiler's cost.\n\n")
+	}
 	return b.String()
 }
 

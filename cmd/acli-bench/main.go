@@ -36,6 +36,10 @@ func run(args []string) int {
 		return sipMain(args[1:])
 	case "guest-run":
 		return guestMain(args[1:])
+	case "acli-serve":
+		return serveMain(args[1:])
+	case "guest-sh":
+		return shMain(args[1:])
 	case "help", "-h", "--help":
 		printUsage()
 		return 0
@@ -50,6 +54,8 @@ func printUsage() {
 
   sip        SIP OPTIONS over SCTP and UDP: acli serve against Kamailio, in a
              User-Mode Linux guest, driven by SIPp
+  guest-sh   run shell commands in the benchmark's guest: acli-bench guest-sh 'CMDS'
   guest-run  (internal) the driver that runs inside the guest
+  acli-serve (internal) acli's daemon in this process, with a CPU profile (sip -profile)
 `)
 }

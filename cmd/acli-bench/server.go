@@ -48,6 +48,15 @@ func startServer(p *Plan, g *guestState, name string, tag string) (*server, erro
 	switch name {
 	case serverAcli:
 		cmd = exec.Command(p.Acli, "--db", g.db, "serve", "--control", g.sock, "--log-level", "warn")
+		if p.Profile {
+			self, err := os.Executable()
+			if err != nil {
+				return nil, err
+			}
+			os.MkdirAll(filepath.Join(p.Dir, "profiles"), 0o755)
+			cmd = exec.Command(self, "acli-serve", "-db", g.db, "-control", g.sock,
+				"-cpuprofile", filepath.Join(p.Dir, "profiles", tag+".pprof"))
+		}
 	case serverKamailio:
 		cmd = exec.Command(p.Kamailio, "-f", g.kamCfg, "-L", p.KamailioModules, "-DD", "-E")
 	default:
