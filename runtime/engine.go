@@ -13,17 +13,23 @@
 // port (see MakeKey): new keys are opened first, kept keys are updated in
 // place (for SCTP, network-parameters changes become the endpoint's
 // defaults and so affect new associations only), and removed keys are
-// closed last. If any sip-port is invalid, any open or any update fails,
-// the listeners just opened are closed, updates are reverted, the previous
-// version keeps serving untouched and every error is returned.
+// closed last. A new listener whose address and port a removed one still
+// holds (a changed multi-homed address set, a wildcard address replaced by
+// a specific one) cannot open first: once everything else has succeeded,
+// the removed one is closed and the new one opened in its place. If any
+// sip-port is invalid, any open or any update fails, the listeners just
+// opened are closed, the replaced ones reopened, updates reverted, the
+// previous version keeps serving and every error is returned.
 package runtime
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/acli-project/acli/model"
@@ -171,15 +177,22 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 	}
 
 	// 1. Open the new listeners (every one is tried, to report every error).
+	// One whose address and port a listener this version removes still
+	// holds (a changed multi-homed address set, a wildcard address) must
+	// wait for it to close: it is replaced in step 3.
 	opened := map[string]*entry{}
 	var openOrder []string
+	var replace []Spec
 	for _, s := range specs {
 		if _, ok := e.table[s.Key]; ok {
 			continue
 		}
 		l, err := e.open(s)
 		if err != nil {
-			err = e.hintConflict(s, want, err)
+			if errors.Is(err, syscall.EADDRINUSE) && len(e.conflicts(s, want)) > 0 {
+				replace = append(replace, s)
+				continue
+			}
 			errs = append(errs, err)
 			keyErr[s.Key] = err
 			continue
@@ -215,12 +228,57 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 		}
 	}
 
+	// 3. Replace: close the removed listeners in the way, then open.
+	closedEarly := map[string]bool{}
+	if len(errs) == 0 {
+		for _, s := range replace {
+			for _, k := range e.conflicts(s, want) {
+				if closedEarly[k] {
+					continue
+				}
+				closedEarly[k] = true
+				if err := e.table[k].l.close(); err != nil {
+					rep.Warnings = append(rep.Warnings, fmt.Sprintf("listener %s did not close cleanly: %v", k, err))
+				}
+				e.log.Info("listener closed to release its port for its replacement", "listener", k, "replacement", s.Key)
+			}
+			l, err := e.open(s)
+			if err != nil {
+				errs = append(errs, err)
+				keyErr[s.Key] = err
+				continue
+			}
+			opened[s.Key] = &entry{spec: s, l: l}
+			openOrder = append(openOrder, s.Key)
+		}
+	} else {
+		for _, s := range replace {
+			err := fmt.Errorf("listener %s (sip-interface %q): waits for %s to release the port; not tried because of the other errors",
+				s.Key, s.Interface, strings.Join(e.conflicts(s, want), ", "))
+			errs = append(errs, err)
+			keyErr[s.Key] = err
+		}
+	}
+
 	// On any failure: undo, and the previous version keeps serving.
 	if len(errs) > 0 {
 		for _, k := range openOrder {
 			if err := opened[k].l.close(); err != nil {
 				e.log.Warn("closing a listener of a refused version", "listener", k, "err", err)
 			}
+		}
+		for _, k := range slices.Sorted(mapsKeys(closedEarly)) {
+			ent := e.table[k]
+			l, err := e.open(ent.spec)
+			if err != nil {
+				err = fmt.Errorf("%w: it was closed for a replacement that failed and could not be reopened: it is NOT serving", err)
+				errs = append(errs, err)
+				delete(e.table, k)
+				e.log.Error("listener lost", "listener", k, "err", err)
+				continue
+			}
+			ent.l = l
+			e.log.Info("listener reopened", "listener", k)
 		}
 		for _, u := range slices.Backward(updated) {
 			if _, err := u.ent.l.update(u.old); err != nil {
@@ -239,7 +297,7 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 		return rep
 	}
 
-	// 3. Commit: keep the new ones, close the removed ones.
+	// 4. Commit: keep the new ones, close the removed ones.
 	for _, k := range openOrder {
 		e.table[k] = opened[k]
 		rep.Opened = append(rep.Opened, k)
@@ -249,8 +307,10 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 		if _, ok := want[k]; ok {
 			continue
 		}
-		if err := e.table[k].l.close(); err != nil {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("listener %s did not close cleanly: %v", k, err))
+		if !closedEarly[k] {
+			if err := e.table[k].l.close(); err != nil {
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("listener %s did not close cleanly: %v", k, err))
+			}
 		}
 		delete(e.table, k)
 		rep.Closed = append(rep.Closed, k)
@@ -267,17 +327,23 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 	return rep
 }
 
-// hintConflict explains an open that failed because a listener this
-// version removes holds the port.
-func (e *Engine) hintConflict(s Spec, want map[string]Spec, err error) error {
-	for k, ent := range e.table {
-		if _, kept := want[k]; kept || ent.spec.Transport != s.Transport || ent.spec.Port != s.Port {
+// conflicts returns the listeners this version removes that may hold the
+// port of s: same transport and port, and a shared or a wildcard address.
+func (e *Engine) conflicts(s Spec, want map[string]Spec) []string {
+	var out []string
+	for _, k := range slices.Sorted(mapsKeys(e.table)) {
+		old := e.table[k].spec
+		if _, kept := want[k]; kept || old.Transport != s.Transport || old.Port != s.Port {
 			continue
 		}
-		return fmt.Errorf("%w (listener %s, which this version removes, may hold the port: new listeners open "+
-			"before old ones close, so remove it in one activation and add the new one in the next)", err, k)
+		for _, a := range s.Addrs {
+			if a.IsUnspecified() || slices.ContainsFunc(old.Addrs, func(b netip.Addr) bool { return b == a || b.IsUnspecified() }) {
+				out = append(out, k)
+				break
+			}
+		}
 	}
-	return err
+	return out
 }
 
 // specEqual reports whether a kept listener needs no update.

@@ -286,3 +286,47 @@ func TestMalformed(t *testing.T) {
 		}
 	}
 }
+
+// A new listener whose port a removed one holds replaces it; if the
+// replacement fails, the removed one is reopened and serves on.
+func TestReplace(t *testing.T) {
+	p := freePort(t)
+	e := NewEngine(testLog(t))
+	defer e.Close()
+	spec := func(a string) []port { return []port{{"core", "UDP", a, p, nil}} }
+	wantReport(t, e.Apply(config(spec("0.0.0.0"), nil, nil), "v1"), []string{"UDP 0.0.0.0:" + itoa(p)}, nil, nil, 0)
+
+	// The wildcard gives way to a specific address.
+	wantReport(t, e.Apply(config(spec("127.0.0.1"), nil, nil), "v2"), []string{"UDP 127.0.0.1:" + itoa(p)}, nil, []string{"UDP 0.0.0.0:" + itoa(p)}, 0)
+	if s, err := udpOptions(t, addr("127.0.0.1", p)); err != nil || s != "SIP/2.0 200 OK" {
+		t.Fatalf("OPTIONS to the replacement: %q, %v", s, err)
+	}
+
+	// Back to the wildcard while another socket holds 127.0.0.2:p: the
+	// replacement fails, 127.0.0.1 is reopened.
+	busy, err := net.ListenPacket("udp", addr("127.0.0.2", p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	rep := e.Apply(config(spec("0.0.0.0"), nil, nil), "v3")
+	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0], "address already in use") || rep.Changed() {
+		t.Fatalf("failed replacement: %+v", rep)
+	}
+	if v, _ := e.Version(); v != "v2" {
+		t.Errorf("serving %s, want v2", v)
+	}
+	if s, err := udpOptions(t, addr("127.0.0.1", p)); err != nil || s != "SIP/2.0 200 OK" {
+		t.Fatalf("OPTIONS to the reopened listener: %q, %v", s, err)
+	}
+
+	// A replacement is not tried when anything else fails.
+	busy.Close()
+	rep = e.Apply(config(append(spec("0.0.0.0"), port{"core", "TLS", "127.0.0.1", p + 1, nil}), nil, nil), "v4")
+	if len(rep.Errors) != 2 || !strings.Contains(rep.Errors[1], "waits for UDP 127.0.0.1:"+itoa(p)+" to release the port; not tried") {
+		t.Fatalf("replacement beside an error: %+v", rep.Errors)
+	}
+	if s, err := udpOptions(t, addr("127.0.0.1", p)); err != nil || s != "SIP/2.0 200 OK" {
+		t.Fatalf("OPTIONS after v4: %q, %v", s, err)
+	}
+}

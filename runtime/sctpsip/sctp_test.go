@@ -391,3 +391,21 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("peer saw %q; want a graceful SHUTDOWN, no COMM_LOST (abort)", got)
 	}
 }
+
+// Adding a multi-homed address changes the listener's key: the new
+// endpoint replaces the old one on the same port.
+func TestMultiHomedChange(t *testing.T) {
+	e := newEngine(t)
+	p := port()
+	apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
+	ask(t, dial(t, addrs("127.0.0.3"), addrs("127.0.0.1"), p))
+	rep := apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, []string{"127.0.0.2"}}), "v2")
+	if len(rep.Opened) != 1 || len(rep.Closed) != 1 || rep.Closed[0] != fmt.Sprintf("SCTP 127.0.0.1:%d", p) {
+		t.Fatalf("v2 report: %+v", rep)
+	}
+	for _, a := range []string{"127.0.0.1", "127.0.0.2"} {
+		if resp, _ := ask(t, dial(t, addrs("127.0.0.3"), addrs(a), p)); !strings.HasPrefix(resp, "SIP/2.0 200 OK") {
+			t.Errorf("via %s after v2: %q", a, resp)
+		}
+	}
+}
