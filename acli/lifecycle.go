@@ -208,7 +208,11 @@ func (s *Shell) saveConfig(args []Token) error {
 	if err := s.expireConfirmed(); err != nil {
 		return err
 	}
-	return s.be.write(func(tx *store.Tx) error {
+	// Output is printed once the transaction is over, so that "Save
+	// complete" follows a commit (at a terminal) and never a failed one.
+	var w strings.Builder
+	done := -1 // where the success lines start
+	err := s.be.write(func(tx *store.Tx) error {
 		saved, running := tx.SavedVersion(), tx.RunningVersion()
 		if saved != 0 {
 			ch, err := tx.EditingChanges(saved)
@@ -216,8 +220,8 @@ func (s *Shell) saveConfig(args []Token) error {
 				return err
 			}
 			if !ch.Any() {
-				s.printf("Nothing to save: the editing configuration is saved version %d\n", saved)
-				s.mismatchNote(saved, running)
+				fmt.Fprintf(&w, "Nothing to save: the editing configuration is saved version %d\n", saved)
+				mismatchNote(&w, saved, running)
 				return nil
 			}
 		}
@@ -225,43 +229,55 @@ func (s *Shell) saveConfig(args []Token) error {
 		if err != nil {
 			return err
 		}
-		s.printf("checking configuration\n")
-		if err := s.verifyBefore("save-config", "nothing was saved", cfg); err != nil {
+		fmt.Fprintf(&w, "checking configuration\n")
+		if err := verifyBefore(&w, "save-config", "nothing was saved", cfg); err != nil {
 			return err
 		}
 		info, err := tx.Save(store.VersionInfo{User: s.opt.User, Time: s.now(), Comment: comment})
 		if err != nil {
 			return fmt.Errorf("save-config: %w", err)
 		}
-		s.printf("Save-Config received, processing.\nwaiting for request to finish\nRequest to 'SAVE-CONFIG' has Finished,\nSave complete\n")
-		s.printf("Current configuration version is %d\n", info.Number)
-		s.mismatchNote(info.Number, running)
+		done = w.Len()
+		fmt.Fprintf(&w, "Save-Config received, processing.\nwaiting for request to finish\nRequest to 'SAVE-CONFIG' has Finished,\nSave complete\n")
+		fmt.Fprintf(&w, "Current configuration version is %d\n", info.Number)
+		mismatchNote(&w, info.Number, running)
 		return nil
 	})
+	s.printf("%s", successful(w.String(), done, err))
+	return err
+}
+
+// successful is a command's output without its success lines (from done)
+// when the transaction failed after all.
+func successful(out string, done int, err error) string {
+	if err != nil && done >= 0 {
+		return out[:done]
+	}
+	return out
 }
 
 func (s *Shell) now() time.Time { return s.opt.Now().UTC().Truncate(time.Second) }
 
 // mismatchNote says, as the appliance does, when saved is not running.
-func (s *Shell) mismatchNote(saved, running int) {
+func mismatchNote(w io.Writer, saved, running int) {
 	if saved != running {
-		s.printf("Currently active and saved configurations do not match!\nTo sync & activate, run 'activate-config'.\n")
+		fmt.Fprintf(w, "Currently active and saved configurations do not match!\nTo sync & activate, run 'activate-config'.\n")
 	}
 }
 
-// verifyBefore runs verify-config's checks for cmd: errors print the report
-// and fail (what says what did not happen), warnings print a summary.
-func (s *Shell) verifyBefore(cmd, what string, cfg *model.Config) error {
+// verifyBefore runs verify-config's checks for cmd: errors write the report
+// to w and fail (what says what did not happen), warnings a summary.
+func verifyBefore(w io.Writer, cmd, what string, cfg *model.Config) error {
 	fs := verify.Run(cfg)
 	errs, warns := verify.Counts(fs)
 	if errs > 0 {
-		if err := verify.Report(s.out, fs); err != nil {
+		if err := verify.Report(w, fs); err != nil {
 			return err
 		}
 		return fmt.Errorf("%s: the configuration has %s; %s (verify-config lists them)", cmd, plural(errs, "error"), what)
 	}
 	if warns > 0 {
-		s.printf("%s\nResults of config verification:\n    %s\nRun 'verify-config' for more details\n%s\n",
+		fmt.Fprintf(w, "%s\nResults of config verification:\n    %s\nRun 'verify-config' for more details\n%s\n",
 			verify.RuleLine, plural(warns, "configuration warning"), verify.RuleLine)
 	}
 	return nil
@@ -305,6 +321,8 @@ func (s *Shell) activateConfig(args []Token) error {
 		return err
 	}
 	var version int
+	var w strings.Builder
+	done := -1
 	err := s.be.write(func(tx *store.Tx) error {
 		saved := tx.SavedVersion()
 		if saved == 0 {
@@ -321,7 +339,7 @@ func (s *Shell) activateConfig(args []Token) error {
 		if err != nil {
 			return err
 		}
-		if err := s.verifyBefore("activate-config", "nothing was activated", cfg); err != nil {
+		if err := verifyBefore(&w, "activate-config", "nothing was activated", cfg); err != nil {
 			return err
 		}
 		pending, err := tx.PendingConfirm()
@@ -337,17 +355,19 @@ func (s *Shell) activateConfig(args []Token) error {
 			return fmt.Errorf("activate-config: %w", err)
 		}
 		version = saved
-		s.printf("Activate-Config received, processing.\nwaiting for request to finish\nRequest to 'ACTIVATE-CONFIG' has Finished,\nActivate Complete\n")
-		s.printf("Running configuration version is %d\n", saved)
+		done = w.Len()
+		fmt.Fprintf(&w, "Activate-Config received, processing.\nwaiting for request to finish\nRequest to 'ACTIVATE-CONFIG' has Finished,\nActivate Complete\n")
+		fmt.Fprintf(&w, "Running configuration version is %d\n", saved)
 		switch {
 		case c != nil:
-			s.printf("Confirmed activation: unless activate-config runs again by %s UTC (%d minutes), running returns to %s\n",
+			fmt.Fprintf(&w, "Confirmed activation: unless activate-config runs again by %s UTC (%d minutes), running returns to %s\n",
 				c.Deadline.Format(dateLayout), int(within/time.Minute), versionName(c.Previous))
 		case pending != nil:
-			s.printf("Activation confirmed: the return to %s is cancelled\n", versionName(pending.Previous))
+			fmt.Fprintf(&w, "Activation confirmed: the return to %s is cancelled\n", versionName(pending.Previous))
 		}
 		return nil
 	})
+	s.printf("%s", successful(w.String(), done, err))
 	if err != nil {
 		return err
 	}

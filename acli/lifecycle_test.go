@@ -832,3 +832,29 @@ func mustOutB(b *testing.B, db string, args ...string) {
 		b.Fatal(stderr)
 	}
 }
+
+// TestLifecycleComplete: Tab completion of the lifecycle's arguments comes
+// from the versions and backups there are.
+func TestLifecycleComplete(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "a.db")
+	lcScript(t, db, nil, lcSeed+"save-config comment first\nbackup-config nightly\n")
+	sh, _, _ := lcShell(db, nil)
+	tests := []struct{ line, want string }{
+		{"save", "save-config"},
+		{"save-config ", "comment"},
+		{"activate-config ", "confirmed"},
+		{"rollback-config ", "1 running saved"},
+		{"show configuration ", "diff network-interface network-parameters phy-interface realm-config script session-agent short sip-interface"},
+		{"show configuration diff ", "1 editing running saved"},
+		{"show configuration diff 1 ed", "editing"},
+		{"show running-config sc", "script"},
+		{"show ver", "versions"},
+		{"restore-backup-config ", "nightly"},
+		{"delete-config ", "--force"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(sh.Complete(tt.line), " "); got != tt.want {
+			t.Errorf("Complete(%q) = %q, want %q", tt.line, got, tt.want)
+		}
+	}
+}
