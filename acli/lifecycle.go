@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,7 +71,7 @@ func (s *Shell) lifecycleCommands() []*command {
 func (s *Shell) moreShowTopics() []showTopic {
 	return []showTopic{
 		{"running-config", "the running configuration: [element [key]] [short] | script",
-			configArgsWith(cand{"script", "the commands that rebuild it on an empty database"}), (*Shell).showRunning},
+			configTopicArgs(scriptWord), (*Shell).showRunning},
 		{"versions", "the saved versions kept, with who saved them, when and why", nil, (*Shell).showVersions},
 		{"backup-config", "the backups made by backup-config", nil, (*Shell).showBackups},
 	}
@@ -80,87 +81,75 @@ func (s *Shell) moreShowTopics() []showTopic {
 // script, or a diff between configurations.
 func (s *Shell) configurationTopic() showTopic {
 	return showTopic{"configuration", "the editing configuration: [element [key]] [short] | script | diff [FROM [TO]]",
-		func(s *Shell, prev []Token) []cand {
-			if len(prev) >= 1 && !prev[0].List {
-				if c, err := pick(prev[0].Text, configWords(s), "", ""); err == nil && c.word == "diff" {
-					if len(prev) < 3 {
-						return s.versionCands(true)
-					}
-					return nil
-				}
-			}
-			return configArgsWith(configWords(s)[:2]...)(s, prev)
-		},
-		(*Shell).showConfiguration}
+		configTopicArgs(scriptWord, diffWord), (*Shell).showConfiguration}
 }
 
-// configWords are the words after show configuration: diff, script and
-// the show arguments.
-func configWords(s *Shell) []cand {
-	out := []cand{
-		{"diff", "what changed: [FROM [TO]], each a version number, saved, running or editing; default running to editing"},
-		{"script", "the commands that rebuild it on an empty database"},
-		{"short", ""},
+// Words that may follow show configuration and show running-config besides
+// show's [element [key]] [short].
+var (
+	scriptWord = cand{"script", "the commands that rebuild it on an empty database"}
+	diffWord   = cand{"diff", "what changed: [FROM [TO]], each a version number, saved, running or editing; default running to editing"}
+)
+
+// topicWord resolves the first argument of a configuration topic: one of
+// extras, or "" for show's own [element [key]] [short].
+func (s *Shell) topicWord(cmd string, args []Token, extras ...cand) (string, error) {
+	if len(args) == 0 || args[0].List {
+		return "", nil
 	}
+	words := append(slices.Clone(extras), cand{"short", ""})
 	for _, e := range s.opt.Store.Schema.Elements() {
-		out = append(out, cand{e.Name, ""})
+		words = append(words, cand{e.Name, ""})
 	}
-	return out
+	c, err := pick(args[0].Text, words, "argument", cmd)
+	if err != nil || !slices.Contains(extras, c) {
+		return "", err
+	}
+	return c.word, nil
 }
 
-// configArgsWith completes show's [element [key]] [short], and the extra
-// words first.
-func configArgsWith(extra ...cand) func(s *Shell, prev []Token) []cand {
+// configTopicArgs completes a configuration topic: extras or show's
+// arguments, and versions after diff.
+func configTopicArgs(extras ...cand) func(s *Shell, prev []Token) []cand {
 	return func(s *Shell, prev []Token) []cand {
-		out := configArgs(s, prev)
 		if len(prev) == 0 {
-			out = append(out, extra...)
+			return append(configArgs(s, prev), extras...)
 		}
-		return out
+		switch w, _ := s.topicWord("", prev, extras...); {
+		case w == "diff" && len(prev) < 3:
+			return s.versionCands(true)
+		case w != "":
+			return nil
+		}
+		return configArgs(s, prev)
 	}
 }
 
 func (s *Shell) showConfiguration(args []Token) error {
-	if len(args) > 0 && !args[0].List {
-		c, err := pick(args[0].Text, configWords(s), "argument", "show configuration")
-		if err != nil {
-			return err
-		}
-		switch c.word {
-		case "diff":
-			return s.showDiff(args[1:])
-		case "script":
-			if err := noArgs("show configuration script", args[1:]); err != nil {
-				return err
-			}
-			var cfg *model.Config
-			if err := s.be.read(func(tx *store.Tx) (err error) { cfg, err = tx.Editing(); return err }); err != nil {
-				return err
-			}
-			s.printf("%s", configScript(cfg))
-			return nil
-		}
+	w, err := s.topicWord("show configuration", args, scriptWord, diffWord)
+	if err != nil {
+		return err
+	}
+	if w == "diff" {
+		return s.showDiff(args[1:])
 	}
 	var cfg *model.Config
 	if err := s.be.read(func(tx *store.Tx) (err error) { cfg, err = tx.Editing(); return err }); err != nil {
 		return err
 	}
-	return s.showConfig(cfg, args, "show configuration")
+	return s.showTopicConfig(cfg, w, args, "show configuration")
 }
 
 func (s *Shell) showRunning(args []Token) error {
+	w, err := s.topicWord("show running-config", args, scriptWord)
+	if err != nil {
+		return err
+	}
 	if err := s.expireConfirmed(); err != nil {
 		return err
 	}
-	script := false
-	if len(args) > 0 && !args[0].List && len(args[0].Text) >= 2 && strings.HasPrefix("script", strings.ToLower(args[0].Text)) {
-		if err := noArgs("show running-config script", args[1:]); err != nil {
-			return err
-		}
-		script = true
-	}
 	var cfg *model.Config
-	err := s.be.read(func(tx *store.Tx) (err error) {
+	err = s.be.read(func(tx *store.Tx) (err error) {
 		n := tx.RunningVersion()
 		if n == 0 {
 			return errors.New("show running-config: no configuration is running yet: save-config, then activate-config")
@@ -171,11 +160,19 @@ func (s *Shell) showRunning(args []Token) error {
 	if err != nil {
 		return err
 	}
-	if script {
-		s.printf("%s", configScript(cfg))
-		return nil
+	return s.showTopicConfig(cfg, w, args, "show running-config")
+}
+
+// showTopicConfig shows cfg as show does, or as a script.
+func (s *Shell) showTopicConfig(cfg *model.Config, word string, args []Token, cmd string) error {
+	if word != "script" {
+		return s.showConfig(cfg, args, cmd)
 	}
-	return s.showConfig(cfg, args, "show running-config")
+	if err := noArgs(cmd+" script", args[1:]); err != nil {
+		return err
+	}
+	s.printf("%s", configScript(cfg))
+	return nil
 }
 
 // --- save-config --------------------------------------------------------
@@ -654,7 +651,7 @@ func (s *Shell) deleteConfig(args []Token) error {
 		return err
 	}
 	if !force {
-		ok, err := s.askYesNo(fmt.Sprintf("Delete all %d %s of the editing configuration? [y/n]: ", n, elementWord(n)))
+		ok, err := s.askYesNo(fmt.Sprintf("Delete all %s of the editing configuration? [y/n]: ", plural(n, "element")))
 		if err != nil {
 			return fmt.Errorf("delete-config: %w (to delete without a question, add --force)", err)
 		}
@@ -672,16 +669,9 @@ func (s *Shell) deleteConfig(args []Token) error {
 	if err != nil {
 		return err
 	}
-	s.printf("Deleted the editing configuration (%d %s); saved %s and running %s are unchanged\n",
-		n, elementWord(n), versionOrNone(saved), versionOrNone(running))
+	s.printf("Deleted the editing configuration (%s); saved %s and running %s are unchanged\n",
+		plural(n, "element"), versionOrNone(saved), versionOrNone(running))
 	return nil
-}
-
-func elementWord(n int) string {
-	if n == 1 {
-		return "element"
-	}
-	return "elements"
 }
 
 func versionOrNone(n int) string {
@@ -805,7 +795,7 @@ func (s *Shell) showVersions(args []Token) error {
 			rows = append(rows, []string{strconv.Itoa(v.Number), v.Time.Format(dateLayout), v.User, strconv.Itoa(v.Elements), strings.Join(state, ","), v.Comment})
 		}
 		s.printf("%s", table(rows, 0, 3))
-		s.printf("%d %s kept, at most %d\n", len(vs), map[bool]string{true: "version", false: "versions"}[len(vs) == 1], tx.VersionLimit())
+		s.printf("%s kept, at most %d\n", plural(len(vs), "version"), tx.VersionLimit())
 		return s.confirmStatus(tx)
 	})
 }
@@ -830,7 +820,7 @@ func table(rows [][]string, right ...int) string {
 				line.WriteString("  ")
 			}
 			pad := strings.Repeat(" ", w[i]-len(c))
-			if containsInt(right, i) {
+			if slices.Contains(right, i) {
 				line.WriteString(pad + c)
 			} else {
 				line.WriteString(c + pad)
@@ -839,15 +829,6 @@ func table(rows [][]string, right ...int) string {
 		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
 	}
 	return b.String()
-}
-
-func containsInt(xs []int, x int) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // --- backups --------------------------------------------------------------

@@ -1,6 +1,7 @@
 package acli
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -38,6 +39,9 @@ func TestCrashChild(t *testing.T) {
 		if code := sh.RunScript(strings.NewReader(script)); code != 0 {
 			os.Exit(3)
 		}
+		if i == 0 {
+			fmt.Println("saving") // the parent's kills start now
+		}
 	}
 }
 
@@ -68,18 +72,28 @@ func TestCrashSafety(t *testing.T) {
 		cmd.Env = append(os.Environ(), crashEnv+"="+db)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(20+r.IntN(140)) * time.Millisecond)
+		// Wait for the first save, then kill at a random moment of the loop.
+		if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("kill %d: the child did not start saving: %v: %s", k, err, stderr.String())
+		}
+		time.Sleep(time.Duration(r.IntN(120)) * time.Millisecond)
 		cmd.Process.Kill()
-		err := cmd.Wait()
+		err = cmd.Wait()
 		if cmd.ProcessState.ExitCode() != -1 { // -1: killed by the signal
 			t.Fatalf("kill %d: the child ended by itself (%v): %s", k, err, stderr.String())
 		}
 		crashCheck(t, db, k, savesSeen)
 	}
-	// The kills must have landed among many saves, not before the first.
+	// Each child saved at least once before its kill.
 	if len(savesSeen) < kills {
 		t.Fatalf("only %d distinct versions seen over %d kills: the child did not get to work", len(savesSeen), kills)
 	}
