@@ -305,7 +305,7 @@ func sampleRecords() []Record {
 	return []Record{
 		{Kind: "env", Note: "UML kernel 6.1"},
 		{Kind: "setup", Server: "acli", Note: "configured"},
-		{Kind: "assoc", Server: "acli", Rep: 1, Assocs: 100, IdleRSSKB: 6000, AssocRSSKB: 6400, IdlePSSKB: 6000, AssocPSSKB: 6400, SysDeltaKB: 5000},
+		{Kind: "assoc", Server: "acli", Rep: 1, Assocs: 100, IdleRSSKB: 6000, AssocRSSKB: 6400, IdlePSSKB: 6000, AssocPSSKB: 6400, SysDeltaKB: 5000, UsedRSSKB: 6800, UsedPSSKB: 6700},
 		{Kind: "assoc", Server: "kamailio", Rep: 1, Assocs: 100, IdleRSSKB: 20000, AssocRSSKB: 20100, IdlePSSKB: 7000, AssocPSSKB: 7050, SysDeltaKB: 6000},
 		load("acli", 300, 1, 20000, 0, 2.0), load("kamailio", 300, 1, 20000, 0, 3.0),
 		load("acli", 600, 1, 20000, 0, 2.1), load("kamailio", 600, 1, 20000, 0, 3.2),
@@ -333,7 +333,8 @@ func TestAggregateAndMarkdown(t *testing.T) {
 	if got := a.CPUPerK.format(4); got != "0.1045 (0.0995–0.1095)" {
 		t.Errorf("acli CPU/1k %s", got)
 	}
-	if a.KBPerAssoc.Med != 4 || k.KBPerAssoc.Med != 1 {
+	// acli: in use (after a request on each); kamailio: only bare figures.
+	if a.KBPerAssoc.Med != 8 || k.KBPerAssoc.Med != 1 {
 		t.Errorf("KB/assoc %v %v", a.KBPerAssoc, k.KBPerAssoc)
 	}
 	md := rep.markdown("T")
@@ -341,7 +342,8 @@ func TestAggregateAndMarkdown(t *testing.T) {
 		"| SCTP, one association (s1) | acli | 300 | 588 | 0.104 (0.100–0.109) |",
 		"| SCTP, one association (s1) | **acli / Kamailio** | | 1.33x | 0.69x | **1.46x** |",
 		"(1/4 runs failed)",
-		"| acli | 100 | 5.9 | 4.00 | 4.00 | 50.0 |",
+		"| acli | 100 | 5.9 | 4.00 | 4.00 | 8.00 | 7.00 | 50.0 |",
+		"| kamailio | 100 | 19.5 | 1.00 | 0.50 | — | — | 60.0 |",
 		"| kamailio | s1 | 600 | 2 | 19990 | 10 |",
 	} {
 		if !strings.Contains(md, want) {

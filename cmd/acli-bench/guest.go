@@ -42,10 +42,11 @@ type Plan struct {
 	Rates           []int    // calls per second (total over the SIPp instances)
 	Calls           int      // calls (requests) per run
 	Reps            int
-	Instances       int  // SIPp instances in parallel
-	Assocs          int  // associations of the memory phase (0: no memory phase)
-	ProbeRate       int  // latency probe requests per second
-	Profile         bool // acli runs as acli-bench acli-serve, with a CPU profile per run
+	Instances       int    // SIPp instances in parallel
+	Assocs          int    // associations of the memory phase (0: no memory phase)
+	ProbeRate       int    // latency probe requests per second
+	Profile         bool   // acli runs as acli-bench acli-serve, with a CPU profile per run
+	Command         string // the command line that reproduces the run
 }
 
 // Record is one line of the results file (JSON lines).
@@ -67,6 +68,7 @@ type Record struct {
 	Elapsed     float64 `json:"elapsed,omitempty"`  // s, SIPp's run
 	Requests    int     `json:"requests,omitempty"` // calls + probe requests the server answered or failed
 	ServerCPU   float64 `json:"cpu,omitempty"`      // s, server processes
+	ServerSys   float64 `json:"sys,omitempty"`      // s, the kernel part of ServerCPU
 	SIPpCPU     float64 `json:"sipp_cpu,omitempty"` // s
 	GuestBusy   float64 `json:"busy,omitempty"`     // fraction of the guest's CPU busy
 	Procs       int     `json:"procs,omitempty"`    // server processes
@@ -80,7 +82,9 @@ type Record struct {
 	IdleRSSKB   int64   `json:"idle_rss_kb,omitempty"`
 	IdlePSSKB   int64   `json:"idle_pss_kb,omitempty"`
 	Assocs      int     `json:"assocs,omitempty"`       // assoc: associations open
-	AssocRSSKB  int64   `json:"assoc_rss_kb,omitempty"` // assoc: RSS with them open
+	AssocRSSKB  int64   `json:"assoc_rss_kb,omitempty"` // assoc: RSS with them open, no message sent yet
+	UsedRSSKB   int64   `json:"used_rss_kb,omitempty"`  // assoc: RSS after one OPTIONS answered on each
+	UsedPSSKB   int64   `json:"used_pss_kb,omitempty"`
 	AssocPSSKB  int64   `json:"assoc_pss_kb,omitempty"`
 	SysDeltaKB  int64   `json:"sys_delta_kb,omitempty"` // assoc: MemAvailable drop, whole guest
 	OpenSeconds float64 `json:"open_s,omitempty"`       // assoc: time to open them
@@ -410,6 +414,7 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 	r.Calls, r.Successful, r.Failed, r.Retrans = sr.Created, sr.Successful, sr.Failed, sr.Retrans
 	r.Achieved, r.Elapsed, r.SIPpCPU = sr.CallRate, sr.Elapsed, sr.CPUSeconds
 	r.ServerCPU = float64(after.CPUTicks-idle.CPUTicks) / clockTicks
+	r.ServerSys = float64(after.SysTicks-idle.SysTicks) / clockTicks
 	r.Procs = after.Procs
 	r.RSSKB, r.PSSKB = max(peak.RSSKB, after.RSSKB), max(peak.PSSKB, after.PSSKB)
 	if d := cpu1.Total - cpu0.Total; d > 0 {
@@ -439,9 +444,9 @@ func assocRun(ctx context.Context, p *Plan, g *guestState, name string, rep int)
 	r := Record{Kind: "assoc", Server: name, Rep: rep}
 	defer func() {
 		g.emit(r)
-		g.progress("%-8s assocs %d rep %d: idle RSS %d KB, with them %d KB (%.2f KB/assoc), PSS %.2f KB/assoc, guest %.2f KB/assoc %s",
+		g.progress("%-8s assocs %d rep %d: idle RSS %d KB, with them %d KB (%.2f KB/assoc), after a request on each %d KB (%.2f KB/assoc), guest %.2f KB/assoc %s",
 			name, r.Assocs, rep, r.IdleRSSKB, r.AssocRSSKB, perAssoc(r.AssocRSSKB-r.IdleRSSKB, r.Assocs),
-			perAssoc(r.AssocPSSKB-r.IdlePSSKB, r.Assocs), perAssoc(r.SysDeltaKB, r.Assocs), r.Err)
+			r.UsedRSSKB, perAssoc(r.UsedRSSKB-r.IdleRSSKB, r.Assocs), perAssoc(r.SysDeltaKB, r.Assocs), r.Err)
 	}()
 	s, err := startServer(p, g, name, fmt.Sprintf("%s-assoc-rep%d", name, rep))
 	if err != nil {
@@ -471,6 +476,9 @@ func assocRun(ctx context.Context, p *Plan, g *guestState, name string, rep int)
 			c.close()
 		}
 	}()
+	// First the bare associations, then one OPTIONS answered on each: the
+	// second sample includes what handling a request leaves behind (for
+	// Go, heap not yet collected).
 	start := time.Now()
 	for i := range p.Assocs {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -478,14 +486,9 @@ func assocRun(ctx context.Context, p *Plan, g *guestState, name string, rep int)
 		cancel()
 		if err != nil {
 			r.Err = fmt.Sprintf("association %d: %v", i+1, err)
-			break
+			return
 		}
 		conns = append(conns, c)
-		g.seq++
-		if _, err := ask(ctx, "s1", c, serverAddr, g.seq); err != nil {
-			r.Err = fmt.Sprintf("association %d: OPTIONS: %v", i+1, err)
-			break
-		}
 	}
 	r.OpenSeconds = time.Since(start).Seconds()
 	r.Assocs = len(conns)
@@ -499,6 +502,20 @@ func assocRun(ctx context.Context, p *Plan, g *guestState, name string, rep int)
 	r.AssocRSSKB, r.AssocPSSKB = with.RSSKB, with.PSSKB
 	r.SysDeltaKB = avail0 - avail1
 	r.Procs = with.Procs
+	for i, c := range conns {
+		g.seq++
+		if _, err := ask(ctx, "s1", c, serverAddr, g.seq); err != nil {
+			r.Err = fmt.Sprintf("association %d: OPTIONS: %v", i+1, err)
+			return
+		}
+	}
+	time.Sleep(2 * time.Second)
+	used, err := sampleTree(s.pid())
+	if err != nil {
+		r.Err = err.Error()
+		return
+	}
+	r.UsedRSSKB, r.UsedPSSKB = used.RSSKB, used.PSSKB
 }
 
 func perAssoc(kb int64, n int) float64 {

@@ -118,6 +118,9 @@ func sipMain(args []string) int {
 			fmt.Fprintf(os.Stderr, "acli-bench: %s\n", p.AcliErr)
 		}
 	}
+	var set []string
+	fs.Visit(func(f *flag.Flag) { set = append(set, "-"+f.Name+"="+f.Value.String()) })
+	p.Command = strings.TrimSpace("go run ./cmd/acli-bench sip " + strings.Join(set, " "))
 	planPath := filepath.Join(dir, planFile)
 	b, _ := json.MarshalIndent(p, "", "  ")
 	if err := os.WriteFile(planPath, b, 0o644); err != nil {
@@ -165,7 +168,7 @@ func sipMain(args []string) int {
 	} else if code != 0 {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("guest driver exited %d: %s", code, lastLines(guestOut.Bytes(), 5)))
 	}
-	md := header(p, recs, *fs) + rep.markdown("SIP OPTIONS: acli against Kamailio")
+	md := header(p, recs) + rep.markdown("SIP OPTIONS: acli against Kamailio")
 	fmt.Print(md)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
@@ -173,7 +176,9 @@ func sipMain(args []string) int {
 			return 1
 		}
 		raw, _ := os.ReadFile(filepath.Join(dir, resultsFile))
-		os.WriteFile(*out+".jsonl", raw, 0o644)
+		pl, _ := json.Marshal(p)
+		head, _ := json.Marshal(Record{Kind: "plan", Note: string(pl)})
+		os.WriteFile(*out+".jsonl", append(append(head, '\n'), raw...), 0o644)
 		fmt.Fprintf(os.Stderr, "acli-bench: wrote %s and %s.jsonl\n", *out, *out)
 		if p.Profile {
 			dst := *out + ".profiles"
@@ -403,13 +408,41 @@ func readRecords(path string) ([]Record, error) {
 	return recs, errors.Join(append(errs, sc.Err())...)
 }
 
+// reportMain is `acli-bench report FILE.jsonl`: it renders the Markdown
+// of the raw records a sip run wrote (FILE.jsonl), again.
+func reportMain(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: acli-bench report FILE.jsonl")
+		return 2
+	}
+	recs, err := readRecords(args[0])
+	if err != nil && len(recs) == 0 {
+		fmt.Fprintf(os.Stderr, "acli-bench report: %v\n", err)
+		return 1
+	}
+	var p Plan
+	for _, r := range recs {
+		if r.Kind == "plan" {
+			if err := json.Unmarshal([]byte(r.Note), &p); err != nil {
+				fmt.Fprintf(os.Stderr, "acli-bench report: the plan record: %v\n", err)
+				return 1
+			}
+		}
+	}
+	if len(p.Servers) == 0 {
+		fmt.Fprintf(os.Stderr, "acli-bench report: %s has no plan record\n", args[0])
+		return 1
+	}
+	rep := aggregate(recs, p.Servers, p.Modes)
+	fmt.Print(header(p, recs) + rep.markdown("SIP OPTIONS: acli against Kamailio"))
+	return 0
+}
+
 // header describes the machine and the command of a run.
-func header(p Plan, recs []Record, fs flag.FlagSet) string {
+func header(p Plan, recs []Record) string {
 	var b strings.Builder
 	b.WriteString("# acli-bench sip\n\n")
-	var set []string
-	fs.Visit(func(f *flag.Flag) { set = append(set, "-"+f.Name+"="+f.Value.String()) })
-	fmt.Fprintf(&b, "Command: `go run ./cmd/acli-bench sip %s`\n\n", strings.Join(set, " "))
+	fmt.Fprintf(&b, "Command: `%s`\n\n", p.Command)
 	fmt.Fprintf(&b, "- Host: %s, %d cores, kernel %s, %s\n", cpuModel(), goruntime.NumCPU(), unameRelease(), goruntime.Version())
 	for _, r := range recs {
 		if r.Kind == "env" {

@@ -36,6 +36,8 @@ func run(args []string) int {
 		return sipMain(args[1:])
 	case "guest-run":
 		return guestMain(args[1:])
+	case "report":
+		return reportMain(args[1:])
 	case "acli-serve":
 		return serveMain(args[1:])
 	case "guest-sh":
@@ -54,6 +56,7 @@ func printUsage() {
 
   sip        SIP OPTIONS over SCTP and UDP: acli serve against Kamailio, in a
              User-Mode Linux guest, driven by SIPp
+  report     render the Markdown of a run's raw records again: acli-bench report FILE.jsonl
   guest-sh   run shell commands in the benchmark's guest: acli-bench guest-sh 'CMDS'
   guest-run  (internal) the driver that runs inside the guest
   acli-serve (internal) acli's daemon in this process, with a CPU profile (sip -profile)

@@ -148,9 +148,10 @@ func tree(root int) []procStat {
 // processes.
 type usage struct {
 	Procs    int
-	CPUTicks uint64
-	RSSKB    int64 // sum of VmRSS: shared pages count once per process
-	PSSKB    int64 // sum of Pss: shared pages split between the processes
+	CPUTicks uint64 // user + system, children included
+	SysTicks uint64 // system (kernel) part, children included
+	RSSKB    int64  // sum of VmRSS: shared pages count once per process
+	PSSKB    int64  // sum of Pss: shared pages split between the processes
 }
 
 // CPUSeconds converts the sample's ticks to seconds.
@@ -167,6 +168,7 @@ func sampleTree(root int) (usage, error) {
 	for _, p := range ps {
 		u.Procs++
 		u.CPUTicks += p.CPUTicks()
+		u.SysTicks += p.STime + p.CSTim
 		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID)); err == nil {
 			if v, err := parseKBField(b, "VmRSS"); err == nil {
 				u.RSSKB += v
