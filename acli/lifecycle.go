@@ -30,7 +30,9 @@ import (
 var (
 	notifyRuntime   = control.NotifyApply
 	runtimeAttached = func(dbPath string) bool {
-		_, err := control.NewClient(control.SocketPath(dbPath)).Status()
+		c := control.NewClient(control.SocketPath(dbPath))
+		c.Timeout = 2 * time.Second
+		_, err := c.Status()
 		return !errors.Is(err, control.ErrNotAttached)
 	}
 )
