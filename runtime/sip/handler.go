@@ -242,12 +242,11 @@ func parseReason(err error) string {
 // requireTags returns the option tags of the Require headers, comma
 // separated: none is supported.
 func requireTags(req *sip.Request) string {
-	hs := req.GetHeaders("Require")
-	if len(hs) == 0 {
-		return ""
-	}
 	var tags []string
-	for _, hd := range hs {
+	for _, hd := range req.Headers() {
+		if !strings.EqualFold(hd.Name(), "Require") {
+			continue
+		}
 		for _, t := range strings.Split(hd.Value(), ",") {
 			if t = strings.TrimSpace(t); t != "" {
 				tags = append(tags, t)
@@ -270,7 +269,7 @@ func (h *Handler) respond(req *sip.Request, src Source, out *bytes.Buffer, code 
 	out.WriteString("\r\n")
 
 	top := true
-	for _, hd := range req.GetHeaders("Via") {
+	for _, hd := range req.Headers() {
 		via, ok := hd.(*sip.ViaHeader)
 		if !ok {
 			continue
@@ -279,8 +278,7 @@ func (h *Handler) respond(req *sip.Request, src Source, out *bytes.Buffer, code 
 			top = false
 			fillVia(via, src)
 		}
-		via.StringWrite(out)
-		out.WriteString("\r\n")
+		writeVia(out, via)
 	}
 	if f := req.From(); f != nil {
 		f.StringWrite(out)
@@ -310,6 +308,38 @@ func (h *Handler) respond(req *sip.Request, src Source, out *bytes.Buffer, code 
 		out.WriteString("\r\n")
 	}
 	out.WriteString("Content-Length: 0\r\n\r\n")
+}
+
+// writeVia writes a Via header line (sipgo's own writer builds strings).
+func writeVia(w *bytes.Buffer, via *sip.ViaHeader) {
+	w.WriteString("Via: ")
+	w.WriteString(via.ProtocolName)
+	w.WriteByte('/')
+	w.WriteString(via.ProtocolVersion)
+	w.WriteByte('/')
+	w.WriteString(via.Transport)
+	w.WriteByte(' ')
+	if strings.IndexByte(via.Host, ':') >= 0 && !strings.HasPrefix(via.Host, "[") {
+		w.WriteByte('[')
+		w.WriteString(via.Host)
+		w.WriteByte(']')
+	} else {
+		w.WriteString(via.Host)
+	}
+	if via.Port > 0 {
+		var num [20]byte
+		w.WriteByte(':')
+		w.Write(strconv.AppendInt(num[:0], int64(via.Port), 10))
+	}
+	for _, kv := range via.Params {
+		w.WriteByte(';')
+		w.WriteString(kv.K)
+		if kv.V != "" {
+			w.WriteByte('=')
+			w.WriteString(kv.V)
+		}
+	}
+	w.WriteString("\r\n")
 }
 
 // fillVia adds received when the sent-by host is not the source address,

@@ -158,6 +158,8 @@ func TestVia(t *testing.T) {
 		{"other host", "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bK-v", src, "Via: SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bK-v;received=127.0.0.9\r\n"},
 		{"name", "SIP/2.0/TCP pc.example.com;branch=z9hG4bK-v", src, ";received=127.0.0.9\r\n"},
 		{"rport", "SIP/2.0/UDP 127.0.0.9;branch=z9hG4bK-v;rport", src, "Via: SIP/2.0/UDP 127.0.0.9;branch=z9hG4bK-v;rport=5070\r\n"},
+		{"ipv6", "SIP/2.0/UDP [::1]:5070;branch=z9hG4bK-v",
+			Source{Transport: UDP, Remote: netip.MustParseAddrPort("[::1]:5070")}, "Via: SIP/2.0/UDP [::1]:5070;branch=z9hG4bK-v\r\n"},
 		{"sctp", "SIP/2.0/SCTP 127.0.0.3:5060;branch=z9hG4bK-s",
 			Source{Transport: SCTP, Remote: netip.MustParseAddrPort("127.0.0.3:5060")}, "Via: SIP/2.0/SCTP 127.0.0.3:5060;branch=z9hG4bK-s\r\n"},
 	}
