@@ -40,7 +40,7 @@ func (s *Shell) buildCommands(m *mode) []*command {
 		}
 		return append(append(out, exit), s.globalCommands()...)
 	case modeElement:
-		return append(s.elementCommands(m.ed), exit)
+		return append(s.elementCommands(m.ed.elem), exit)
 	}
 	top := []*command{
 		{name: "configure", help: "enter configuration mode (configure terminal)", superuser: true,

@@ -41,9 +41,12 @@ func (s *Shell) openElement(e *model.Element, parent *editor) (*editor, error) {
 }
 
 // elementCommands are the commands of an element mode: its parameters, its
-// sub-elements and show, select, done, no.
-func (s *Shell) elementCommands(ed *editor) []*command {
-	e := ed.elem
+// sub-elements and show, select, done, no. They act on the editor of the
+// current mode, so one list per element serves every instance edited.
+func (s *Shell) elementCommands(e *model.Element) []*command {
+	if cmds, ok := s.elemCmds[e]; ok {
+		return cmds
+	}
 	var out []*command
 	for _, p := range e.Params {
 		out = append(out, paramCommand(p))
@@ -53,7 +56,7 @@ func (s *Shell) elementCommands(ed *editor) []*command {
 			if err := noArgs(sub.OpenCommand(), args); err != nil {
 				return err
 			}
-			sed, _ := s.openElement(sub, ed)
+			sed, _ := s.openElement(sub, s.cur().ed)
 			s.modes = append(s.modes, &mode{kind: modeElement, ed: sed})
 			return nil
 		}})
@@ -63,49 +66,53 @@ func (s *Shell) elementCommands(ed *editor) []*command {
 			if err := noArgs("show", args); err != nil {
 				return err
 			}
-			s.printf("%s", formatInstance(ed.inst, 0))
+			s.writeInstance(s.cur().ed.inst, false)
 			return nil
 		}},
 		&command{name: "done", help: "store the " + e.Name + " in the editing configuration", run: func(s *Shell, args []Token) error {
 			if err := noArgs("done", args); err != nil {
 				return err
 			}
+			ed := s.cur().ed
 			if err := s.store(ed); err != nil {
 				return err
 			}
-			s.printf("%s", formatInstance(ed.inst, 0))
+			s.writeInstance(ed.inst, false)
 			return nil
 		}},
 	)
 	if !e.Singleton {
 		out = append(out,
-			&command{name: "select", help: "choose an existing " + e.Name + " to edit", args: keyCands(ed), run: func(s *Shell, args []Token) error {
-				return s.selectCmd(ed, args)
+			&command{name: "select", help: "choose an existing " + e.Name + " to edit", args: keyCands, run: func(s *Shell, args []Token) error {
+				return s.selectCmd(s.cur().ed, args)
 			}},
-			&command{name: "no", help: "delete an existing " + e.Name, args: keyCands(ed), run: func(s *Shell, args []Token) error {
-				return s.noCmd(ed, args)
+			&command{name: "no", help: "delete an existing " + e.Name, args: keyCands, run: func(s *Shell, args []Token) error {
+				return s.noCmd(s.cur().ed, args)
 			}},
 		)
 	}
+	if s.elemCmds == nil {
+		s.elemCmds = map[*model.Element][]*command{}
+	}
+	out = out[:len(out):len(out)] // callers append; never into the cache
+	s.elemCmds[e] = out
 	return out
 }
 
 // keyCands completes the key argument of select and no.
-func keyCands(ed *editor) func(s *Shell, prev []Token) []cand {
-	return func(s *Shell, prev []Token) []cand {
-		if len(prev) > 0 {
-			return nil
-		}
-		ins, err := s.instances(ed)
-		if err != nil {
-			return nil
-		}
-		out := make([]cand, 0, len(ins))
-		for _, in := range ins {
-			out = append(out, cand{in.Key(), summary(in)})
-		}
-		return out
+func keyCands(s *Shell, prev []Token) []cand {
+	if len(prev) > 0 {
+		return nil
 	}
+	ins, err := s.instances(s.cur().ed)
+	if err != nil {
+		return nil
+	}
+	out := make([]cand, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, cand{in.Key(), summary(in)})
+	}
+	return out
 }
 
 func paramCommand(p *model.Param) *command {

@@ -1,6 +1,7 @@
 package acli
 
 import (
+	"io"
 	"strings"
 
 	"github.com/acli-project/acli/model"
@@ -23,11 +24,43 @@ func formatInstance(in *model.Instance, depth int) string {
 // renderInstance renders an instance; short omits parameters at their default.
 func renderInstance(in *model.Instance, depth int, short bool) string {
 	var b strings.Builder
-	pad := strings.Repeat(" ", depth*indentStep)
-	b.WriteString(pad + in.Elem.Name + "\n")
-	inner := pad + strings.Repeat(" ", indentStep)
+	writeInstance(&b, in, depth, short)
+	return b.String()
+}
+
+// writeInstance shows an instance on the shell's output.
+func (s *Shell) writeInstance(in *model.Instance, short bool) {
+	writeInstance(s.out, in, 0, short)
+}
+
+const spaces = "                                                                "
+
+// writeInstance writes the element text of an instance to w.
+func writeInstance(w io.Writer, in *model.Instance, depth int, short bool) {
+	sw, ok := w.(io.StringWriter)
+	if !ok {
+		sw = &stringWriter{w}
+	}
+	indent := depth * indentStep
+	sw.WriteString(spaces[:indent])
+	sw.WriteString(in.Elem.Name)
+	sw.WriteString("\n")
+	inner := indent + indentStep
 	line := func(name, value string) {
-		b.WriteString(strings.TrimRight(inner+padRight(name, nameWidth)+value, " ") + "\n")
+		sw.WriteString(spaces[:inner])
+		if value == "" {
+			sw.WriteString(name)
+			sw.WriteString("\n")
+			return
+		}
+		sw.WriteString(name)
+		if len(name) >= nameWidth {
+			sw.WriteString(" ")
+		} else {
+			sw.WriteString(spaces[:nameWidth-len(name)])
+		}
+		sw.WriteString(value)
+		sw.WriteString("\n")
 	}
 	for _, p := range in.Elem.Params {
 		v := in.Get(p.Name)
@@ -47,14 +80,17 @@ func renderInstance(in *model.Instance, depth int, short bool) string {
 		}
 	}
 	for _, sub := range in.Subs {
-		b.WriteString(renderInstance(sub, depth+1, short))
+		writeInstance(w, sub, depth+1, short)
 	}
 	if !in.ModifiedAt.IsZero() {
 		line("last-modified-by", in.ModifiedBy)
 		line("last-modified-date", in.ModifiedAt.Format("2006-01-02 15:04:05"))
 	}
-	return b.String()
 }
+
+type stringWriter struct{ w io.Writer }
+
+func (s *stringWriter) WriteString(x string) (int, error) { return io.WriteString(s.w, x) }
 
 // atDefault reports whether v is the parameter's default (empty included).
 func atDefault(p *model.Param, v []string) bool {

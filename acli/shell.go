@@ -44,6 +44,8 @@ type Shell struct {
 	modes []*mode
 	super bool // superuser (#) rather than user (>) mode
 	be    backend
+	// elemCmds caches the commands of each element mode.
+	elemCmds map[*model.Element][]*command
 	done  bool // the session ended (exit at the top)
 	// script state
 	script bool

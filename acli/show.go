@@ -118,7 +118,7 @@ func (s *Shell) showConfig(cfg *model.Config, args []Token, cmd string) error {
 			if len(args) == 2 && in.Key() != args[1].Text {
 				continue
 			}
-			s.printf("%s", renderInstance(in, 0, short))
+			s.writeInstance(in, short)
 			n++
 		}
 	}

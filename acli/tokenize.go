@@ -40,6 +40,7 @@ func Tokenize(line string) ([]Token, error) {
 func tokenize(line string) (toks []Token, partial bool, err error) {
 	i := 0
 	n := len(line)
+	toks = make([]Token, 0, 4)
 	var cur *Token // open list
 	for i < n {
 		c := line[i]
@@ -98,7 +99,7 @@ func tokenize(line string) (toks []Token, partial bool, err error) {
 			partial = false
 			continue
 		}
-		for i < n && !strings.ContainsRune(" \t\r\n()\"", rune(line[i])) {
+		for i < n && !wordEnd[line[i]] {
 			i++
 		}
 		word = line[start:i]
@@ -114,6 +115,9 @@ func tokenize(line string) (toks []Token, partial bool, err error) {
 	}
 	return toks, partial, nil
 }
+
+// wordEnd marks the bytes that end a bare word.
+var wordEnd = [256]bool{' ': true, '\t': true, '\r': true, '\n': true, '(': true, ')': true, '"': true}
 
 // quote renders a value so that Tokenize reads it back as one word.
 func quote(s string) string {

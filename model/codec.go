@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -39,11 +40,101 @@ func Encode(in *Instance) ([]byte, error) {
 	for _, s := range in.Subs {
 		r.Subs = append(r.Subs, subRecord{Elem: s.Elem.Name, Values: s.Values})
 	}
-	b, err := json.Marshal(r)
+	b, err := appendRecord(make([]byte, 0, 512), &r)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", in.Elem.Name, err)
 	}
 	return b, nil
+}
+
+// appendRecord appends the JSON of r, byte for byte what json.Marshal
+// writes (a test holds it to that), without reflection: done and save write
+// one record per instance, and encoding/json dominated them.
+func appendRecord(b []byte, r *record) ([]byte, error) {
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, int64(r.V), 10)
+	if len(r.Values) > 0 {
+		b = append(b, `,"values":`...)
+		b = appendValues(b, r.Values)
+	}
+	if len(r.Subs) > 0 {
+		b = append(b, `,"subs":[`...)
+		for i, s := range r.Subs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"elem":`...)
+			b = appendString(b, s.Elem)
+			if len(s.Values) > 0 {
+				b = append(b, `,"values":`...)
+				b = appendValues(b, s.Values)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if r.By != "" {
+		b = append(b, `,"by":`...)
+		b = appendString(b, r.By)
+	}
+	if !r.At.IsZero() {
+		t, err := r.At.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"at":`...)
+		b = append(b, t...)
+	}
+	if r.Rev != 0 {
+		b = append(b, `,"rev":`...)
+		b = strconv.AppendUint(b, r.Rev, 10)
+	}
+	return append(b, '}'), nil
+}
+
+func appendValues(b []byte, vals map[string][]string) []byte {
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		items := vals[k]
+		if items == nil {
+			b = append(b, "null"...)
+			continue
+		}
+		b = append(b, '[')
+		for j, it := range items {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, it)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendString writes plain printable ASCII directly and leaves everything
+// else (escapes, HTML-safe forms, UTF-8 checks) to encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // Decode parses a stored instance of e strictly: unknown fields, unknown
