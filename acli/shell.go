@@ -46,7 +46,7 @@ type Shell struct {
 	be    backend
 	// elemCmds caches the commands of each element mode.
 	elemCmds map[*model.Element][]*command
-	done  bool // the session ended (exit at the top)
+	done     bool // the session ended (exit at the top)
 	// script state
 	script bool
 	lineNo int
