@@ -299,7 +299,7 @@ func TestStat(t *testing.T) {
 func sampleRecords() []Record {
 	load := func(server string, rate, rep, ok, failed int, cpu float64) Record {
 		return Record{Kind: "load", Server: server, Mode: "s1", Rate: rate, Rep: rep, Calls: ok + failed, Successful: ok, Failed: failed,
-			Achieved: float64(rate) * 0.98, Requests: ok + failed + 100, ServerCPU: cpu, SIPpCPU: 10, GuestBusy: 0.9, Procs: 1,
+			Achieved: float64(rate) * 0.98, Requests: ok + failed + 100, ServerCPU: cpu, SIPpCPU: 10, GuestBusy: 0.9, GuestCPU: 30, Procs: 1,
 			RSSKB: 10240, PSSKB: 9216, ProbeN: 100, P50us: 500, P99us: 2000}
 	}
 	return []Record{
@@ -340,7 +340,7 @@ func TestAggregateAndMarkdown(t *testing.T) {
 	md := rep.markdown("T")
 	for _, want := range []string{
 		"| SCTP, one association (s1) | acli | 300 | 588 | 0.104 (0.100–0.109) |",
-		"| SCTP, one association (s1) | **acli / Kamailio** | | 1.33x | 0.69x | **1.46x** |",
+		"| SCTP, one association (s1) | **acli / Kamailio** | | 1.33x | 0.69x | **1.46x** | 1.00x |",
 		"(1/4 runs failed)",
 		"| acli | 100 | 5.9 | 4.00 | 4.00 | 8.00 | 7.00 | 50.0 |",
 		"| kamailio | 100 | 19.5 | 1.00 | 0.50 | — | — | 60.0 |",

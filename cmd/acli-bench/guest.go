@@ -47,6 +47,7 @@ type Plan struct {
 	ProbeRate       int    // latency probe requests per second
 	Profile         bool   // acli runs as acli-bench acli-serve, with a CPU profile per run
 	Command         string // the command line that reproduces the run
+	Host            bool   // the UDP reference on the host kernel (no UML, no SCTP)
 }
 
 // Record is one line of the results file (JSON lines).
@@ -60,21 +61,22 @@ type Record struct {
 	Err    string `json:"err,omitempty"`
 
 	// load
-	Calls       int     `json:"calls,omitempty"`    // SIPp calls created
-	Successful  int     `json:"ok,omitempty"`       // SIPp calls answered 200
-	Failed      int     `json:"failed,omitempty"`   // SIPp calls failed
-	Retrans     int     `json:"retrans,omitempty"`  // SIPp retransmissions (UDP)
-	Achieved    float64 `json:"achieved,omitempty"` // calls/s SIPp achieved (sum of instances)
-	Elapsed     float64 `json:"elapsed,omitempty"`  // s, SIPp's run
-	Requests    int     `json:"requests,omitempty"` // calls + probe requests the server answered or failed
-	ServerCPU   float64 `json:"cpu,omitempty"`      // s, server processes
-	ServerSys   float64 `json:"sys,omitempty"`      // s, the kernel part of ServerCPU
-	SIPpCPU     float64 `json:"sipp_cpu,omitempty"` // s
-	GuestBusy   float64 `json:"busy,omitempty"`     // fraction of the guest's CPU busy
-	Procs       int     `json:"procs,omitempty"`    // server processes
-	RSSKB       int64   `json:"rss_kb,omitempty"`   // max during the run, summed over processes
-	PSSKB       int64   `json:"pss_kb,omitempty"`   // likewise
-	ProbeN      int     `json:"probe_n,omitempty"`  // probe samples
+	Calls       int     `json:"calls,omitempty"`     // SIPp calls created
+	Successful  int     `json:"ok,omitempty"`        // SIPp calls answered 200
+	Failed      int     `json:"failed,omitempty"`    // SIPp calls failed
+	Retrans     int     `json:"retrans,omitempty"`   // SIPp retransmissions (UDP)
+	Achieved    float64 `json:"achieved,omitempty"`  // calls/s SIPp achieved (sum of instances)
+	Elapsed     float64 `json:"elapsed,omitempty"`   // s, SIPp's run
+	Requests    int     `json:"requests,omitempty"`  // calls + probe requests the server answered or failed
+	ServerCPU   float64 `json:"cpu,omitempty"`       // s, server processes
+	ServerSys   float64 `json:"sys,omitempty"`       // s, the kernel part of ServerCPU
+	SIPpCPU     float64 `json:"sipp_cpu,omitempty"`  // s
+	GuestBusy   float64 `json:"busy,omitempty"`      // fraction of the guest's CPU busy
+	GuestCPU    float64 `json:"guest_cpu,omitempty"` // s, the whole guest's busy CPU during the run (all processes, kernel included)
+	Procs       int     `json:"procs,omitempty"`     // server processes
+	RSSKB       int64   `json:"rss_kb,omitempty"`    // max during the run, summed over processes
+	PSSKB       int64   `json:"pss_kb,omitempty"`    // likewise
+	ProbeN      int     `json:"probe_n,omitempty"`   // probe samples
 	ProbeFail   int     `json:"probe_fail,omitempty"`
 	P50us       float64 `json:"p50_us,omitempty"`
 	P99us       float64 `json:"p99_us,omitempty"`
@@ -185,8 +187,10 @@ func setupGuest(p *Plan) (*guestState, error) {
 	}
 	// A tmpfs of the guest's own for the databases and the control socket:
 	// hostfs cannot hold a Unix socket, and bbolt's mmap is safer there.
-	if err := unix.Mount("tmpfs", g.run, "tmpfs", 0, "size=256m"); err != nil {
-		return nil, fmt.Errorf("mount tmpfs on %s: %w", g.run, err)
+	if !p.Host {
+		if err := unix.Mount("tmpfs", g.run, "tmpfs", 0, "size=256m"); err != nil {
+			return nil, fmt.Errorf("mount tmpfs on %s: %w", g.run, err)
+		}
 	}
 	g.db = filepath.Join(g.run, "acli.db")
 	g.sock = filepath.Join(g.run, "acli.sock")
@@ -279,7 +283,7 @@ func prepare(ctx context.Context, p *Plan, g *guestState, name string) error {
 	if err != nil {
 		return err
 	}
-	err = s.ready(ctx, 30*time.Second)
+	err = s.ready(ctx, p, 30*time.Second)
 	if serr := s.stop(); err == nil && serr != nil {
 		err = serr
 	}
@@ -359,7 +363,7 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 			r.Err = err.Error()
 		}
 	}()
-	if err := s.ready(ctx, 30*time.Second); err != nil {
+	if err := s.ready(ctx, p, 30*time.Second); err != nil {
 		r.Err = err.Error()
 		return r
 	}
@@ -399,7 +403,7 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 			}
 		}
 	}()
-	run := sippRun{Bin: p.SIPp, Scenario: p.Scenario, Mode: mode, Target: serverAddr.String(), Local: "127.0.0.1",
+	run := sippRun{Bin: p.SIPp, Scenario: p.Scenario, Mode: sippMode(mode), Target: serverAddr.String(), Local: "127.0.0.1",
 		BasePort: 6000, Instances: p.Instances, Rate: rate, Calls: p.Calls, Dir: filepath.Join(p.Dir, "sipp", tag)}
 	os.MkdirAll(run.Dir, 0o755)
 	sr := run.run(ctx)
@@ -419,6 +423,7 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 	r.RSSKB, r.PSSKB = max(peak.RSSKB, after.RSSKB), max(peak.PSSKB, after.PSSKB)
 	if d := cpu1.Total - cpu0.Total; d > 0 {
 		r.GuestBusy = float64(cpu1.Busy-cpu0.Busy) / float64(d)
+		r.GuestCPU = float64(cpu1.Busy-cpu0.Busy) / clockTicks
 	}
 	r.ProbeN, r.ProbeFail, r.ProbeErr = len(pr.RTTs), pr.Failures, pr.LastErr
 	r.Requests = r.Calls + r.ProbeN + r.ProbeFail
@@ -458,7 +463,7 @@ func assocRun(ctx context.Context, p *Plan, g *guestState, name string, rep int)
 			r.Err = err.Error()
 		}
 	}()
-	if err := s.ready(ctx, 30*time.Second); err != nil {
+	if err := s.ready(ctx, p, 30*time.Second); err != nil {
 		r.Err = err.Error()
 		return
 	}
@@ -526,13 +531,16 @@ func perAssoc(kb int64, n int) float64 {
 }
 
 // portFree reports whether 127.0.0.1:5060 can be bound for both UDP and
-// SCTP.
+// SCTP (UDP only where the kernel has no SCTP).
 func portFree() bool {
 	u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(serverAddr))
 	if err != nil {
 		return false
 	}
 	u.Close()
+	if uml.KernelSCTP() != nil {
+		return true
+	}
 	l, err := sctp.Listen([]netip.Addr{serverAddr.Addr()}, int(serverAddr.Port()), sctp.Options{})
 	if err != nil {
 		return false

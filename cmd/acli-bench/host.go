@@ -37,6 +37,7 @@ func sipMain(args []string) int {
 	out := fs.String("out", "bench-sip.md", "Markdown `file` of the results (the raw records go to FILE.jsonl)")
 	install := fs.Bool("install", true, "apt-get install missing packages")
 	profile := fs.Bool("profile", false, "run acli's daemon inside acli-bench (acli-serve) with a CPU profile per run, copied to FILE.profiles/")
+	hostUDP := fs.Bool("host-udp", true, "after the guest, run the UDP sweep on the host kernel too (a reference without UML's system-call cost)")
 	keep := fs.Bool("keep", false, "keep the guest's directory (logs, SIPp files)")
 	timeout := fs.Duration("timeout", 0, "bound on the guest (0: twice the estimate plus 10 minutes)")
 	if err := fs.Parse(args); err != nil {
@@ -157,12 +158,22 @@ func sipMain(args []string) int {
 	stopTail()
 	<-tailDone
 
+	allModes := p.Modes
+	var hostErr error
+	if *hostUDP && ctx.Err() == nil {
+		allModes = append(allModes, "u1h")
+		hostErr = runHostUDP(ctx, p, td)
+	}
 	recs, rerr := readRecords(filepath.Join(dir, resultsFile))
 	if rerr != nil && len(recs) == 0 {
 		fmt.Fprintf(os.Stderr, "acli-bench sip: no results: %v (guest: exit %d, %v)\n", rerr, code, gerr)
 		return 1
 	}
+	p.Modes = allModes
 	rep := aggregate(recs, p.Servers, p.Modes)
+	if hostErr != nil {
+		rep.Problems = append(rep.Problems, "host UDP reference: "+hostErr.Error())
+	}
 	if gerr != nil {
 		rep.Problems = append(rep.Problems, "guest: "+gerr.Error()+" (the figures are those of the runs that completed)")
 	} else if code != 0 {
@@ -196,6 +207,38 @@ func sipMain(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// runHostUDP runs the UDP sweep on the host kernel (both servers, the
+// UDP-only configurations), appending to the guest's results.
+func runHostUDP(ctx context.Context, p Plan, td string) error {
+	hp := p
+	hp.Host, hp.Modes, hp.Assocs = true, []string{"u1h"}, 0
+	hp.AcliScript, hp.KamailioCfg = filepath.Join(td, "acli-udp.acli"), filepath.Join(td, "kamailio-udp.cfg")
+	hp.Dir = filepath.Join(p.Dir, "host")
+	if err := os.MkdirAll(hp.Dir, 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "acli-bench: the UDP reference on the host kernel")
+	g, err := setupGuest(&hp)
+	if err != nil {
+		return err
+	}
+	defer g.prog.Close()
+	g.out.Close()
+	// Append to the guest's results file.
+	if g.out, err = os.OpenFile(filepath.Join(p.Dir, resultsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+		return err
+	}
+	defer g.out.Close()
+	g.emit(Record{Kind: "env", Note: "host reference: " + hostEnv(&hp)})
+	runPlan(ctx, &hp, g)
+	return nil
+}
+
+// hostEnv describes the host's SIPp and Kamailio for the host reference.
+func hostEnv(p *Plan) string {
+	return "kernel " + unameRelease() + ", " + fmt.Sprintf("%d CPU", goruntime.NumCPU())
 }
 
 func slicesContains(s []string, v string) bool {

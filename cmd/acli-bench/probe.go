@@ -166,6 +166,14 @@ func (u *udpClient) do(req []byte, id string, deadline time.Time) error {
 	}
 }
 
+// sippMode is SIPp's -t of a mode: u1h (UDP on the host) is u1.
+func sippMode(mode string) string {
+	if mode == "u1h" {
+		return "u1"
+	}
+	return mode
+}
+
 // probeResult is what a probe measured.
 type probeResult struct {
 	RTTs     []time.Duration
@@ -206,12 +214,12 @@ func newClient(ctx context.Context, mode string, server netip.AddrPort) (transac
 	switch mode {
 	case "s1":
 		return dialSCTP(ctx, server)
-	case "u1":
+	case "u1", "u1h":
 		return dialUDP(server)
 	case "sn":
 		return nil, nil
 	}
-	return nil, fmt.Errorf("mode %q: allowed s1, sn, u1", mode)
+	return nil, fmt.Errorf("mode %q: allowed s1, sn, u1, u1h", mode)
 }
 
 // probe sends OPTIONS at rate per second until ctx ends.

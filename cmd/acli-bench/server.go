@@ -84,8 +84,13 @@ func (s *server) exited() bool {
 	}
 }
 
-// ready waits until the server answers OPTIONS over SCTP and UDP.
-func (s *server) ready(ctx context.Context, timeout time.Duration) error {
+// ready waits until the server answers OPTIONS over SCTP and UDP (UDP
+// only on the host).
+func (s *server) ready(ctx context.Context, p *Plan, timeout time.Duration) error {
+	modes := []string{"s1", "u1"}
+	if p.Host {
+		modes = []string{"u1"}
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
@@ -94,7 +99,7 @@ func (s *server) ready(ctx context.Context, timeout time.Duration) error {
 			return fmt.Errorf("%s exited (%v) before answering: %s", s.name, s.err, s.logTail())
 		}
 		last = nil
-		for _, mode := range []string{"s1", "u1"} {
+		for _, mode := range modes {
 			if err := askOnce(ctx, mode, n); err != nil {
 				last = fmt.Errorf("%s: %w", mode, err)
 				break
