@@ -98,8 +98,9 @@ type guestState struct {
 	db     string
 	sock   string
 	kamCfg string
-	out    *os.File // results
-	prog   *os.File // progress
+	out    *os.File  // results
+	prog   *os.File  // progress
+	echo   io.Writer // progress too (nil: stdout)
 	mu     sync.Mutex
 	seq    int // probe sequence
 }
@@ -116,7 +117,11 @@ func (g *guestState) progress(format string, a ...any) {
 	msg := fmt.Sprintf("[%s] ", time.Now().Format("15:04:05")) + fmt.Sprintf(format, a...) + "\n"
 	g.prog.WriteString(msg)
 	g.prog.Sync()
-	os.Stdout.WriteString(msg)
+	if g.echo != nil {
+		io.WriteString(g.echo, msg)
+	} else {
+		os.Stdout.WriteString(msg)
+	}
 }
 
 // Files of the guest's directory.
@@ -421,7 +426,7 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 	r.ServerSys = float64(after.SysTicks-idle.SysTicks) / clockTicks
 	r.Procs = after.Procs
 	r.RSSKB, r.PSSKB = max(peak.RSSKB, after.RSSKB), max(peak.PSSKB, after.PSSKB)
-	if d := cpu1.Total - cpu0.Total; d > 0 {
+	if d := cpu1.Total - cpu0.Total; d > 0 && !p.Host { // the host's other work is not the run's
 		r.GuestBusy = float64(cpu1.Busy-cpu0.Busy) / float64(d)
 		r.GuestCPU = float64(cpu1.Busy-cpu0.Busy) / clockTicks
 	}

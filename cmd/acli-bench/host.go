@@ -38,6 +38,7 @@ func sipMain(args []string) int {
 	install := fs.Bool("install", true, "apt-get install missing packages")
 	profile := fs.Bool("profile", false, "run acli's daemon inside acli-bench (acli-serve) with a CPU profile per run, copied to FILE.profiles/")
 	hostUDP := fs.Bool("host-udp", true, "after the guest, run the UDP sweep on the host kernel too (a reference without UML's system-call cost)")
+	inGuest := fs.Bool("guest", true, "run the sweep in the UML guest (false: only the -host-udp reference)")
 	keep := fs.Bool("keep", false, "keep the guest's directory (logs, SIPp files)")
 	timeout := fs.Duration("timeout", 0, "bound on the guest (0: twice the estimate plus 10 minutes)")
 	if err := fs.Parse(args); err != nil {
@@ -134,31 +135,20 @@ func sipMain(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "acli-bench: %d load runs, about %v; guest bounded at %v\n", loadRuns(p), est.Round(time.Minute), timeout.Round(time.Minute))
 
-	kernel, err := uml.FindUML()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "acli-bench sip: %v\n", err)
-		return 1
-	}
-	self, err := os.Executable()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "acli-bench sip: %v\n", err)
-		return 1
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	tailDone := make(chan struct{})
-	tailCtx, stopTail := context.WithCancel(context.Background())
-	go func() { defer close(tailDone); tail(tailCtx, filepath.Join(dir, progressFile), os.Stderr) }()
-	g := &uml.Guest{Dir: dir, Binary: self, Args: []string{"guest-run", "-plan", planPath}, WorkDir: dir,
-		Env: uml.GuestEnviron(os.Environ())}
 	var guestOut bytes.Buffer
-	code, gerr := g.Run(ctx, kernel, &guestOut, os.Stderr)
-	stopTail()
-	<-tailDone
-
+	var code int
+	var gerr error
 	allModes := p.Modes
+	if *inGuest {
+		code, gerr = runGuest(ctx, dir, planPath, &guestOut)
+	} else {
+		allModes = nil
+	}
+
 	var hostErr error
 	if *hostUDP && ctx.Err() == nil {
 		allModes = append(allModes, "u1h")
@@ -224,6 +214,7 @@ func runHostUDP(ctx context.Context, p Plan, td string) error {
 	if err != nil {
 		return err
 	}
+	g.echo = os.Stderr
 	defer g.prog.Close()
 	g.out.Close()
 	// Append to the guest's results file.
@@ -239,6 +230,27 @@ func runHostUDP(ctx context.Context, p Plan, td string) error {
 // hostEnv describes the host's SIPp and Kamailio for the host reference.
 func hostEnv(p *Plan) string {
 	return "kernel " + unameRelease() + ", " + fmt.Sprintf("%d CPU", goruntime.NumCPU())
+}
+
+// runGuest boots the guest that runs the plan, showing its progress.
+func runGuest(ctx context.Context, dir, planPath string, out io.Writer) (int, error) {
+	kernel, err := uml.FindUML()
+	if err != nil {
+		return 0, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	tailDone := make(chan struct{})
+	tailCtx, stopTail := context.WithCancel(context.Background())
+	go func() { defer close(tailDone); tail(tailCtx, filepath.Join(dir, progressFile), os.Stderr) }()
+	g := &uml.Guest{Dir: dir, Binary: self, Args: []string{"guest-run", "-plan", planPath}, WorkDir: dir,
+		Env: uml.GuestEnviron(os.Environ())}
+	code, err := g.Run(ctx, kernel, out, os.Stderr)
+	stopTail()
+	<-tailDone
+	return code, err
 }
 
 func slicesContains(s []string, v string) bool {
