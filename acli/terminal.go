@@ -41,6 +41,9 @@ func NewTerminal(sh *Shell, history string) (*Terminal, error) {
 // onKey implements the ? key: print the help for what is typed so far, then
 // give the line back without the '?'.
 func (t *Terminal) onKey(line []rune, pos int, key rune) ([]rune, int, bool) {
+	if key == '\t' && !t.asking {
+		return t.canonicalCase(line, pos)
+	}
 	if t.asking || key != '?' || pos == 0 || line[pos-1] != '?' {
 		return nil, 0, false
 	}
@@ -56,6 +59,32 @@ func (t *Terminal) onKey(line []rune, pos int, key rune) ([]rune, int, bool) {
 	fmt.Fprintf(out, "%s%s?\n%s", t.sh.Prompt(), before, b.String())
 	nl := append(append([]rune{}, line[:pos-1]...), line[pos:]...)
 	return nl, pos - 1, true
+}
+
+// canonicalCase rewrites the word just completed by Tab in its canonical
+// spelling: readline can only append to what was typed, so "tr sc<Tab>"
+// reads "tr scTP" until this makes it "tr SCTP".
+func (t *Terminal) canonicalCase(line []rune, pos int) ([]rune, int, bool) {
+	end := pos
+	for end > 0 && line[end-1] == ' ' {
+		end--
+	}
+	start := end
+	for start > 0 && line[start-1] != ' ' && line[start-1] != '(' {
+		start--
+	}
+	if start == end {
+		return nil, 0, false
+	}
+	word := string(line[start:end])
+	cs, _ := t.sh.complete(string(line[:start]))
+	for _, c := range cs {
+		if c.word != word && strings.EqualFold(c.word, word) {
+			nl := append(append(append([]rune{}, line[:start]...), []rune(c.word)...), line[end:]...)
+			return nl, pos + len([]rune(c.word)) - (end - start), true
+		}
+	}
+	return nil, 0, false
 }
 
 // ReadLine reads one line with the prompt.
