@@ -411,3 +411,57 @@ func TestEstimateAndFlags(t *testing.T) {
 		t.Errorf("unknown subcommand: exit %d", code)
 	}
 }
+
+func TestHostLoad(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	h := &hostLoad{samples: []loadSample{
+		{at: t0, busy: 0, ours: 0, valid: true},
+		{at: t0.Add(time.Second), busy: 150, ours: 100, valid: true},
+		{at: t0.Add(2 * time.Second), busy: 300, ours: 200, valid: true},
+		{at: t0.Add(3 * time.Second), busy: 500, ours: 250, valid: true},
+	}}
+	// 1.5 s to 2.5 s is covered by the samples at 1 s and 3 s: 350 busy
+	// ticks, 150 of them ours, over 2 s: one core of other work.
+	if got := h.other(t0.Add(1500*time.Millisecond), t0.Add(2500*time.Millisecond)); got != 1 {
+		t.Errorf("other = %v, want 1", got)
+	}
+	if got := h.other(t0.Add(-time.Second), t0.Add(time.Second)); got != -1 {
+		t.Errorf("uncovered: %v, want -1", got)
+	}
+	recs := []Record{
+		{Kind: "load", Start: t0.Add(1500 * time.Millisecond).UnixMilli(), End: t0.Add(2500 * time.Millisecond).UnixMilli()},
+		{Kind: "load", Start: t0.UnixMilli(), End: t0.Add(time.Second).UnixMilli()},
+		{Kind: "assoc"},
+	}
+	annotateLoad(recs, h, 0.6)
+	if !recs[0].Contended || recs[0].HostOther != 1 || recs[1].Contended || recs[1].HostOther != 0.5 {
+		t.Errorf("annotated %+v", recs[:2])
+	}
+	// The live sampler: this process's own work is ours.
+	for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+	}
+	if ourTicks(os.Getpid()) == 0 {
+		t.Error("ourTicks: none after 50 ms of work")
+	}
+}
+
+func TestContendedLeftOut(t *testing.T) {
+	recs := sampleRecords()
+	for i := range recs {
+		if recs[i].Kind == "load" && recs[i].Server == "kamailio" && recs[i].Rep == 2 {
+			recs[i].Contended, recs[i].HostOther, recs[i].Start = true, 0.9, 1
+		}
+	}
+	rep := aggregate(recs, []string{"acli", "kamailio"}, []string{"s1"})
+	if rep.CompareRate["s1"] != 600 {
+		t.Errorf("compare rate %d, want 600 (kamailio's failure was on a busy host)", rep.CompareRate["s1"])
+	}
+	k := rep.Rows[1]
+	if k.Runs != 2 || k.Failed != 0 {
+		t.Errorf("kamailio runs %d failed %d, want 2 and 0", k.Runs, k.Failed)
+	}
+	md := rep.markdown("T")
+	if !strings.Contains(md, "left out of the summary, the host was busy with other work (0.90 cores)") || !strings.Contains(md, "| 0.90 (left out) |") {
+		t.Errorf("contended runs not reported:\n%s", md)
+	}
+}

@@ -58,7 +58,16 @@ type Record struct {
 	Rate   int    `json:"rate,omitempty"` // target calls/s
 	Rep    int    `json:"rep,omitempty"`
 	Note   string `json:"note,omitempty"`
-	Err    string `json:"err,omitempty"`
+	Start  int64  `json:"start,omitempty"` // unix ms (the guest's clock is the host's)
+	End    int64  `json:"end,omitempty"`
+
+	// HostOther is the host's CPU (cores) busy with work other than this
+	// benchmark's guest during the run, filled in by the host: UML's
+	// accounting charges the guest's processes for time the host spends
+	// elsewhere, so runs on a busy host are flagged and left out.
+	HostOther float64 `json:"host_other,omitempty"`
+	Contended bool    `json:"contended,omitempty"` // HostOther above -max-host-other: left out of the summary
+	Err       string  `json:"err,omitempty"`
 
 	// load
 	Calls       int     `json:"calls,omitempty"`     // SIPp calls created
@@ -380,6 +389,7 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 	}
 	r.IdleRSSKB, r.IdlePSSKB = idle.RSSKB, idle.PSSKB
 	cpu0, _ := readCPUTimes()
+	r.Start = time.Now().UnixMilli()
 
 	lctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -416,6 +426,7 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 	wg.Wait()
 	after, err := sampleTree(s.pid())
 	cpu1, _ := readCPUTimes()
+	r.End = time.Now().UnixMilli()
 	if err != nil {
 		r.Err = err.Error()
 		return r

@@ -38,6 +38,7 @@ func sipMain(args []string) int {
 	install := fs.Bool("install", true, "apt-get install missing packages")
 	profile := fs.Bool("profile", false, "run acli's daemon inside acli-bench (acli-serve) with a CPU profile per run, copied to FILE.profiles/")
 	hostUDP := fs.Bool("host-udp", true, "after the guest, run the UDP sweep on the host kernel too (a reference without UML's system-call cost)")
+	maxOther := fs.Float64("max-host-other", 0.25, "leave out of the summary the runs during which the host's CPU was busy with other work for more than this many `cores`")
 	inGuest := fs.Bool("guest", true, "run the sweep in the UML guest (false: only the -host-udp reference)")
 	keep := fs.Bool("keep", false, "keep the guest's directory (logs, SIPp files)")
 	timeout := fs.Duration("timeout", 0, "bound on the guest (0: twice the estimate plus 10 minutes)")
@@ -142,6 +143,10 @@ func sipMain(args []string) int {
 	var guestOut bytes.Buffer
 	var code int
 	var gerr error
+	var load hostLoad
+	loadCtx, stopLoad := context.WithCancel(context.Background())
+	loadDone := make(chan struct{})
+	go func() { defer close(loadDone); load.run(loadCtx) }()
 	allModes := p.Modes
 	if *inGuest {
 		code, gerr = runGuest(ctx, dir, planPath, &guestOut)
@@ -154,10 +159,16 @@ func sipMain(args []string) int {
 		allModes = append(allModes, "u1h")
 		hostErr = runHostUDP(ctx, p, td)
 	}
+	stopLoad()
+	<-loadDone
 	recs, rerr := readRecords(filepath.Join(dir, resultsFile))
 	if rerr != nil && len(recs) == 0 {
 		fmt.Fprintf(os.Stderr, "acli-bench sip: no results: %v (guest: exit %d, %v)\n", rerr, code, gerr)
 		return 1
+	}
+	annotateLoad(recs, &load, *maxOther)
+	if _, err := writeRecords(filepath.Join(dir, resultsFile), recs); err != nil {
+		fmt.Fprintf(os.Stderr, "acli-bench sip: %v\n", err)
 	}
 	p.Modes = allModes
 	rep := aggregate(recs, p.Servers, p.Modes)
@@ -230,6 +241,36 @@ func runHostUDP(ctx context.Context, p Plan, td string) error {
 // hostEnv describes the host's SIPp and Kamailio for the host reference.
 func hostEnv(p *Plan) string {
 	return "kernel " + unameRelease() + ", " + fmt.Sprintf("%d CPU", goruntime.NumCPU())
+}
+
+// annotateLoad sets each load run's HostOther and marks the runs above
+// maxOther as contended.
+func annotateLoad(recs []Record, load *hostLoad, maxOther float64) {
+	for i := range recs {
+		r := &recs[i]
+		if r.Kind != "load" || r.Start == 0 || r.End == 0 {
+			continue
+		}
+		o := load.other(time.UnixMilli(r.Start), time.UnixMilli(r.End))
+		if o < 0 {
+			continue
+		}
+		r.HostOther = o
+		r.Contended = o > maxOther
+	}
+}
+
+// writeRecords rewrites the results file with recs.
+func writeRecords(path string, recs []Record) ([]byte, error) {
+	var b bytes.Buffer
+	for _, r := range recs {
+		j, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(append(j, '\n'))
+	}
+	return b.Bytes(), os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 // runGuest boots the guest that runs the plan, showing its progress.

@@ -3,12 +3,15 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat: 100 on
@@ -20,6 +23,7 @@ const clockTicks = 100
 // procStat is what the harness reads from /proc/PID/stat.
 type procStat struct {
 	PID, PPID     int
+	PGrp          int
 	Comm          string
 	State         byte
 	UTime, STime  uint64 // clock ticks
@@ -68,6 +72,7 @@ func parseProcStat(b []byte) (procStat, error) {
 		return v
 	}
 	s.PPID = int(num(4))
+	s.PGrp = int(num(5))
 	s.UTime, s.STime, s.CUTime, s.CSTim = num(14), num(15), num(16), num(17)
 	rss, rerr := strconv.ParseInt(f[24-3], 10, 64)
 	if err == nil && rerr != nil {
@@ -231,4 +236,113 @@ func readCPUTimes() (cpuTimes, error) {
 		return cpuTimes{}, err
 	}
 	return parseCPULine(b)
+}
+
+// hostLoad samples, on the host, the CPU busy with other work than the
+// benchmark's own processes (the guest's linux.uml process group, SIPp
+// and servers of the host reference being in it or in ours).
+type hostLoad struct {
+	mu      sync.Mutex
+	samples []loadSample
+}
+
+type loadSample struct {
+	at    time.Time
+	busy  uint64 // host busy ticks, all CPUs
+	ours  uint64 // ticks of our process groups
+	valid bool
+}
+
+// ourTicks sums the CPU ticks of every process whose process group is
+// one of ours: this process's own group and those of its children (the
+// guest's kernel and its processes, servers and SIPp started in groups of
+// their own). Children's children in further groups are found too.
+func ourTicks(self int) uint64 {
+	ents, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var all []procStat
+	for _, e := range ents {
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(e)))
+		if err != nil {
+			continue
+		}
+		if s, err := readStat(pid); err == nil {
+			all = append(all, s)
+		}
+	}
+	byPID := map[int]procStat{}
+	for _, s := range all {
+		byPID[s.PID] = s
+	}
+	isOurs := func(s procStat) bool {
+		for i := 0; i < 64 && s.PID != 0; i++ {
+			if s.PID == self {
+				return true
+			}
+			p, ok := byPID[s.PPID]
+			if !ok {
+				return false
+			}
+			s = p
+		}
+		return false
+	}
+	groups := map[int]bool{}
+	for _, s := range all {
+		if isOurs(s) {
+			groups[s.PGrp] = true
+		}
+	}
+	var t uint64
+	for _, s := range all {
+		if groups[s.PGrp] || isOurs(s) {
+			// Children's times too: a process that exits and is reaped
+			// moves its time into its parent's, keeping the sum monotonic.
+			t += s.CPUTicks()
+		}
+	}
+	return t
+}
+
+// run samples every second until ctx ends.
+func (h *hostLoad) run(ctx context.Context) {
+	self := os.Getpid()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		c, err := readCPUTimes()
+		s := loadSample{at: time.Now(), busy: c.Busy, ours: ourTicks(self), valid: err == nil}
+		h.mu.Lock()
+		h.samples = append(h.samples, s)
+		h.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// other returns the CPU cores busy with other work between from and to
+// (-1 if the samples do not cover it).
+func (h *hostLoad) other(from, to time.Time) float64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var a, b *loadSample
+	for i := range h.samples {
+		s := &h.samples[i]
+		if !s.valid {
+			continue
+		}
+		if !s.at.After(from) {
+			a = s
+		}
+		if b == nil && !s.at.Before(to) {
+			b = s
+		}
+	}
+	if a == nil || b == nil || !b.at.After(a.at) {
+		return -1
+	}
+	busy := float64(b.busy-a.busy) - float64(b.ours-a.ours)
+	return max(busy, 0) / clockTicks / b.at.Sub(a.at).Seconds()
 }

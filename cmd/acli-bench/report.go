@@ -96,6 +96,10 @@ func aggregate(recs []Record, servers, modes []string) report {
 			rep.Setup[r.Server] = strings.TrimSpace(r.Note + " " + r.Err)
 		case "load":
 			rep.Loads = append(rep.Loads, r)
+			if r.Contended {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("%s %s rate %d rep %d: left out of the summary, the host was busy with other work (%.2f cores) during the run",
+					r.Server, r.Mode, r.Rate, r.Rep, r.HostOther))
+			}
 			if r.Err != "" {
 				rep.Problems = append(rep.Problems, fmt.Sprintf("%s %s rate %d rep %d: %s", r.Server, r.Mode, r.Rate, r.Rep, r.Err))
 			}
@@ -152,7 +156,7 @@ func compareRate(loads []Record, servers []string, mode string) int {
 	passed := map[int]bool{}
 	ran := map[int]map[string]bool{}
 	for _, r := range loads {
-		if r.Mode != mode {
+		if r.Mode != mode || r.Contended {
 			continue
 		}
 		if ran[r.Rate] == nil {
@@ -189,7 +193,7 @@ func makeRow(loads []Record, server, mode string, rate int, as assocStats) row {
 	reps := map[int]bool{}
 	var cpu, per, rss, pss, p50, p99, busy, sipp, guest []float64
 	for _, r := range loads {
-		if r.Server != server || r.Mode != mode {
+		if r.Server != server || r.Mode != mode || r.Contended {
 			continue
 		}
 		rw.Runs++
@@ -309,17 +313,17 @@ func (rep report) markdown(title string) string {
 			as.RSSPerAssoc.format(2), as.PSSPerAss.format(2), as.UsedRSS.format(2), as.UsedPSS.format(2), as.SysPerAssoc.format(1))
 	}
 	b.WriteString("\n### Every load run\n\n")
-	b.WriteString("| server | mode | rate | rep | calls ok | failed | achieved/s | server CPU s (sys) | CPU s / 1k | SIPp CPU s | guest busy % (CPU s) | procs | peak RSS MB | p50 µs | p99 µs | probes (failed) |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| server | mode | rate | rep | calls ok | failed | achieved/s | server CPU s (sys) | CPU s / 1k | SIPp CPU s | guest busy % (CPU s) | procs | peak RSS MB | p50 µs | p99 µs | probes (failed) | host other cores |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	loads := slices.Clone(rep.Loads)
 	slices.SortStableFunc(loads, func(x, y Record) int {
 		return cmp.Or(cmp.Compare(slices.Index(rep.Modes, x.Mode), slices.Index(rep.Modes, y.Mode)),
 			cmp.Compare(x.Rate, y.Rate), cmp.Compare(x.Server, y.Server), cmp.Compare(x.Rep, y.Rep))
 	})
 	for _, r := range loads {
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %.0f | %.2f (%.2f) | %.3f | %.1f | %.0f (%.1f) | %d | %.1f | %.0f | %.0f | %d (%d) |\n",
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %.0f | %.2f (%.2f) | %.3f | %.1f | %.0f (%.1f) | %d | %.1f | %.0f | %.0f | %d (%d) | %s |\n",
 			r.Server, r.Mode, r.Rate, r.Rep, r.Successful, r.Failed, r.Achieved, r.ServerCPU, r.ServerSys, perK(r.ServerCPU, r.Requests),
-			r.SIPpCPU, r.GuestBusy*100, r.GuestCPU, r.Procs, float64(r.RSSKB)/1024, r.P50us, r.P99us, r.ProbeN, r.ProbeFail)
+			r.SIPpCPU, r.GuestBusy*100, r.GuestCPU, r.Procs, float64(r.RSSKB)/1024, r.P50us, r.P99us, r.ProbeN, r.ProbeFail, hostOther(r))
 	}
 	if len(rep.Problems) > 0 {
 		b.WriteString("\nProblems:\n\n")
@@ -328,6 +332,17 @@ func (rep report) markdown(title string) string {
 		}
 	}
 	return b.String()
+}
+
+func hostOther(r Record) string {
+	if r.Start == 0 {
+		return "—"
+	}
+	s := fmt.Sprintf("%.2f", r.HostOther)
+	if r.Contended {
+		s += " (left out)"
+	}
+	return s
 }
 
 func oneLine(s string) string {
