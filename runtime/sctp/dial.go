@@ -109,7 +109,42 @@ func (c *Conn) ReadMsg(buf []byte) (int, RecvInfo, error) {
 // WriteMsg sends b as one message on stream with ppid (see
 // Listener.WriteMsg).
 func (c *Conn) WriteMsg(b []byte, stream uint16, ppid uint32) error {
-	return c.e.writeMsg(b, c.assoc, stream, ppid)
+	return c.e.writeMsg(b, c.assoc, stream, ppid, 0)
+}
+
+// TryWriteMsg is WriteMsg without waiting: when the send buffer is full
+// (the peer's window is closed, or it is unreachable) it fails at once
+// with ErrWouldBlock, so that a caller serving others is never held up.
+// context is an opaque tag that the kernel hands back, with the message
+// itself, in the SEND_FAILED notification if it gives up sending it
+// (Notification.Context and Info): the runtime counts resend attempts in
+// it, as sctp_send_retries does.
+func (c *Conn) TryWriteMsg(b []byte, stream uint16, ppid, context uint32) error {
+	return c.e.tryWriteMsg(b, c.assoc, stream, ppid, context)
+}
+
+// SetSendOptions changes the per-message send options of later writes:
+// the lifetime (Options.SendTTL, ms; 0 unlimited) and unordered delivery.
+// The association's protocol options are fixed when it is opened.
+func (c *Conn) SetSendOptions(sendTTL int, unordered bool) {
+	o := *c.e.opts.Load()
+	o.SendTTL, o.Unordered = sendTTL, unordered
+	c.e.opts.Store(&o)
+}
+
+// Drain reads, for d, what is left on the socket after the association
+// went down: notifications are handled as by ReadMsg (the kernel reports
+// the messages it gave up, SEND_FAILED, after COMM_LOST, when it frees the
+// association); data is discarded. It returns at the deadline or when the
+// socket is closed.
+func (c *Conn) Drain(d time.Duration) {
+	c.e.f.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 4096)
+	for {
+		if _, _, err := c.e.readMsg(buf, nil); err != nil {
+			return
+		}
+	}
 }
 
 // SetReadDeadline sets the deadline of ReadMsg (zero: none).
@@ -127,6 +162,30 @@ func (c *Conn) Status() (sctpwire.Status, error) { return c.e.status(c.assoc) }
 
 // PeerAddrs returns the peer's addresses.
 func (c *Conn) PeerAddrs() ([]netip.AddrPort, error) { return c.e.peerAddrs(c.assoc) }
+
+// PeerAddrCount returns the number of the peer's addresses (SCTP_ASSOCINFO).
+func (c *Conn) PeerAddrCount() (int, error) { return c.e.peerAddrCount(c.assoc) }
+
+// Paths returns the kernel's state of each of the peer's addresses: path
+// state (active, inactive, ...), smoothed RTT, RTO, congestion window.
+func (c *Conn) Paths() ([]sctpwire.PaddrInfo, error) {
+	peers, err := c.e.peerAddrs(c.assoc)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sctpwire.PaddrInfo, 0, len(peers))
+	for _, p := range peers {
+		pi, err := c.e.pathInfo(c.assoc, p)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, pi)
+	}
+	return out, nil
+}
+
+// Down reports whether ReadMsg has seen the association go down.
+func (c *Conn) Down() bool { return c.down.Load() }
 
 // LocalAddrs returns the local addresses (with the local port).
 func (c *Conn) LocalAddrs() ([]netip.AddrPort, error) { return c.e.localAddrs() }

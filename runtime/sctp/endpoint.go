@@ -340,14 +340,33 @@ func (e *endpoint) notification(b []byte) (Notification, bool) {
 	return n, true
 }
 
-// writeMsg sends b on assoc with the endpoint's send options.
-func (e *endpoint) writeMsg(b []byte, assoc AssocID, stream uint16, ppid uint32) error {
+// sndInfo is the send information of a message on assoc with the
+// endpoint's send options; context is the sender's tag that a SEND_FAILED
+// notification of the message carries back. A TimeToLive without a PR-SCTP
+// policy flag is the kernel's timed reliability (it drops the message when
+// it is still unsent at expiry, the next time it looks at its queue: on a
+// retransmission or a zero-window probe).
+func (e *endpoint) sndInfo(assoc AssocID, stream uint16, ppid, context uint32) []byte {
 	o := e.opts.Load()
-	info := sctpwire.SndRcvInfo{Stream: stream, PPID: htonl(ppid), Assoc: int32(assoc), TimeToLive: uint32(o.SendTTL)}
+	info := sctpwire.SndRcvInfo{Stream: stream, PPID: htonl(ppid), Assoc: int32(assoc), TimeToLive: uint32(o.SendTTL),
+		Context: context}
 	if o.Unordered {
 		info.Flags |= sctpwire.FlagUnordered
 	}
-	if err := e.send(b, sctpwire.SndRcvCmsg(info)); err != nil {
+	return sctpwire.SndRcvCmsg(info)
+}
+
+// writeMsg sends b on assoc, waiting for room in the send buffer.
+func (e *endpoint) writeMsg(b []byte, assoc AssocID, stream uint16, ppid, context uint32) error {
+	if err := e.send(b, e.sndInfo(assoc, stream, ppid, context)); err != nil {
+		return fmt.Errorf("sctp: send to association %d: %w", assoc, err)
+	}
+	return nil
+}
+
+// tryWriteMsg sends b on assoc, or fails with ErrWouldBlock.
+func (e *endpoint) tryWriteMsg(b []byte, assoc AssocID, stream uint16, ppid, context uint32) error {
+	if err := e.trySend(b, e.sndInfo(assoc, stream, ppid, context)); err != nil {
 		return fmt.Errorf("sctp: send to association %d: %w", assoc, err)
 	}
 	return nil
@@ -356,6 +375,26 @@ func (e *endpoint) writeMsg(b []byte, assoc AssocID, stream uint16, ppid uint32)
 // sendFlags sends an empty message with flags (SCTP_ABORT, SCTP_EOF).
 func (e *endpoint) sendFlags(assoc AssocID, flags uint16) error {
 	return e.send(nil, sctpwire.SndRcvCmsg(sctpwire.SndRcvInfo{Assoc: int32(assoc), Flags: flags}))
+}
+
+// ErrWouldBlock is the error of a non-blocking write that found the
+// socket's send buffer full (errors.Is(err, unix.EAGAIN) holds too).
+var ErrWouldBlock = fmt.Errorf("sctp: send buffer full: %w", unix.EAGAIN)
+
+// trySend is send without waiting for room in the send buffer.
+func (e *endpoint) trySend(b, oob []byte) error {
+	var serr error
+	err := e.control(func(fd int) error {
+		_, serr = sendmsg(fd, b, oob)
+		return nil
+	})
+	if err == nil {
+		err = serr
+	}
+	if errors.Is(err, unix.EAGAIN) {
+		return ErrWouldBlock
+	}
+	return mapErr(err)
 }
 
 func (e *endpoint) send(b, oob []byte) error {
@@ -469,6 +508,24 @@ func (e *endpoint) peerAddrCount(assoc AssocID) (int, error) {
 		return err
 	})
 	return n, err
+}
+
+// pathInfo returns the kernel's state of the peer address addr of assoc
+// (SCTP_GET_PEER_ADDR_INFO).
+func (e *endpoint) pathInfo(assoc AssocID, addr netip.AddrPort) (sctpwire.PaddrInfo, error) {
+	var p sctpwire.PaddrInfo
+	err := e.control(func(fd int) error {
+		b, err := getsockopt(fd, sctpwire.OptGetPeerAddrInfo, sctpwire.PaddrInfo{Assoc: int32(assoc), Addr: addr}.Marshal())
+		if err != nil {
+			return err
+		}
+		p, err = sctpwire.ParsePaddrInfo(b)
+		return err
+	})
+	if err == nil && !p.Addr.IsValid() {
+		p.Addr = addr
+	}
+	return p, err
 }
 
 func (e *endpoint) status(assoc AssocID) (sctpwire.Status, error) {

@@ -87,7 +87,7 @@ func (l *Listener) ReadMsg(buf []byte) (int, RecvInfo, error) { return l.e.readM
 // (the wire value; SIP uses 0), unordered if Options.Unordered and with
 // lifetime Options.SendTTL.
 func (l *Listener) WriteMsg(b []byte, assoc AssocID, stream uint16, ppid uint32) error {
-	return l.e.writeMsg(b, assoc, stream, ppid)
+	return l.e.writeMsg(b, assoc, stream, ppid, 0)
 }
 
 // SetReadDeadline sets the deadline of ReadMsg (zero: none).

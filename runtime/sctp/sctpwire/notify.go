@@ -75,7 +75,8 @@ type Notification struct {
 	// ASSOC_CHANGE: State is sac_state, Error sac_error; streams negotiated.
 	// PEER_ADDR_CHANGE: State is spc_state, Error spc_error, Addr the address.
 	// REMOTE_ERROR: Error is the cause code. SEND_FAILED(_EVENT): Error is
-	// the error, Stream/PPID those of the failed message.
+	// the error, Stream/PPID/Context those the failed message was sent
+	// with (Context is the sender's own tag: sinfo_context/snd_context).
 	State      uint32
 	Error      uint32
 	OutStreams uint16
@@ -83,6 +84,7 @@ type Notification struct {
 	Addr       netip.AddrPort
 	Stream     uint16
 	PPID       uint32
+	Context    uint32
 
 	// Info is the variable part (sac_info, sre_data, ssf_data), aliasing
 	// the parsed buffer.
@@ -184,12 +186,12 @@ func ParseNotification(b []byte) (Notification, error) {
 	case SendFailed:
 		n.Error = ne.Uint32(b[8:])
 		si, _ := ParseSndRcvInfo(b[12:44])
-		n.Stream, n.PPID = si.Stream, si.PPID
+		n.Stream, n.PPID, n.Context = si.Stream, si.PPID, si.Context
 		n.Info = b[48:]
 	case SendFailedEvent:
 		n.Error = ne.Uint32(b[8:])
 		si, _ := ParseSndInfo(b[12:28])
-		n.Stream, n.PPID = si.Stream, si.PPID
+		n.Stream, n.PPID, n.Context = si.Stream, si.PPID, si.Context
 		n.Info = b[32:]
 	case StreamChangeEvent:
 		n.InStreams = ne.Uint16(b[12:])
@@ -210,6 +212,19 @@ func AppendAssocChange(b []byte, assoc int32, state, errCode, out, in uint16, in
 	ne.PutUint16(m[14:], in)
 	ne.PutUint32(m[16:], uint32(assoc))
 	return append(b, append(m, info...)...)
+}
+
+// AppendSendFailedEvent appends an SCTP_SEND_FAILED_EVENT notification
+// as the kernel writes it, data being the unsent message (for tests and
+// fuzz corpora).
+func AppendSendFailedEvent(b []byte, assoc int32, errCode uint32, info SndInfo, data []byte) []byte {
+	m := make([]byte, 32, 32+len(data))
+	ne.PutUint16(m[0:], uint16(SendFailedEvent))
+	ne.PutUint32(m[4:], uint32(32+len(data)))
+	ne.PutUint32(m[8:], errCode)
+	copy(m[12:28], info.Marshal())
+	ne.PutUint32(m[28:], uint32(assoc))
+	return append(b, append(m, data...)...)
 }
 
 // AppendPeerAddrChange appends a PEER_ADDR_CHANGE notification as the kernel

@@ -31,6 +31,7 @@ const (
 	OptDefaultSendParam = 10
 	OptEvents           = 11
 	OptStatus           = 14
+	OptGetPeerAddrInfo  = 15
 	OptDelayedSack      = 16
 	OptMaxBurst         = 20
 	OptGetAssocNumber   = 28
@@ -480,6 +481,69 @@ type PaddrInfo struct {
 	MTU   uint32
 }
 
+// Path states (spinfo_state).
+const (
+	PathInactive    = 0
+	PathPF          = 1 // potentially failed
+	PathActive      = 2
+	PathUnconfirmed = 3
+	PathUnknown     = 0xffff
+)
+
+// PathStateName names a PaddrInfo.State.
+func PathStateName(s int32) string {
+	switch s {
+	case PathInactive:
+		return "INACTIVE"
+	case PathPF:
+		return "POTENTIALLY-FAILED"
+	case PathActive:
+		return "ACTIVE"
+	case PathUnconfirmed:
+		return "UNCONFIRMED"
+	case PathUnknown:
+		return "UNKNOWN"
+	}
+	return fmt.Sprintf("STATE(%d)", s)
+}
+
+// Marshal returns the C layout of p (assoc and address are the input of
+// getsockopt SCTP_GET_PEER_ADDR_INFO).
+func (p PaddrInfo) Marshal() []byte {
+	b := make([]byte, SizeofPaddrInfo)
+	p.put(b)
+	return b
+}
+
+func (p PaddrInfo) put(b []byte) {
+	ne.PutUint32(b[0:], uint32(p.Assoc))
+	if p.Addr.IsValid() {
+		copy(b[4:4+SizeofSockaddrStore], AppendSockaddr(nil, p.Addr))
+	}
+	ne.PutUint32(b[132:], uint32(p.State))
+	ne.PutUint32(b[136:], p.Cwnd)
+	ne.PutUint32(b[140:], p.SRTT)
+	ne.PutUint32(b[144:], p.RTO)
+	ne.PutUint32(b[148:], p.MTU)
+}
+
+// ParsePaddrInfo parses struct sctp_paddrinfo.
+func ParsePaddrInfo(b []byte) (PaddrInfo, error) {
+	if len(b) < SizeofPaddrInfo {
+		return PaddrInfo{}, short("sctp_paddrinfo", len(b), SizeofPaddrInfo)
+	}
+	p := PaddrInfo{
+		Assoc: int32(ne.Uint32(b[0:])),
+		State: int32(ne.Uint32(b[132:])),
+		Cwnd:  ne.Uint32(b[136:]),
+		SRTT:  ne.Uint32(b[140:]),
+		RTO:   ne.Uint32(b[144:]),
+		MTU:   ne.Uint32(b[148:]),
+	}
+	p.Addr, _, _ = ParseSockaddr(b[4 : 4+SizeofSockaddrStore])
+	return p, nil
+}
+
 // Status is struct sctp_status (SCTP_STATUS).
 type Status struct {
 	Assoc       int32
@@ -517,16 +581,7 @@ func (s Status) Marshal() []byte {
 	ne.PutUint16(b[16:], s.InStreams)
 	ne.PutUint16(b[18:], s.OutStreams)
 	ne.PutUint32(b[20:], s.FragPoint)
-	p := b[24:]
-	ne.PutUint32(p[0:], uint32(s.PrimaryAddr.Assoc))
-	if s.PrimaryAddr.Addr.IsValid() {
-		copy(p[4:4+SizeofSockaddrStore], AppendSockaddr(nil, s.PrimaryAddr.Addr))
-	}
-	ne.PutUint32(p[132:], uint32(s.PrimaryAddr.State))
-	ne.PutUint32(p[136:], s.PrimaryAddr.Cwnd)
-	ne.PutUint32(p[140:], s.PrimaryAddr.SRTT)
-	ne.PutUint32(p[144:], s.PrimaryAddr.RTO)
-	ne.PutUint32(p[148:], s.PrimaryAddr.MTU)
+	s.PrimaryAddr.put(b[24:])
 	return b
 }
 
@@ -545,15 +600,6 @@ func ParseStatus(b []byte) (Status, error) {
 		OutStreams: ne.Uint16(b[18:]),
 		FragPoint:  ne.Uint32(b[20:]),
 	}
-	p := b[24:]
-	s.PrimaryAddr = PaddrInfo{
-		Assoc: int32(ne.Uint32(p[0:])),
-		State: int32(ne.Uint32(p[132:])),
-		Cwnd:  ne.Uint32(p[136:]),
-		SRTT:  ne.Uint32(p[140:]),
-		RTO:   ne.Uint32(p[144:]),
-		MTU:   ne.Uint32(p[148:]),
-	}
-	s.PrimaryAddr.Addr, _, _ = ParseSockaddr(p[4 : 4+SizeofSockaddrStore])
+	s.PrimaryAddr, _ = ParsePaddrInfo(b[24:])
 	return s, nil
 }

@@ -63,6 +63,22 @@ func TestRoundTrips(t *testing.T) {
 	if got, err := ParseStatus(st.Marshal()); err != nil || got != st {
 		t.Errorf("Status round trip: %+v, %v", got, err)
 	}
+	pi := PaddrInfo{Assoc: 6, Addr: a6, State: PathActive, Cwnd: 4380, SRTT: 2, RTO: 1000, MTU: 1500}
+	if got, err := ParsePaddrInfo(pi.Marshal()); err != nil || got != pi {
+		t.Errorf("PaddrInfo round trip: %+v, %v", got, err)
+	}
+	if _, err := ParsePaddrInfo(make([]byte, SizeofPaddrInfo-1)); !errors.Is(err, ErrShort) {
+		t.Errorf("short PaddrInfo: %v", err)
+	}
+	for _, tt := range []struct {
+		s    int32
+		want string
+	}{{PathInactive, "INACTIVE"}, {PathPF, "POTENTIALLY-FAILED"}, {PathActive, "ACTIVE"},
+		{PathUnconfirmed, "UNCONFIRMED"}, {PathUnknown, "UNKNOWN"}, {9, "STATE(9)"}} {
+		if got := PathStateName(tt.s); got != tt.want {
+			t.Errorf("PathStateName(%d) = %s, want %s", tt.s, got, tt.want)
+		}
+	}
 	for _, ap := range []netip.AddrPort{a4, a6, netip.MustParseAddrPort("[fe80::1%3]:1")} {
 		b := AppendSockaddr(nil, ap)
 		got, n, err := ParseSockaddr(b)
@@ -127,6 +143,12 @@ func TestParseNotification(t *testing.T) {
 	if err != nil || n.Type != PeerAddrChange || n.Addr != addr || n.State != AddrUnreachable || n.Error != 5 || n.Assoc != 3 {
 		t.Fatalf("PEER_ADDR_CHANGE: %+v, %v", n, err)
 	}
+	sf := AppendSendFailedEvent(nil, 8, 0, SndInfo{Stream: 2, PPID: 7, Context: 3, Assoc: 8}, []byte("INVITE sip:x SIP/2.0"))
+	n, err = ParseNotification(sf)
+	if err != nil || n.Type != SendFailedEvent || n.Assoc != 8 || n.Context != 3 || n.Stream != 2 || n.PPID != 7 ||
+		string(n.Info) != "INVITE sip:x SIP/2.0" {
+		t.Fatalf("SEND_FAILED_EVENT: %+v, %v", n, err)
+	}
 	sd := make([]byte, 12)
 	ne.PutUint16(sd, uint16(ShutdownEvent))
 	ne.PutUint32(sd[4:], 12)
@@ -167,6 +189,7 @@ func FuzzParseNotification(f *testing.F) {
 		ne.PutUint32(b[4:], uint32(lay.minLen))
 		f.Add(b)
 	}
+	f.Add(AppendSendFailedEvent(nil, 4, 0, SndInfo{Context: 2}, []byte("MESSAGE")))
 	f.Add([]byte{})
 	f.Add([]byte{1, 0x80, 0, 0, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
