@@ -48,19 +48,46 @@ func TestFrame(t *testing.T) {
 }
 
 // FuzzMessagePath feeds arbitrary bytes to the whole message path of every
-// transport: the stream framer, then Handle. It must never panic, and a
-// response it writes must be a SIP response ending with an empty body.
+// transport: the stream framer, then Process, with routes to a session-agent
+// in service (a real UDP socket) and one out of service, so that requests
+// are forwarded and answered 503, and responses carrying the handler's own
+// Via (the input's "{i}" becomes its instance tag) are relayed or taken as
+// ping answers. It must never panic; a response it writes must be a SIP
+// response ending with an empty body, a forwarded request must carry the
+// handler's Via on top and a relayed response must no longer carry it.
 func FuzzMessagePath(f *testing.F) {
 	for _, s := range [][]byte{options(), method("INVITE"), method("ACK"), method("CANCEL", "Require: x"),
 		[]byte("\r\n\r\n"), []byte("SIP/2.0 200 OK\r\n\r\n"), []byte("OPTIONS sip:x SIP/2.0\r\nl: 3\r\n\r\nabc"),
-		[]byte("INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=b\r\nCSeq: x\r\n\r\n")} {
+		[]byte("INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=b\r\nCSeq: x\r\n\r\n"),
+		withBody(message(), "hello"), bytes.ReplaceAll(withBody(message(), "hello"), []byte("core-172S1"), []byte("down.example")),
+		bytes.Replace(method("ACK"), []byte("bob@127.0.0.1"), []byte("bob@core-172s1"), 1),
+		req("SIP/2.0 180 Ringing", "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKac{i}fabc.def;rport;acli-in=3.9",
+			"Via: SIP/2.0/SCTP 10.1.1.1;branch=z9hG4bK-1;received=10.1.1.2;rport=7", "From: <sip:a@b>;tag=1",
+			"To: <sip:c@d>;tag=2", "Call-ID: x", "CSeq: 1 INVITE", "Content-Length: 0"),
+		req("SIP/2.0 200 OK", "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKac{i}p7.42;rport", "From: <sip:a@b>;tag=1",
+			"To: <sip:c@d>;tag=2", "Call-ID: x", "CSeq: 42 OPTIONS", "Content-Length: 0"),
+	} {
 		f.Add(s)
 	}
 	h := NewHandler()
+	hop := newUDPHop(f)
+	go func() { // drain what is forwarded
+		buf := make([]byte, 65536)
+		for {
+			if _, err := hop.peer.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	r := NewRoutes()
+	r.Add("core-172S1", 0, &agentTarget{hop: hop})
+	r.Add("down.example", 0, &agentTarget{})
+	h.SetRoutes(r)
 	f.Fuzz(func(t *testing.T, b []byte) {
+		b = bytes.ReplaceAll(b, []byte("{i}"), []byte(h.Instance()))
 		var out bytes.Buffer
 		for _, tr := range []Transport{UDP, SCTP} {
-			check(t, h, b, Source{Transport: tr, Remote: src.Remote}, &out)
+			check(t, h, b, Source{Transport: tr, Remote: src.Remote, Ingress: Ingress{Point: 1, Conn: 2}}, &out)
 		}
 		data := b
 		for len(data) > 0 {
@@ -78,15 +105,28 @@ func FuzzMessagePath(f *testing.F) {
 }
 
 func check(t *testing.T, h *Handler, b []byte, s Source, out *bytes.Buffer) {
-	v := h.Handle(b, s, out)
-	switch v {
-	case Answered, Rejected:
+	res := h.Process(b, s, out)
+	ours := []byte("branch=z9hG4bKac" + h.Instance())
+	switch res.Verdict {
+	case Answered, Rejected, Unavailable:
 		if !bytes.HasPrefix(out.Bytes(), []byte("SIP/2.0 ")) || !bytes.HasSuffix(out.Bytes(), []byte("\r\nContent-Length: 0\r\n\r\n")) {
-			t.Fatalf("%v response is not a SIP response:\n%q", v, out.Bytes())
+			t.Fatalf("%v response is not a SIP response:\n%q", res.Verdict, out.Bytes())
+		}
+	case Forwarded:
+		line, rest, _ := bytes.Cut(out.Bytes(), []byte("\r\n"))
+		if bytes.HasPrefix(line, []byte("SIP/")) || !bytes.HasPrefix(rest, []byte("Via: SIP/2.0/UDP ")) || !bytes.Contains(rest[:bytes.IndexByte(rest, '\n')], ours) {
+			t.Fatalf("forwarded request without our Via on top:\n%q", out.Bytes())
+		}
+		if res.Target == nil {
+			t.Fatal("forwarded without a target")
+		}
+	case Relayed:
+		if !bytes.HasPrefix(out.Bytes(), []byte("SIP/2.0 ")) || bytes.Contains(out.Bytes(), []byte("acli-in=")) && bytes.Count(b, []byte("acli-in=")) < 2 {
+			t.Fatalf("relayed response:\n%q", out.Bytes())
 		}
 	default:
 		if out.Len() != 0 {
-			t.Fatalf("%v verdict wrote %q", v, out.Bytes())
+			t.Fatalf("%v verdict wrote %q", res.Verdict, out.Bytes())
 		}
 	}
 }

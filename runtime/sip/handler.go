@@ -1,14 +1,23 @@
-// Package sip answers SIP requests (RFC 3261) for the acli runtime's
-// listeners, whatever their transport: a listener hands Handle one complete
-// message (a UDP datagram, an SCTP user message per RFC 4168, or a frame
-// cut from a TCP stream by Frame) and sends back what Handle wrote.
+// Package sip answers and forwards SIP requests (RFC 3261) for the acli
+// runtime's listeners and session-agent connections, whatever their
+// transport: the caller hands Process one complete message (a UDP
+// datagram, an SCTP user message per RFC 4168, or a frame cut from a TCP
+// stream by Frame) and acts on the Result.
 //
 // Messages are parsed with the sip package of github.com/emiago/sipgo; the
-// transports are the runtime's own. Handle keeps no state between
+// transports are the runtime's own. The Handler keeps no state between
 // messages: the To tag of a response is derived from the request, so a
-// retransmitted request gets the same response (RFC 3261 section 8.2.7).
+// retransmitted request gets the same response (RFC 3261 section 8.2.7),
+// and forwarding is stateless (see forward.go).
 //
-// Answers, until the runtime routes requests:
+// Requests whose Request-URI host is a session-agent (Routes) are
+// forwarded to it (Forwarded), answered 503 Service Unavailable while it
+// is out of service, 482 Loop Detected when they come back unchanged, 483
+// Too Many Hops at Max-Forwards 0, 420 for a Proxy-Require. Responses to
+// forwarded requests go back by Via (Relayed); responses to the SBC's own
+// OPTIONS pings are Own.
+//
+// Other requests are answered by the SBC itself:
 //
 //   - OPTIONS: 200 OK with Allow, Accept and Supported (RFC 3261 11.2).
 //   - ACK: never answered (RFC 3261 17.2.1).
@@ -25,14 +34,17 @@
 //     SIP/2.0: 505.
 //   - A malformed request whose Via, From, To, Call-ID and CSeq could be
 //     read: 400 Bad Request naming the problem. Anything else malformed,
-//     and every response received, is dropped and counted.
+//     and every response that is not to one of the SBC's requests, is
+//     dropped and counted.
 package sip
 
 import (
 	"bytes"
+	"crypto/rand"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -73,16 +85,50 @@ const (
 	Response                 // a response was received: dropped
 	Malformed                // not a usable SIP message: dropped
 	Rejected                 // malformed, answered 400 (in the buffer)
+
+	Forwarded   // a request sent to its session-agent (Result.Target); the buffer holds what was sent
+	Unavailable // a request for a session-agent out of service: 503 in the buffer
+	Relayed     // a response to a forwarded request: the buffer holds it for Result.Back / Result.To
+	Own         // a response to the SBC's own request (a ping): Result.Back.Point, Seq, Status
 )
 
 func (v Verdict) String() string {
-	return [...]string{"answered", "ignored", "response", "malformed", "rejected"}[v]
+	if int(v) < len(verdictNames) {
+		return verdictNames[v]
+	}
+	return "Verdict(" + strconv.Itoa(int(v)) + ")"
 }
+
+var verdictNames = [...]string{"answered", "ignored", "response", "malformed", "rejected",
+	"forwarded", "unavailable", "relayed", "own"}
 
 // Source is where a message came from.
 type Source struct {
 	Transport Transport
 	Remote    netip.AddrPort
+	// Ingress is the listener or session-agent connection it came on, so
+	// that responses to a forwarded request find their way back.
+	Ingress Ingress
+}
+
+// Result is what Process did with a message.
+type Result struct {
+	Verdict Verdict
+	// Target is the session-agent of a Forwarded or Unavailable request
+	// (or of one answered 482, 483 or 420 on its way there).
+	Target Target
+	// SendErr is why sending to the target failed (Unavailable).
+	SendErr error
+	// Relayed: the ingress the request came in on and, for UDP, the
+	// previous hop by its Via (received, rport) with the Via's transport.
+	// Own: Back.Point is the agent whose ping this answers.
+	Back      Ingress
+	To        netip.AddrPort
+	Transport string
+	// Seq is the ping's sequence number (Own); Status the response's code
+	// (Relayed, Own).
+	Seq    uint32
+	Status int
 }
 
 // MaxMessage is the largest SIP message accepted (and the parser's limit).
@@ -98,10 +144,13 @@ var relayed = map[sip.RequestMethod]bool{
 	sip.PUBLISH: true,
 }
 
-// Handler answers SIP messages. It is safe for concurrent use: it holds
-// only read-only settings.
+// Handler answers and forwards SIP messages. It is safe for concurrent
+// use: it holds read-only settings and the routes, which are swapped
+// atomically (one atomic load per message, no lock).
 type Handler struct {
-	parser *sip.Parser
+	parser   *sip.Parser
+	routes   atomic.Pointer[Routes]
+	instance string
 	// Server is the Server header value of responses.
 	Server string
 }
@@ -117,38 +166,67 @@ func NewHandler() *Handler {
 	}
 	p := sip.NewParser(sip.WithHeadersParsers(need))
 	p.MaxMessageLength = MaxMessage
-	return &Handler{parser: p, Server: "acli"}
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	inst := strconv.FormatUint(uint64(rnd[0])<<32|uint64(rnd[1])<<24|uint64(rnd[2])<<16|uint64(rnd[3])<<8|uint64(rnd[4]), 36)
+	return &Handler{parser: p, Server: "acli", instance: inst}
 }
+
+// SetRoutes makes r the forwarding table (nil: no route).
+func (h *Handler) SetRoutes(r *Routes) { h.routes.Store(r) }
+
+// Routes returns the forwarding table.
+func (h *Handler) Routes() *Routes { return h.routes.Load() }
 
 // badRequest is a malformed request that can still be answered.
 type badRequest struct{ reason string }
 
-// Handle processes one complete SIP message b from src. When the verdict is
-// Answered or Rejected, out holds the response to send back to src (on the
-// same association or connection). Handle never panics: a parser panic is
-// a Malformed verdict.
-func (h *Handler) Handle(b []byte, src Source, out *bytes.Buffer) (v Verdict) {
+// Handle is Process returning the verdict only.
+func (h *Handler) Handle(b []byte, src Source, out *bytes.Buffer) Verdict {
+	return h.Process(b, src, out).Verdict
+}
+
+// Process handles one complete SIP message b from src. When the verdict is
+// Answered, Rejected or Unavailable, out holds the response to send back
+// to src (on the same association or connection); Forwarded, Relayed and
+// Own are described at Verdict. Process never panics: a parser panic is a
+// Malformed verdict.
+func (h *Handler) Process(b []byte, src Source, out *bytes.Buffer) (res Result) {
 	out.Reset()
 	defer func() {
 		if recover() != nil {
 			out.Reset()
-			v = Malformed
+			res = Result{Verdict: Malformed}
 		}
 	}()
 	if len(bytes.Trim(b, "\r\n")) == 0 {
-		return Ignored // keepalive (RFC 5626 CRLF) or padding
+		return Result{Verdict: Ignored} // keepalive (RFC 5626 CRLF) or padding
 	}
 	msg, err := h.parser.ParseSIP(b)
 	req, isReq := msg.(*sip.Request)
 	if !isReq {
-		if err == nil && msg != nil {
-			return Response
+		if resp, ok := msg.(*sip.Response); ok && err == nil {
+			return h.relay(resp, b, out)
 		}
-		return Malformed
+		return Result{Verdict: Malformed}
 	}
+	t := h.routes.Load().Lookup(&req.Recipient)
 	if req.Method == sip.ACK {
-		return Ignored // never answered, even malformed
+		// Never answered, even malformed; forwarded when well formed.
+		if t == nil || err != nil || req.Via() == nil || missing(req) != "" {
+			return Result{Verdict: Ignored}
+		}
+		return h.forward(req, b, src, out, t)
 	}
+	if t != nil && err == nil && req.Via() != nil && missing(req) == "" && req.SipVersion == "SIP/2.0" &&
+		req.CSeq().MethodName == req.Method {
+		return h.forward(req, b, src, out, t)
+	}
+	return Result{Verdict: h.local(req, err, src, out)}
+}
+
+// local answers req itself (err is the parser's).
+func (h *Handler) local(req *sip.Request, err error, src Source, out *bytes.Buffer) Verdict {
 	if req.Via() == nil {
 		return Malformed // nowhere to send a response
 	}
@@ -191,7 +269,7 @@ func (h *Handler) Handle(b []byte, src Source, out *bytes.Buffer) (v Verdict) {
 		h.respond(req, src, out, 481, "Call/Transaction Does Not Exist", nil)
 	case relayed[req.Method]:
 		h.respond(req, src, out, 480, "Temporarily Unavailable", func(w *bytes.Buffer) {
-			w.WriteString("Warning: 399 acli \"no route: the runtime does not route requests yet\"\r\n")
+			w.WriteString("Warning: 399 acli \"no route: the Request-URI names no session-agent\"\r\n")
 		})
 	default:
 		h.respond(req, src, out, 501, "Not Implemented", func(w *bytes.Buffer) {
