@@ -105,6 +105,16 @@ func (c *Client) SIPPorts() (*Ports, error) {
 	return r.Ports, nil
 }
 
+// SessionAgents returns the session-agents with their live state: the
+// one named hostname, or all ("").
+func (c *Client) SessionAgents(hostname string) ([]Agent, error) {
+	r, err := c.Do(Request{Command: CmdAgents, Hostname: hostname})
+	if err != nil {
+		return nil, err
+	}
+	return r.Agents, nil
+}
+
 // Status returns the daemon's state.
 func (c *Client) Status() (*Status, error) {
 	r, err := c.Do(Request{Command: CmdStatus})

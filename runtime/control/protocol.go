@@ -4,7 +4,8 @@
 // database (see SocketPath).
 //
 // Commands: apply (read the running configuration again and apply it),
-// sctp-info, sctp-options [address], sip-ports and status. The Server
+// sctp-info, sctp-options [address], sip-ports, session-agents [hostname]
+// and status. The Server
 // answers them from a Backend (the runtime engine); the Client asks them and
 // reports ErrNotAttached when no daemon serves the socket.
 package control
@@ -22,11 +23,12 @@ const (
 	CmdSCTPInfo    = "sctp-info"
 	CmdSCTPOptions = "sctp-options"
 	CmdSIPPorts    = "sip-ports"
+	CmdAgents      = "session-agents"
 	CmdStatus      = "status"
 )
 
 // Commands lists every command, for error messages.
-var Commands = []string{CmdApply, CmdSCTPInfo, CmdSCTPOptions, CmdSIPPorts, CmdStatus}
+var Commands = []string{CmdApply, CmdSCTPInfo, CmdSCTPOptions, CmdSIPPorts, CmdAgents, CmdStatus}
 
 // MaxMessage bounds one encoded request or response.
 const MaxMessage = 8 << 20
@@ -37,6 +39,9 @@ type Request struct {
 	// Address selects the SCTP listeners of sctp-options: one bound to this
 	// address (IP, or IP:port); empty selects all.
 	Address string `json:"address,omitempty"`
+	// Hostname selects one session-agent of session-agents; empty selects
+	// all.
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // Response answers one Request; Error is set when the request itself
@@ -48,6 +53,7 @@ type Response struct {
 	Listeners []Listener        `json:"listeners,omitempty"`
 	Options   []ListenerOptions `json:"options,omitempty"`
 	Ports     *Ports            `json:"ports,omitempty"`
+	Agents    []Agent           `json:"agents,omitempty"`
 }
 
 // ApplyReport says what an apply changed, or why it changed nothing.
@@ -58,6 +64,13 @@ type ApplyReport struct {
 	Updated   []Update `json:"updated,omitempty"`
 	Closed    []string `json:"closed,omitempty"`
 	Unchanged int      `json:"unchanged"`
+	// Session-agents added, changed (Changes says how; a changed address,
+	// port, transport or local address set means a new connection) and
+	// removed, by hostname, and how many stayed as they were.
+	AgentsAdded     []string `json:"agents_added,omitempty"`
+	AgentsUpdated   []Update `json:"agents_updated,omitempty"`
+	AgentsRemoved   []string `json:"agents_removed,omitempty"`
+	AgentsUnchanged int      `json:"agents_unchanged,omitempty"`
 	// Errors lists every failure. When it is not empty nothing changed: the
 	// previous version keeps serving.
 	Errors []string `json:"errors,omitempty"`
@@ -87,7 +100,11 @@ func (r *ApplyReport) Err() error {
 
 // Changed reports whether the apply opened, updated or closed anything.
 func (r *ApplyReport) Changed() bool {
-	return len(r.Opened)+len(r.Updated)+len(r.Closed) > 0
+	return len(r.Opened)+len(r.Updated)+len(r.Closed)+len(r.AgentsAdded)+len(r.AgentsUpdated)+len(r.AgentsRemoved) > 0
+}
+
+func (r *ApplyReport) agentsChanged() bool {
+	return len(r.AgentsAdded)+len(r.AgentsUpdated)+len(r.AgentsRemoved) > 0
 }
 
 // String is the report as the shell prints it.
@@ -100,7 +117,7 @@ func (r *ApplyReport) String() string {
 		}
 		return b.String()
 	}
-	if !r.Changed() {
+	if len(r.Opened)+len(r.Updated)+len(r.Closed) == 0 {
 		fmt.Fprintf(&b, "%% runtime: version %s applied: no listener changed (%d unchanged)\n", r.Version, r.Unchanged)
 	} else {
 		fmt.Fprintf(&b, "%% runtime: version %s applied: %d opened, %d updated, %d closed, %d unchanged\n",
@@ -114,6 +131,19 @@ func (r *ApplyReport) String() string {
 	}
 	for _, k := range r.Closed {
 		fmt.Fprintf(&b, "%%   closed  %s\n", k)
+	}
+	if r.agentsChanged() {
+		fmt.Fprintf(&b, "%% runtime: session-agents: %d added, %d updated, %d removed, %d unchanged\n",
+			len(r.AgentsAdded), len(r.AgentsUpdated), len(r.AgentsRemoved), r.AgentsUnchanged)
+		for _, h := range r.AgentsAdded {
+			fmt.Fprintf(&b, "%%   added   session-agent %s\n", h)
+		}
+		for _, u := range r.AgentsUpdated {
+			fmt.Fprintf(&b, "%%   updated session-agent %s: %s\n", u.Key, strings.Join(u.Changes, ", "))
+		}
+		for _, h := range r.AgentsRemoved {
+			fmt.Fprintf(&b, "%%   removed session-agent %s\n", h)
+		}
 	}
 	for _, w := range r.Warnings {
 		fmt.Fprintf(&b, "%%   warning: %s\n", w)
@@ -244,6 +274,9 @@ type Backend interface {
 	SCTPOptions(address string) ([]ListenerOptions, error)
 	// SIPPorts returns the configured sip-ports and their state.
 	SIPPorts() Ports
+	// SessionAgents returns the session-agents of the serving version
+	// with their live state: the one named hostname, or all ("").
+	SessionAgents(hostname string) ([]Agent, error)
 	// Status returns the daemon's state.
 	Status() Status
 }

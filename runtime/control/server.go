@@ -131,6 +131,12 @@ func (s *Server) Answer(req Request) Response {
 	case CmdSIPPorts:
 		p := s.b.SIPPorts()
 		resp.Ports = &p
+	case CmdAgents:
+		as, err := s.b.SessionAgents(req.Hostname)
+		if err != nil {
+			resp.Error = err.Error()
+		}
+		resp.Agents = as
 	case CmdStatus:
 		st := s.b.Status()
 		resp.Status = &st
