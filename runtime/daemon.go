@@ -137,6 +137,11 @@ func (d *Daemon) SCTPOptions(address string) ([]control.ListenerOptions, error) 
 // SIPPorts implements control.Backend.
 func (d *Daemon) SIPPorts() control.Ports { return d.eng.SIPPorts() }
 
+// SessionAgents implements control.Backend.
+func (d *Daemon) SessionAgents(hostname string) ([]control.Agent, error) {
+	return d.eng.SessionAgents(hostname)
+}
+
 // Status implements control.Backend.
 func (d *Daemon) Status() control.Status {
 	v, at := d.eng.Version()

@@ -76,7 +76,7 @@ func TestControl(t *testing.T) {
 	}{
 		{"bad address", control.Request{Command: control.CmdSCTPOptions, Address: "nowhere"}, `runtime: address "nowhere": allowed an IP address or IP:port`},
 		{"no such listener", control.Request{Command: control.CmdSCTPOptions, Address: "127.0.0.1"}, "runtime: no SCTP listener is bound to 127.0.0.1 (0 SCTP listeners; show sctp info lists them)"},
-		{"unknown command", control.Request{Command: "reboot"}, `runtime: unknown command "reboot": allowed apply, sctp-info, sctp-options, sip-ports, status`},
+		{"unknown command", control.Request{Command: "reboot"}, `runtime: unknown command "reboot": allowed apply, sctp-info, sctp-options, session-agents, sip-ports, status`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

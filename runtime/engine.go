@@ -20,6 +20,17 @@
 // sip-port is invalid, any open or any update fails, the listeners just
 // opened are closed, the replaced ones reopened, updates reverted, the
 // previous version keeps serving and every error is returned.
+//
+// The engine's goroutine owns the session-agents too (see agent.go): an
+// apply derives them (DesiredAgents), refuses the version with the
+// listeners if one cannot be served, and otherwise, once the listeners
+// are committed, diffs them by hostname: new agents start, removed ones
+// stop, kept ones whose connection is unchanged are updated in place
+// (pings, send options, retries), those whose address, port, transport or
+// local address set changed are replaced by a new connection; the others
+// are not touched. The message path sees listeners and agents through the
+// router and the Handler's routes, which the engine swaps atomically after
+// every change (routes first, then the removed agents stop).
 package runtime
 
 import (
@@ -37,10 +48,12 @@ import (
 	sipr "github.com/acli-project/acli/runtime/sip"
 )
 
-// Engine keeps a set of live listeners equal to a configuration.
+// Engine keeps a set of live listeners and session-agents equal to a
+// configuration.
 type Engine struct {
 	log  *slog.Logger
 	h    *sipr.Handler
+	r    *router
 	ops  chan func()
 	quit chan struct{}
 	done chan struct{}
@@ -51,10 +64,14 @@ type Engine struct {
 	appliedAt time.Time
 	ports     []control.PortState // the serving version's sip-ports
 	failed    *control.FailedApply
+	nextID    uint32 // the last ingress point number given
+	agents    map[string]*agent
+	disabled  []DisabledAgent
 }
 
 type entry struct {
 	spec Spec
+	id   uint32 // ingress point
 	l    listener
 }
 
@@ -63,8 +80,9 @@ func NewEngine(log *slog.Logger) *Engine {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{log: log, h: sipr.NewHandler(), ops: make(chan func()), quit: make(chan struct{}),
-		done: make(chan struct{}), table: map[string]*entry{}}
+	h := sipr.NewHandler()
+	e := &Engine{log: log, h: h, r: newRouter(h), ops: make(chan func()), quit: make(chan struct{}),
+		done: make(chan struct{}), table: map[string]*entry{}, agents: map[string]*agent{}}
 	go e.loop()
 	return e
 }
@@ -110,6 +128,11 @@ func (e *Engine) Close() error {
 }
 
 func (e *Engine) closeAll() {
+	e.h.SetRoutes(nil)
+	for _, k := range slices.Sorted(mapsKeys(e.agents)) {
+		e.agents[k].close()
+		delete(e.agents, k)
+	}
 	for _, k := range slices.Sorted(mapsKeys(e.table)) {
 		if err := e.table[k].l.close(); err != nil {
 			e.log.Warn("listener did not close cleanly", "listener", k, "err", err)
@@ -140,36 +163,42 @@ func (e *Engine) Apply(cfg *model.Config, version string) control.ApplyReport {
 	return rep
 }
 
-// open opens the listener of s.
-func (e *Engine) open(s Spec) (listener, error) {
+// open opens the listener of s, numbered as a new ingress point.
+func (e *Engine) open(s Spec) (*entry, error) {
 	var l listener
 	var err error
 	log := e.log.With("listener", s.Key)
+	e.nextID++
+	id := e.nextID
 	switch s.Transport {
 	case "UDP":
-		l, err = openUDP(s, e.h, log)
+		l, err = openUDP(s, e.r, id, log)
 	case "TCP":
-		l, err = openTCP(s, e.h, log)
+		l, err = openTCP(s, e.r, id, log)
 	case "SCTP":
-		l, err = openSCTP(s, e.h, log)
+		l, err = openSCTP(s, e.r, id, log)
 	default:
 		err = fmt.Errorf("transport %s: allowed UDP, TCP or SCTP", s.Transport)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("listener %s (sip-interface %q): %w", s.Key, s.Interface, err)
 	}
-	return l, nil
+	return &entry{spec: s, id: id, l: l}, nil
 }
 
 func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 	rep := control.ApplyReport{Version: version, Previous: e.version}
 	specs, ports, _ := Desired(cfg)
+	agentSpecs, disabled, agentErr := DesiredAgents(cfg)
 	var errs []error
 	keyErr := map[string]error{}
 	for _, p := range ports {
 		if p.Err != nil {
 			errs = append(errs, p.Err)
 		}
+	}
+	if agentErr != nil {
+		errs = append(errs, agentErr.(interface{ Unwrap() []error }).Unwrap()...)
 	}
 	want := map[string]Spec{}
 	for _, s := range specs {
@@ -187,7 +216,7 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 		if _, ok := e.table[s.Key]; ok {
 			continue
 		}
-		l, err := e.open(s)
+		ent, err := e.open(s)
 		if err != nil {
 			if errors.Is(err, syscall.EADDRINUSE) && len(e.conflicts(s, want)) > 0 {
 				replace = append(replace, s)
@@ -197,7 +226,7 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 			keyErr[s.Key] = err
 			continue
 		}
-		opened[s.Key] = &entry{spec: s, l: l}
+		opened[s.Key] = ent
 		openOrder = append(openOrder, s.Key)
 	}
 
@@ -242,13 +271,13 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 				}
 				e.log.Info("listener closed to release its port for its replacement", "listener", k, "replacement", s.Key)
 			}
-			l, err := e.open(s)
+			ent, err := e.open(s)
 			if err != nil {
 				errs = append(errs, err)
 				keyErr[s.Key] = err
 				continue
 			}
-			opened[s.Key] = &entry{spec: s, l: l}
+			opened[s.Key] = ent
 			openOrder = append(openOrder, s.Key)
 		}
 	} else {
@@ -269,7 +298,7 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 		}
 		for _, k := range slices.Sorted(mapsKeys(closedEarly)) {
 			ent := e.table[k]
-			l, err := e.open(ent.spec)
+			reopened, err := e.open(ent.spec)
 			if err != nil {
 				err = fmt.Errorf("%w: it was closed for a replacement that failed and could not be reopened: it is NOT serving", err)
 				errs = append(errs, err)
@@ -277,7 +306,7 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 				e.log.Error("listener lost", "listener", k, "err", err)
 				continue
 			}
-			ent.l = l
+			ent.l, ent.id = reopened.l, reopened.id
 			e.log.Info("listener reopened", "listener", k)
 		}
 		for _, u := range slices.Backward(updated) {
@@ -292,6 +321,7 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 		}
 		e.failed = &control.FailedApply{Version: version, At: time.Now(), Errors: rep.Errors,
 			Ports: e.portStates(ports, keyErr, true)}
+		e.publish() // a reopened listener has a new number
 		e.log.Error("apply failed: the previous version keeps serving", "version", version,
 			"previous", e.version, "err", errors.Join(errs...))
 		return rep
@@ -320,11 +350,129 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 		e.log.Info("listener updated", "listener", u.Key, "changes", strings.Join(u.Changes, "; "))
 	}
 	rep.Unchanged = len(e.table) - len(rep.Opened) - len(rep.Updated)
+	stop := e.applyAgents(agentSpecs, disabled, &rep)
+	e.publish()
+	for _, a := range stop {
+		a.close()
+	}
 	e.version, e.appliedAt, e.failed = version, time.Now(), nil
 	e.ports = e.portStates(ports, nil, false)
 	e.log.Info("applied", "version", version, "opened", len(rep.Opened), "updated", len(rep.Updated),
-		"closed", len(rep.Closed), "unchanged", rep.Unchanged)
+		"closed", len(rep.Closed), "unchanged", rep.Unchanged, "agents_added", len(rep.AgentsAdded),
+		"agents_updated", len(rep.AgentsUpdated), "agents_removed", len(rep.AgentsRemoved))
 	return rep
+}
+
+// applyAgents makes the agent table that of specs: it starts new agents,
+// updates kept ones in place or replaces them (a new connection), and
+// returns those to stop once the routes no longer name them.
+func (e *Engine) applyAgents(specs []AgentSpec, disabled []DisabledAgent, rep *control.ApplyReport) (stop []*agent) {
+	want := map[string]bool{}
+	for _, s := range specs {
+		want[s.Hostname] = true
+		a, ok := e.agents[s.Hostname]
+		if !ok {
+			e.nextID++
+			e.agents[s.Hostname] = newAgent(s, e.nextID, e.r, e.log, nil)
+			rep.AgentsAdded = append(rep.AgentsAdded, s.Hostname)
+			e.log.Info("session-agent added", "session-agent", s.Hostname, "transport", s.Method, "address", s.Target())
+			continue
+		}
+		ch, reconnect := agentChanges(a.spec.Load(), &s)
+		switch {
+		case reconnect:
+			e.agents[s.Hostname] = newAgent(s, a.id, e.r, e.log, a)
+			stop = append(stop, a)
+		case len(ch) > 0:
+			a.update(s)
+		default:
+			rep.AgentsUnchanged++
+			continue
+		}
+		rep.AgentsUpdated = append(rep.AgentsUpdated, control.Update{Key: s.Hostname, Changes: ch})
+		e.log.Info("session-agent updated", "session-agent", s.Hostname, "changes", strings.Join(ch, "; "))
+	}
+	for _, h := range slices.Sorted(mapsKeys(e.agents)) {
+		if !want[h] {
+			stop = append(stop, e.agents[h])
+			delete(e.agents, h)
+			rep.AgentsRemoved = append(rep.AgentsRemoved, h)
+			e.log.Info("session-agent removed", "session-agent", h)
+		}
+	}
+	e.disabled = disabled
+	return stop
+}
+
+// publish gives the message path the current listeners and agents: the
+// router's ingress points and the Handler's routes. A session-agent is
+// routed by its hostname and ip-address with its port, and by each alone
+// when no other agent shares it.
+func (e *Engine) publish() {
+	points := make(map[uint32]ingress, len(e.table)+len(e.agents))
+	for _, ent := range e.table {
+		points[ent.id] = ent.l
+	}
+	for _, a := range e.agents {
+		points[a.id] = a
+	}
+	e.r.points.Store(&points)
+
+	routes := sipr.NewRoutes()
+	alone := map[string]*agent{}
+	shared := map[string]bool{}
+	for _, h := range slices.Sorted(mapsKeys(e.agents)) {
+		a := e.agents[h]
+		s := a.spec.Load()
+		hosts := []string{s.Hostname}
+		if s.Addr.IsValid() {
+			hosts = append(hosts, s.Addr.String())
+		}
+		for _, host := range hosts {
+			routes.Add(host, s.Port, a)
+			key := strings.ToLower(host)
+			if other, ok := alone[key]; ok && other != a {
+				shared[key] = true
+			}
+			alone[key] = a
+		}
+	}
+	for host, a := range alone {
+		if !shared[host] {
+			routes.Add(host, 0, a)
+		}
+	}
+	e.h.SetRoutes(routes)
+}
+
+// SessionAgents returns the session-agents of the serving version, in
+// hostname order, with their live state: the one named hostname (without
+// case), or all ("").
+func (e *Engine) SessionAgents(hostname string) ([]control.Agent, error) {
+	var out []control.Agent
+	n := 0
+	e.do(func() {
+		rows := map[string]control.Agent{}
+		for h, a := range e.agents {
+			if hostname == "" || strings.EqualFold(h, hostname) {
+				rows[h] = a.info()
+			}
+		}
+		for _, d := range e.disabled {
+			if hostname == "" || strings.EqualFold(d.Hostname, hostname) {
+				rows[d.Hostname] = control.Agent{Hostname: d.Hostname, Realm: d.Realm, Method: d.Method,
+					Address: d.Target, State: control.AgentDisabled}
+			}
+		}
+		n = len(e.agents) + len(e.disabled)
+		for _, h := range slices.Sorted(mapsKeys(rows)) {
+			out = append(out, rows[h])
+		}
+	})
+	if hostname != "" && len(out) == 0 {
+		return nil, fmt.Errorf("no session-agent %s in the serving version (%d session-agents; show session-agents lists them)", hostname, n)
+	}
+	return out, nil
 }
 
 // conflicts returns the listeners this version removes that may hold the

@@ -25,6 +25,7 @@ import (
 // PPID 0.
 type sctpListener struct {
 	spec  atomic.Pointer[Spec]
+	id    uint32 // ingress point
 	l     *sctp.Listener
 	c     counters
 	since time.Time
@@ -38,16 +39,16 @@ type sctpListener struct {
 // sipPPID is the payload protocol identifier of SIP messages (RFC 4168).
 const sipPPID = 0
 
-func openSCTP(s Spec, h *sipr.Handler, log *slog.Logger) (*sctpListener, error) {
+func openSCTP(s Spec, r *router, id uint32, log *slog.Logger) (*sctpListener, error) {
 	l, err := sctp.Listen(s.Addrs, s.Port, s.SCTP)
 	if err != nil {
 		return nil, err
 	}
-	sl := &sctpListener{l: l, since: time.Now(), log: log, assocs: map[sctp.AssocID]struct{}{}}
+	sl := &sctpListener{l: l, id: id, since: time.Now(), log: log, assocs: map[sctp.AssocID]struct{}{}}
 	sl.spec.Store(&s)
 	l.OnNotification(sl.notification)
 	sl.wg.Add(1)
-	go sl.read(&worker{h: h, c: &sl.c, log: log})
+	go sl.read(&worker{h: r.h, r: r, c: &sl.c, log: log})
 	return sl, nil
 }
 
@@ -99,10 +100,21 @@ func (sl *sctpListener) read(w *worker) {
 			}
 			continue
 		}
-		if resp := w.handle(buf[:n], sipr.Source{Transport: sipr.SCTP, Remote: info.Peer}); resp != nil {
+		src := sipr.Source{Transport: sipr.SCTP, Remote: info.Peer, Ingress: sipr.Ingress{Point: sl.id, Conn: uint32(info.Assoc)}}
+		if resp := w.handle(buf[:n], src); resp != nil {
 			w.sent(sl.l.WriteMsg(resp, info.Assoc, 0, sipPPID))
 		}
 	}
+}
+
+// reply sends a relayed response on association conn, without waiting
+// for room in the send buffer (the caller reads another connection).
+func (sl *sctpListener) reply(b []byte, conn uint32, _ netip.AddrPort) error {
+	err := sl.l.TryWriteMsg(b, sctp.AssocID(conn), 0, sipPPID)
+	if err == nil {
+		sl.c.out.Add(1)
+	}
+	return err
 }
 
 func (sl *sctpListener) update(s Spec) ([]string, error) {

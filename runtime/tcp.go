@@ -25,7 +25,8 @@ const tcpWriteTimeout = 10 * time.Second
 type tcpListener struct {
 	spec  atomic.Pointer[Spec]
 	ln    *net.TCPListener
-	h     *sipr.Handler
+	r     *router
+	id    uint32 // ingress point
 	log   *slog.Logger
 	c     counters
 	since time.Time
@@ -34,15 +35,19 @@ type tcpListener struct {
 	mu     sync.Mutex // guards conns (taken per connection, not per message)
 	conns  map[*net.TCPConn]struct{}
 	closed bool
+	// byID finds a connection by its number, for relayed responses: a
+	// sync.Map, whose loads take no lock.
+	byID   sync.Map // uint32 -> *net.TCPConn
+	nextID atomic.Uint32
 }
 
-func openTCP(s Spec, h *sipr.Handler, log *slog.Logger) (*tcpListener, error) {
+func openTCP(s Spec, r *router, id uint32, log *slog.Logger) (*tcpListener, error) {
 	lc := net.ListenConfig{KeepAlive: -1} // keepalive is set per connection from the Spec
 	ln, err := lc.Listen(context.Background(), "tcp", netip.AddrPortFrom(s.Addrs[0], uint16(s.Port)).String())
 	if err != nil {
 		return nil, err
 	}
-	l := &tcpListener{ln: ln.(*net.TCPListener), h: h, log: log, since: time.Now(), conns: map[*net.TCPConn]struct{}{}}
+	l := &tcpListener{ln: ln.(*net.TCPListener), r: r, id: id, log: log, since: time.Now(), conns: map[*net.TCPConn]struct{}{}}
 	l.spec.Store(&s)
 	l.wg.Add(1)
 	go l.accept()
@@ -75,87 +80,68 @@ func (l *tcpListener) accept() {
 		}
 		l.conns[c] = struct{}{}
 		l.mu.Unlock()
+		id := l.nextID.Add(1)
+		l.byID.Store(id, c)
 		l.c.assocs.Add(1)
 		l.c.assocsTotal.Add(1)
 		l.wg.Add(1)
-		go l.serve(c)
+		go l.serve(c, id)
 	}
 }
 
 // serve reads SIP messages from one connection until it ends.
-func (l *tcpListener) serve(c *net.TCPConn) {
+func (l *tcpListener) serve(c *net.TCPConn, id uint32) {
 	defer l.wg.Done()
 	defer func() {
 		l.mu.Lock()
 		delete(l.conns, c)
 		l.mu.Unlock()
+		l.byID.Delete(id)
 		l.c.assocs.Add(-1)
 		c.Close()
 	}()
 	remote, _ := netip.ParseAddrPort(c.RemoteAddr().String())
-	src := sipr.Source{Transport: sipr.TCP, Remote: remote}
-	w := &worker{h: l.h, c: &l.c, log: l.log}
-	buf := make([]byte, 4096)
-	r, n := 0, 0 // buf[r:n] is unread
+	src := sipr.Source{Transport: sipr.TCP, Remote: remote, Ingress: sipr.Ingress{Point: l.id, Conn: id}}
+	w := &worker{h: l.r.h, r: l.r, c: &l.c, log: l.log}
 	write := func(b []byte) error {
 		c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
 		_, err := c.Write(b)
 		return err
 	}
-	for {
-		for r < n {
-			skip, size, ping, err := sipr.Frame(buf[r:n])
-			r += skip
-			if ping {
-				if write([]byte("\r\n")) != nil {
-					return
-				}
-			}
-			if err != nil {
-				l.c.parseErrors.Add(1)
-				l.log.Warn("tcp: unframeable stream, connection closed", "from", remote, "err", err)
-				return
-			}
-			if size == 0 {
-				break
-			}
-			resp := w.handle(buf[r:r+size], src)
-			r += size
-			if resp != nil {
-				err := write(resp)
-				w.sent(err)
-				if err != nil {
-					return
-				}
-			}
+	err := readStream(c, func() error { return write([]byte("\r\n")) }, func(m []byte) error {
+		resp := w.handle(m, src)
+		if resp == nil {
+			return nil
 		}
-		if r == n {
-			r, n = 0, 0
-		} else if r > 0 {
-			n = copy(buf, buf[r:n])
-			r = 0
-		}
-		if n == len(buf) {
-			if len(buf) > sipr.MaxMessage+4 {
-				l.c.parseErrors.Add(1)
-				return // Frame refuses it first; a safety net
-			}
-			nb := make([]byte, min(2*len(buf), sipr.MaxMessage+8))
-			copy(nb, buf[:n])
-			buf = nb
-		}
-		m, err := c.Read(buf[n:])
-		n += m
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				l.c.aborts.Add(1)
-				if !errors.Is(err, syscall.ECONNRESET) {
-					l.log.Debug("tcp read", "from", remote, "err", err)
-				}
-			}
-			return
+		err := write(resp)
+		w.sent(err)
+		return err
+	})
+	switch {
+	case errors.Is(err, errUnframeable):
+		l.c.parseErrors.Add(1)
+		l.log.Warn("tcp: unframeable stream, connection closed", "from", remote, "err", err)
+	case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
+		l.c.aborts.Add(1)
+		if !errors.Is(err, syscall.ECONNRESET) {
+			l.log.Debug("tcp read", "from", remote, "err", err)
 		}
 	}
+}
+
+// reply sends a relayed response on connection conn.
+func (l *tcpListener) reply(b []byte, conn uint32, _ netip.AddrPort) error {
+	v, ok := l.byID.Load(conn)
+	if !ok {
+		return errGone
+	}
+	c := v.(*net.TCPConn)
+	c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+	_, err := c.Write(b)
+	if err == nil {
+		l.c.out.Add(1)
+	}
+	return err
 }
 
 func (l *tcpListener) update(s Spec) ([]string, error) {

@@ -18,23 +18,24 @@ import (
 // answers the datagrams it reads to their source address.
 type udpListener struct {
 	spec  atomic.Pointer[Spec]
+	id    uint32 // ingress point
 	conn  *net.UDPConn
 	c     counters
 	since time.Time
 	wg    sync.WaitGroup
 }
 
-func openUDP(s Spec, h *sipr.Handler, log *slog.Logger) (*udpListener, error) {
+func openUDP(s Spec, r *router, id uint32, log *slog.Logger) (*udpListener, error) {
 	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(s.Addrs[0], uint16(s.Port))))
 	if err != nil {
 		return nil, err
 	}
-	l := &udpListener{conn: conn, since: time.Now()}
+	l := &udpListener{conn: conn, id: id, since: time.Now()}
 	l.spec.Store(&s)
 	readers := min(max(goruntime.GOMAXPROCS(0), 1), 4)
 	for range readers {
 		l.wg.Add(1)
-		go l.read(&worker{h: h, c: &l.c, log: log})
+		go l.read(&worker{h: r.h, r: r, c: &l.c, log: log})
 	}
 	return l, nil
 }
@@ -50,12 +51,27 @@ func (l *udpListener) read(w *worker) {
 			}
 			continue // ICMP errors and the like
 		}
-		if resp := w.handle(buf[:n], sipr.Source{Transport: sipr.UDP, Remote: from}); resp != nil {
+		if resp := w.handle(buf[:n], sipr.Source{Transport: sipr.UDP, Remote: from, Ingress: sipr.Ingress{Point: l.id}}); resp != nil {
 			_, err := l.conn.WriteToUDPAddrPort(resp, from)
 			w.sent(err)
 		}
 	}
 }
+
+// reply sends a relayed response to the address of its Via.
+func (l *udpListener) reply(b []byte, _ uint32, to netip.AddrPort) error {
+	if !to.IsValid() {
+		return errNoAddress
+	}
+	_, err := l.conn.WriteToUDPAddrPort(b, to)
+	if err == nil {
+		l.c.out.Add(1)
+	}
+	return err
+}
+
+// errNoAddress: a UDP response's Via has a host name and no received.
+var errNoAddress = errors.New("the Via names no address to send the response to")
 
 func (l *udpListener) update(s Spec) ([]string, error) {
 	old := l.spec.Swap(&s)

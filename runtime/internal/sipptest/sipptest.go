@@ -40,9 +40,15 @@ type Result struct {
 
 // Scenario returns the absolute path of the OPTIONS scenario shipped in
 // runtime/testdata/sipp.
-func Scenario() string {
+func Scenario() string { return ScenarioFile("options.xml") }
+
+// ScenarioFile returns the absolute path of a scenario shipped in
+// runtime/testdata/sipp: agent.xml (a session-agent answering MESSAGE and
+// OPTIONS), message.xml (a MESSAGE through the SBC to the agent named by
+// -s, expecting its 200) and message-503.xml (expecting the SBC's 503).
+func ScenarioFile(name string) string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "sipp", "options.xml")
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "sipp", name)
 }
 
 // Run runs SIPp and returns its result; it fails t only when SIPp cannot be
@@ -99,6 +105,72 @@ func Run(t testing.TB, o Options) Result {
 	res.Failed, _ = strconv.Atoi(cols[17])
 	res.CallRate, _ = strconv.ParseFloat(cols[7], 64)
 	return res
+}
+
+// Process is a SIPp running in the background: a UAS playing a
+// session-agent.
+type Process struct {
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	done chan struct{}
+}
+
+// Start starts SIPp with o (Calls 0: no limit) and returns at once; the
+// process is killed when the test ends, if it has not been before.
+func Start(t testing.TB, o Options) *Process {
+	t.Helper()
+	sipp, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatalf("sipp is not installed (apt-get install sip-tester): %v", err)
+	}
+	dir := t.TempDir()
+	args := []string{"-sf", o.Scenario, "-t", o.Transport, "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}
+	if o.Calls > 0 {
+		args = append(args, "-m", strconv.Itoa(o.Calls))
+	}
+	if o.Local != "" {
+		args = append(args, "-i", o.Local)
+	}
+	if o.LocalPort != 0 {
+		args = append(args, "-p", strconv.Itoa(o.LocalPort))
+	}
+	args = append(args, o.Extra...)
+	if o.Target != "" {
+		args = append(args, o.Target)
+	}
+	p := &Process{cmd: exec.Command(sipp, args...), out: &bytes.Buffer{}, done: make(chan struct{})}
+	p.cmd.Dir = dir
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("sipp %s: %v", strings.Join(args, " "), err)
+	}
+	go func() {
+		p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(p.Kill)
+	return p
+}
+
+// Kill kills the process (SIGKILL: as abrupt as a crash) and waits for it.
+func (p *Process) Kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+// Exited reports whether the process has ended, with its output.
+func (p *Process) Exited() (bool, string) {
+	select {
+	case <-p.done:
+		return true, tail(p.out.String(), 4000)
+	default:
+		return false, ""
+	}
 }
 
 // Check fails t unless every one of want calls succeeded and SIPp exited 0.

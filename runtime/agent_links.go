@@ -1,0 +1,345 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/sctp"
+	"github.com/acli-project/acli/runtime/sctp/sctpwire"
+	sipr "github.com/acli-project/acli/runtime/sip"
+)
+
+// lost tells the agent that box's connection ended. Unlike other events
+// it waits for room: the agent must hear of it (or be stopping).
+func (a *agent) lost(box *linkBox, err error) {
+	select {
+	case a.events <- event{kind: evLost, l: box, err: err}:
+	case <-a.stop:
+	}
+}
+
+// sctpLink is an SCTP association to an agent on a socket of its own
+// (sctp.Conn), bound to the multi-homed address set of the agent's realm.
+type sctpLink struct {
+	a    *agent
+	c    *sctp.Conn
+	via  netip.AddrPort
+	peer netip.AddrPort
+}
+
+func dialSCTPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
+	ctx, cancel := context.WithTimeout(a.ctx, initTimeout(s.SCTP))
+	defer cancel()
+	c, err := sctp.DialContext(ctx, s.Local, []netip.Addr{remote.Addr()}, int(remote.Port()), s.SCTP)
+	if err != nil {
+		return nil, err
+	}
+	k := &sctpLink{a: a, c: c, peer: remote}
+	locals, err := c.LocalAddrs()
+	if err != nil || len(locals) == 0 {
+		c.Close()
+		return nil, fmt.Errorf("sctp: local addresses of the association: %v", err)
+	}
+	k.via = locals[0]
+	if len(s.Local) > 0 && !s.Local[0].IsUnspecified() {
+		k.via = netip.AddrPortFrom(s.Local[0], locals[0].Port())
+	} else {
+		for _, l := range locals {
+			if !l.Addr().IsUnspecified() && l.Addr().Is4() == remote.Addr().Is4() {
+				k.via = l
+				break
+			}
+		}
+	}
+	c.OnNotification(k.notification)
+	return k, nil
+}
+
+func (k *sctpLink) Via() (string, netip.AddrPort) { return "SCTP", k.via }
+
+// Send forwards a request, with sctp-send-retries in its context.
+func (k *sctpLink) Send(b []byte) error {
+	if err := k.resend(b, uint32(k.a.spec.Load().SendRetries)); err != nil {
+		return err
+	}
+	k.a.c.forwarded.Add(1)
+	return nil
+}
+
+func (k *sctpLink) resend(b []byte, left uint32) error {
+	if err := k.c.TryWriteMsg(b, 0, sipPPID, left); err != nil {
+		k.a.c.sendErrors.Add(1)
+		return err
+	}
+	return nil
+}
+
+func (k *sctpLink) setSendOptions(o sctp.Options) { k.c.SetSendOptions(o.SendTTL, o.Unordered) }
+
+// notification runs on the reader: a message the stack gave up is resent
+// while it has retries left (its context).
+func (k *sctpLink) notification(n sctp.Notification) {
+	switch n.Type {
+	case sctpwire.SendFailedEvent, sctpwire.SendFailed:
+		k.a.c.sendFailed.Add(1)
+		if n.Context == 0 || len(n.Info) == 0 ||
+			!k.a.tell(event{kind: evRetry, data: bytes.Clone(n.Info), left: n.Context - 1, at: time.Now()}) {
+			k.a.c.givenUp.Add(1)
+		}
+	case sctpwire.PeerAddrChange:
+		k.a.log.Info("session-agent path change", "addr", n.Addr, "state", n.StateName())
+	}
+}
+
+func (k *sctpLink) serve(a *agent, w *worker, box *linkBox) {
+	buf := make([]byte, sipr.MaxMessage+1)
+	src := sipr.Source{Transport: sipr.SCTP, Ingress: sipr.Ingress{Point: a.id}}
+	var err error
+	for {
+		n, info, rerr := k.c.ReadMsg(buf)
+		if rerr != nil {
+			err = rerr
+			break
+		}
+		a.c.fromAgent.Add(1)
+		if !info.EOR { // larger than any SIP message: drop it whole
+			for !info.EOR && rerr == nil {
+				_, info, rerr = k.c.ReadMsg(buf)
+			}
+			continue
+		}
+		src.Remote = info.Peer
+		if resp := w.handle(buf[:n], src); resp != nil {
+			k.resend(resp, 0)
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		err = errors.New("association down")
+	}
+	a.lost(box, err)
+	if !errors.Is(err, net.ErrClosed) {
+		k.c.Drain(drainLateWait) // SEND_FAILED of the lost association's messages
+	}
+}
+
+func (k *sctpLink) status(ag *control.Agent) {
+	c := ag.Conn
+	c.Assoc = int32(k.c.Assoc())
+	st, err := k.c.Status()
+	if err != nil {
+		c.State, c.Error = "unknown", err.Error()
+		return
+	}
+	c.State = sctpwire.StateName(st.State)
+	if locals, err := k.c.LocalAddrs(); err == nil {
+		for _, l := range locals {
+			c.Local = append(c.Local, l.String())
+		}
+	}
+	paths, err := k.c.Paths()
+	if err != nil {
+		c.Error = err.Error()
+	}
+	for _, p := range paths {
+		c.Remote = append(c.Remote, control.Path{Addr: p.Addr.String(), State: sctpwire.PathStateName(p.State),
+			SRTT: p.SRTT, RTO: p.RTO, Primary: p.Addr == st.PrimaryAddr.Addr})
+	}
+	n, err1 := k.c.PeerAddrCount()
+	o, err2 := k.c.ReadOptions()
+	if st.State == 4 && err1 == nil && err2 == nil && n > 0 { // ESTABLISHED
+		ag.Retrans = &control.RetransCheck{AssocMaxRetrans: o.AssocMaxRetrans, PathMaxRetrans: o.PathMaxRetrans,
+			PeerAddrs: n, OK: o.AssocMaxRetrans < o.PathMaxRetrans*n}
+	}
+}
+
+func (k *sctpLink) close() error { return k.c.Close() }
+
+// tcpLink is a TCP connection to an agent. Sends go through a queue to
+// one writer goroutine, so that a slow agent never holds up the goroutine
+// forwarding to it: a full queue fails the send (503).
+type tcpLink struct {
+	a     *agent
+	c     *net.TCPConn
+	via   netip.AddrPort
+	peer  netip.AddrPort
+	queue chan []byte
+	done  chan struct{}
+	once  sync.Once
+}
+
+// tcpQueue is the number of messages waiting for a TCP agent's writer.
+const tcpQueue = 1024
+
+func dialTCPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
+	d := net.Dialer{Timeout: s.ConnectTimeout, KeepAlive: -1}
+	if len(s.Local) > 0 {
+		d.LocalAddr = &net.TCPAddr{IP: s.Local[0].AsSlice()}
+	}
+	nc, err := d.DialContext(a.ctx, "tcp", remote.String())
+	if err != nil {
+		return nil, err
+	}
+	c := nc.(*net.TCPConn)
+	if s.Keepalive.Enable {
+		c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: s.Keepalive.Idle, Interval: s.Keepalive.Interval, Count: s.Keepalive.Count})
+	}
+	k := &tcpLink{a: a, c: c, peer: remote, via: c.LocalAddr().(*net.TCPAddr).AddrPort(),
+		queue: make(chan []byte, tcpQueue), done: make(chan struct{})}
+	k.via = netip.AddrPortFrom(k.via.Addr().Unmap(), k.via.Port())
+	go k.write()
+	return k, nil
+}
+
+func (k *tcpLink) Via() (string, netip.AddrPort) { return "TCP", k.via }
+
+// Send forwards a request.
+func (k *tcpLink) Send(b []byte) error {
+	if err := k.resend(b, 0); err != nil {
+		return err
+	}
+	k.a.c.forwarded.Add(1)
+	return nil
+}
+
+// resend queues a message for the writer.
+func (k *tcpLink) resend(b []byte, _ uint32) error {
+	select {
+	case k.queue <- bytes.Clone(b):
+		return nil
+	case <-k.done:
+		k.a.c.sendErrors.Add(1)
+		return net.ErrClosed
+	default:
+		k.a.c.sendErrors.Add(1)
+		return errQueueFull
+	}
+}
+
+var errQueueFull = errors.New("the agent's send queue is full")
+
+func (k *tcpLink) setSendOptions(sctp.Options) {}
+
+// write is the connection's writer.
+func (k *tcpLink) write() {
+	for {
+		select {
+		case b := <-k.queue:
+			k.c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+			if _, err := k.c.Write(b); err != nil {
+				k.c.Close() // the reader ends, the agent reconnects
+				return
+			}
+		case <-k.done:
+			return
+		}
+	}
+}
+
+func (k *tcpLink) serve(a *agent, w *worker, box *linkBox) {
+	src := sipr.Source{Transport: sipr.TCP, Remote: k.peer, Ingress: sipr.Ingress{Point: a.id}}
+	err := readStream(k.c, func() error { return k.resend([]byte("\r\n"), 0) }, func(m []byte) error {
+		a.c.fromAgent.Add(1)
+		if resp := w.handle(m, src); resp != nil {
+			k.resend(resp, 0)
+		}
+		return nil
+	})
+	if errors.Is(err, io.EOF) {
+		err = errors.New("connection closed by the agent")
+	}
+	a.lost(box, err)
+}
+
+func (k *tcpLink) status(ag *control.Agent) {
+	ag.Conn.State = "connected"
+	ag.Conn.Local = []string{k.via.String()}
+	ag.Conn.Remote = []control.Path{{Addr: k.peer.String()}}
+}
+
+func (k *tcpLink) close() error {
+	k.once.Do(func() { close(k.done) })
+	return k.c.Close()
+}
+
+// udpLink is a connected UDP socket to an agent, bound to the address of
+// the UDP sip-port of its realm: ICMP errors come back to it.
+type udpLink struct {
+	a    *agent
+	c    *net.UDPConn
+	via  netip.AddrPort
+	peer netip.AddrPort
+}
+
+func dialUDPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
+	var laddr *net.UDPAddr
+	if len(s.Local) > 0 {
+		laddr = &net.UDPAddr{IP: s.Local[0].AsSlice()}
+	}
+	c, err := net.DialUDP("udp", laddr, net.UDPAddrFromAddrPort(remote))
+	if err != nil {
+		return nil, err
+	}
+	via := c.LocalAddr().(*net.UDPAddr).AddrPort()
+	return &udpLink{a: a, c: c, peer: remote, via: netip.AddrPortFrom(via.Addr().Unmap(), via.Port())}, nil
+}
+
+func (k *udpLink) Via() (string, netip.AddrPort) { return "UDP", k.via }
+
+// Send forwards a request.
+func (k *udpLink) Send(b []byte) error {
+	if err := k.resend(b, 0); err != nil {
+		return err
+	}
+	k.a.c.forwarded.Add(1)
+	return nil
+}
+
+func (k *udpLink) resend(b []byte, _ uint32) error {
+	if _, err := k.c.Write(b); err != nil {
+		k.a.c.sendErrors.Add(1)
+		return err
+	}
+	return nil
+}
+
+func (k *udpLink) setSendOptions(sctp.Options) {}
+
+func (k *udpLink) serve(a *agent, w *worker, box *linkBox) {
+	buf := make([]byte, 65536)
+	src := sipr.Source{Transport: sipr.UDP, Remote: k.peer, Ingress: sipr.Ingress{Point: a.id}}
+	for {
+		n, err := k.c.Read(buf)
+		if err != nil {
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				a.tell(event{kind: evRefused})
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				a.lost(box, err)
+				return
+			}
+			continue
+		}
+		a.c.fromAgent.Add(1)
+		if resp := w.handle(buf[:n], src); resp != nil {
+			k.resend(resp, 0)
+		}
+	}
+}
+
+func (k *udpLink) status(ag *control.Agent) {
+	ag.Conn.State = "open"
+	ag.Conn.Local = []string{k.via.String()}
+	ag.Conn.Remote = []control.Path{{Addr: k.peer.String()}}
+}
+
+func (k *udpLink) close() error { return k.c.Close() }
