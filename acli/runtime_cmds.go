@@ -8,11 +8,13 @@ import (
 )
 
 // runtimeShowTopics are the show topics answered by the runtime daemon
-// (sctp info, sctp options, sip-ports) over its control socket.
+// (sctp info, sctp options, sip-ports, session-agents) over its control
+// socket.
 func (s *Shell) runtimeShowTopics() []showTopic {
 	return []showTopic{
 		{"sctp", "SCTP listeners of the runtime: info | options [address]", sctpArgs, (*Shell).showSCTP},
 		{"sip-ports", "configured sip-ports and their live state in the runtime", nil, (*Shell).showSIPPorts},
+		{"session-agents", "session-agents and their live state in the runtime: [hostname]", agentArgs, (*Shell).showSessionAgents},
 	}
 }
 
@@ -98,5 +100,31 @@ func (s *Shell) showSIPPorts(args []Token) error {
 		return s.runtimeErr(err)
 	}
 	control.WritePorts(s.out, p)
+	return nil
+}
+
+func agentArgs(s *Shell, prev []Token) []cand {
+	if len(prev) == 0 {
+		return []cand{{"<hostname>", "a session-agent's hostname; all when omitted"}}
+	}
+	return nil
+}
+
+func (s *Shell) showSessionAgents(args []Token) error {
+	if len(args) > 1 {
+		return fmt.Errorf("show session-agents takes at most one hostname, got %d words", len(args))
+	}
+	host := ""
+	if len(args) == 1 {
+		if args[0].List {
+			return fmt.Errorf("show session-agents takes a hostname, not a list")
+		}
+		host = args[0].Text
+	}
+	as, err := s.runtimeClient().SessionAgents(host)
+	if err != nil {
+		return s.runtimeErr(err)
+	}
+	control.WriteAgents(s.out, as)
 	return nil
 }
