@@ -16,18 +16,6 @@ const (
 	nameWidth  = 32
 )
 
-// formatInstance renders an instance with every parameter (defaults too).
-func formatInstance(in *model.Instance, depth int) string {
-	return renderInstance(in, depth, false)
-}
-
-// renderInstance renders an instance; short omits parameters at their default.
-func renderInstance(in *model.Instance, depth int, short bool) string {
-	var b strings.Builder
-	writeInstance(&b, in, depth, short)
-	return b.String()
-}
-
 // writeInstance shows an instance on the shell's output.
 func (s *Shell) writeInstance(in *model.Instance, short bool) {
 	writeInstance(s.out, in, 0, short)
