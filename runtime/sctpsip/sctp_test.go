@@ -219,27 +219,6 @@ func TestActivateUnderLoad(t *testing.T) {
 	ask(t, newer)
 	ask(t, old) // the old association still works
 
-	// RTO of the old association is the old one, of the new one the new.
-	los, err := e.SCTPOptions("127.0.0.1:" + strconv.Itoa(pa))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := option(los[0].Options, "sctp-rto-initial"); got != "400" {
-		t.Errorf("listener rto-initial %s after v2, want 400", got)
-	}
-	rto := map[string]string{}
-	for _, as := range los[0].Assocs {
-		for _, peer := range as.Peer {
-			rto[strings.Split(peer, ":")[0]] = option(as.Options, "sctp-rto-initial")
-		}
-	}
-	if rto["127.0.0.5"] != "3000" || rto["127.0.0.6"] != "400" {
-		t.Errorf("rto-initial of the association opened before v2: %s (want 3000), after: %s (want 400)", rto["127.0.0.5"], rto["127.0.0.6"])
-	}
-	var out bytes.Buffer
-	control.WriteSCTPOptions(&out, los)
-	t.Logf("show sctp options 127.0.0.1:%d:\n%s", pa, out.String())
-
 	// v3 fails (b's port taken by another socket, TLS); v2 keeps serving.
 	busy, err := sctpListen(pc)
 	if err != nil {
@@ -258,6 +237,37 @@ func TestActivateUnderLoad(t *testing.T) {
 	r := <-done
 	r.Check(t, calls)
 	t.Logf("sipp -t sn during three activations: %d calls, %d successful, %d failed", calls, r.Successful, r.Failed)
+
+	// RTO of the old association is the old one, of the new one the new.
+	// Read once SIPp's associations are gone: show sctp options lists the
+	// newest 16 associations, and under -t sn the old one is not among
+	// them.
+	var los []control.ListenerOptions
+	eventually(t, "SIPp's associations closed", func() string {
+		var err error
+		if los, err = e.SCTPOptions("127.0.0.1:" + strconv.Itoa(pa)); err != nil {
+			return err.Error()
+		}
+		if n := len(los[0].Assocs) + los[0].MoreAssocs; n > 2 {
+			return fmt.Sprintf("%d associations", n)
+		}
+		return ""
+	})
+	if got := option(los[0].Options, "sctp-rto-initial"); got != "400" {
+		t.Errorf("listener rto-initial %s after v2, want 400", got)
+	}
+	rto := map[string]string{}
+	for _, as := range los[0].Assocs {
+		for _, peer := range as.Peer {
+			rto[strings.Split(peer, ":")[0]] = option(as.Options, "sctp-rto-initial")
+		}
+	}
+	if rto["127.0.0.5"] != "3000" || rto["127.0.0.6"] != "400" {
+		t.Errorf("rto-initial of the association opened before v2: %s (want 3000), after: %s (want 400)", rto["127.0.0.5"], rto["127.0.0.6"])
+	}
+	var out bytes.Buffer
+	control.WriteSCTPOptions(&out, los)
+	t.Logf("show sctp options 127.0.0.1:%d:\n%s", pa, out.String())
 }
 
 // Scale: 1,000 concurrent associations held open on one listener, with the
