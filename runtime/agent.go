@@ -82,7 +82,8 @@ const (
 type link interface {
 	sipr.Hop
 	// serve reads the connection until it ends, handing every message to
-	// w, then tells the agent (agent.lost with box) and returns.
+	// w, then tells the agent (agent.lost with box), closes the link and
+	// returns.
 	serve(a *agent, w *worker, box *linkBox)
 	// resend sends any other message (a ping, a response, a message the
 	// stack gave up, with left retries); Send (sip.Hop) forwards requests
@@ -90,6 +91,9 @@ type link interface {
 	resend(b []byte, left uint32) error
 	// setSendOptions applies a changed sctp-send-ttl or send mode.
 	setSendOptions(o sctp.Options)
+	// alive is false once a write failed because the connection is going
+	// down: messages to resend then wait for the next one.
+	alive() bool
 	// status describes the connection for show session-agents.
 	status(ag *control.Agent)
 	close() error
@@ -180,7 +184,7 @@ type agent struct {
 func newAgent(s AgentSpec, id uint32, r *router, log *slog.Logger, prev *agent) *agent {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &agent{id: id, r: r, log: log.With("session-agent", s.Hostname),
-		events: make(chan event, 256), changed: make(chan struct{}, 1),
+		events: make(chan event, 1024), changed: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{}), ctx: ctx, cancel: cancel}
 	if prev != nil {
 		a.c.carry(&prev.c)
@@ -298,10 +302,12 @@ func (a *agent) run() {
 			pending, up, err = a.connected(box, pending)
 			a.hop.Store(nil)
 			a.cur.Store(nil)
-			box.close()
 			if err == nil { // stopped
+				box.close()
 				return
 			}
+			// Lost: the reader closes the link once it has read what the
+			// kernel still reports about it (SEND_FAILED).
 			a.c.lost.Add(1)
 			if up >= backoffReset {
 				backoff = 0
@@ -465,7 +471,11 @@ func (a *agent) connected(l *linkBox, pending []event) ([]event, time.Duration, 
 					a.outOfService("unreachable (ICMP port unreachable)", time.Time{})
 				}
 			case evRetry:
-				a.resend(l, ev, s)
+				if l.alive() {
+					a.resend(l, ev, s)
+				} else {
+					pending = a.keep(pending, ev)
+				}
 			}
 		case <-tickC:
 			if waiting && !time.Now().Before(deadline) {

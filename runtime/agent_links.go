@@ -8,7 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,12 +29,21 @@ func (a *agent) lost(box *linkBox, err error) {
 
 // sctpLink is an SCTP association to an agent on a socket of its own
 // (sctp.Conn), bound to the multi-homed address set of the agent's realm.
+// Messages go through a sendQueue: its writer waits for room when the
+// agent falls behind. A message the writer could not send (the
+// association went down) counts as one the stack gave up: resent per
+// sctp-send-retries like those of SEND_FAILED.
 type sctpLink struct {
-	a    *agent
-	c    *sctp.Conn
-	via  netip.AddrPort
-	peer netip.AddrPort
+	a      *agent
+	c      *sctp.Conn
+	via    netip.AddrPort
+	peer   netip.AddrPort
+	q      *sendQueue
+	broken atomic.Bool // a write failed: the association is going down
 }
+
+// linkQueue is the number of messages waiting for an agent's writer.
+const linkQueue = 4096
 
 func dialSCTPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
 	ctx, cancel := context.WithTimeout(a.ctx, initTimeout(s.SCTP))
@@ -61,7 +70,22 @@ func dialSCTPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
 		}
 	}
 	c.OnNotification(k.notification)
+	k.q = newSendQueue(linkQueue, func(m queued) error {
+		return c.WriteMsgContext(m.b, 0, sipPPID, m.context)
+	}, func(m queued, err error) {
+		k.broken.Store(true)
+		k.a.log.Debug("message not sent", "err", err, "retries_left", m.context)
+		k.a.gaveUp(m.b, m.context)
+	})
 	return k, nil
+}
+
+// gaveUp handles a message the stack gave up: resent while it has retries
+// left (its context), else counted.
+func (a *agent) gaveUp(b []byte, context uint32) {
+	if context == 0 || len(b) == 0 || !a.tell(event{kind: evRetry, data: b, left: context - 1, at: time.Now()}) {
+		a.c.givenUp.Add(1)
+	}
 }
 
 func (k *sctpLink) Via() (string, netip.AddrPort) { return "SCTP", k.via }
@@ -76,7 +100,7 @@ func (k *sctpLink) Send(b []byte) error {
 }
 
 func (k *sctpLink) resend(b []byte, left uint32) error {
-	if err := k.c.TryWriteMsg(b, 0, sipPPID, left); err != nil {
+	if err := k.q.put(b, 0, left); err != nil {
 		k.a.c.sendErrors.Add(1)
 		return err
 	}
@@ -85,16 +109,15 @@ func (k *sctpLink) resend(b []byte, left uint32) error {
 
 func (k *sctpLink) setSendOptions(o sctp.Options) { k.c.SetSendOptions(o.SendTTL, o.Unordered) }
 
+func (k *sctpLink) alive() bool { return !k.broken.Load() && !k.c.Down() }
+
 // notification runs on the reader: a message the stack gave up is resent
 // while it has retries left (its context).
 func (k *sctpLink) notification(n sctp.Notification) {
 	switch n.Type {
 	case sctpwire.SendFailedEvent, sctpwire.SendFailed:
 		k.a.c.sendFailed.Add(1)
-		if n.Context == 0 || len(n.Info) == 0 ||
-			!k.a.tell(event{kind: evRetry, data: bytes.Clone(n.Info), left: n.Context - 1, at: time.Now()}) {
-			k.a.c.givenUp.Add(1)
-		}
+		k.a.gaveUp(bytes.Clone(n.Info), n.Context)
 	case sctpwire.PeerAddrChange:
 		k.a.log.Info("session-agent path change", "addr", n.Addr, "state", n.StateName())
 	}
@@ -129,6 +152,7 @@ func (k *sctpLink) serve(a *agent, w *worker, box *linkBox) {
 	if !errors.Is(err, net.ErrClosed) {
 		k.c.Drain(drainLateWait) // SEND_FAILED of the lost association's messages
 	}
+	k.close()
 }
 
 func (k *sctpLink) status(ag *control.Agent) {
@@ -161,23 +185,22 @@ func (k *sctpLink) status(ag *control.Agent) {
 	}
 }
 
-func (k *sctpLink) close() error { return k.c.Close() }
-
-// tcpLink is a TCP connection to an agent. Sends go through a queue to
-// one writer goroutine, so that a slow agent never holds up the goroutine
-// forwarding to it: a full queue fails the send (503).
-type tcpLink struct {
-	a     *agent
-	c     *net.TCPConn
-	via   netip.AddrPort
-	peer  netip.AddrPort
-	queue chan []byte
-	done  chan struct{}
-	once  sync.Once
+func (k *sctpLink) close() error {
+	err := k.c.Close() // ends a write in progress
+	k.q.close()
+	return err
 }
 
-// tcpQueue is the number of messages waiting for a TCP agent's writer.
-const tcpQueue = 1024
+// tcpLink is a TCP connection to an agent. Sends go through a sendQueue,
+// so that a slow agent never holds up the goroutine forwarding to it: a
+// full queue fails the send (503).
+type tcpLink struct {
+	a    *agent
+	c    *net.TCPConn
+	via  netip.AddrPort
+	peer netip.AddrPort
+	q    *sendQueue
+}
 
 func dialTCPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
 	d := net.Dialer{Timeout: s.ConnectTimeout, KeepAlive: -1}
@@ -192,14 +215,22 @@ func dialTCPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
 	if s.Keepalive.Enable {
 		c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: s.Keepalive.Idle, Interval: s.Keepalive.Interval, Count: s.Keepalive.Count})
 	}
-	k := &tcpLink{a: a, c: c, peer: remote, via: c.LocalAddr().(*net.TCPAddr).AddrPort(),
-		queue: make(chan []byte, tcpQueue), done: make(chan struct{})}
-	k.via = netip.AddrPortFrom(k.via.Addr().Unmap(), k.via.Port())
-	go k.write()
+	via := c.LocalAddr().(*net.TCPAddr).AddrPort()
+	k := &tcpLink{a: a, c: c, peer: remote, via: netip.AddrPortFrom(via.Addr().Unmap(), via.Port())}
+	k.q = newSendQueue(linkQueue, func(m queued) error {
+		c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+		_, err := c.Write(m.b)
+		if err != nil {
+			c.Close() // a partial write breaks the stream: the reader ends, the agent reconnects
+		}
+		return err
+	}, func(queued, error) { a.c.givenUp.Add(1) })
 	return k, nil
 }
 
 func (k *tcpLink) Via() (string, netip.AddrPort) { return "TCP", k.via }
+
+func (k *tcpLink) alive() bool { return true }
 
 // Send forwards a request.
 func (k *tcpLink) Send(b []byte) error {
@@ -212,37 +243,14 @@ func (k *tcpLink) Send(b []byte) error {
 
 // resend queues a message for the writer.
 func (k *tcpLink) resend(b []byte, _ uint32) error {
-	select {
-	case k.queue <- bytes.Clone(b):
-		return nil
-	case <-k.done:
+	if err := k.q.put(b, 0, 0); err != nil {
 		k.a.c.sendErrors.Add(1)
-		return net.ErrClosed
-	default:
-		k.a.c.sendErrors.Add(1)
-		return errQueueFull
+		return err
 	}
+	return nil
 }
-
-var errQueueFull = errors.New("the agent's send queue is full")
 
 func (k *tcpLink) setSendOptions(sctp.Options) {}
-
-// write is the connection's writer.
-func (k *tcpLink) write() {
-	for {
-		select {
-		case b := <-k.queue:
-			k.c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
-			if _, err := k.c.Write(b); err != nil {
-				k.c.Close() // the reader ends, the agent reconnects
-				return
-			}
-		case <-k.done:
-			return
-		}
-	}
-}
 
 func (k *tcpLink) serve(a *agent, w *worker, box *linkBox) {
 	src := sipr.Source{Transport: sipr.TCP, Remote: k.peer, Ingress: sipr.Ingress{Point: a.id}}
@@ -257,6 +265,7 @@ func (k *tcpLink) serve(a *agent, w *worker, box *linkBox) {
 		err = errors.New("connection closed by the agent")
 	}
 	a.lost(box, err)
+	k.close()
 }
 
 func (k *tcpLink) status(ag *control.Agent) {
@@ -266,8 +275,9 @@ func (k *tcpLink) status(ag *control.Agent) {
 }
 
 func (k *tcpLink) close() error {
-	k.once.Do(func() { close(k.done) })
-	return k.c.Close()
+	err := k.c.Close()
+	k.q.close()
+	return err
 }
 
 // udpLink is a connected UDP socket to an agent, bound to the address of
@@ -293,6 +303,8 @@ func dialUDPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
 }
 
 func (k *udpLink) Via() (string, netip.AddrPort) { return "UDP", k.via }
+
+func (k *udpLink) alive() bool { return true }
 
 // Send forwards a request.
 func (k *udpLink) Send(b []byte) error {

@@ -34,7 +34,13 @@ type sctpListener struct {
 
 	mu     sync.Mutex // guards assocs; taken per notification, not per message
 	assocs map[sctp.AssocID]struct{}
+	// relays holds responses relayed from session-agents until the
+	// association takes them (see sendQueue).
+	relays *sendQueue
 }
+
+// relayQueue is the number of relayed responses waiting for a listener.
+const relayQueue = 4096
 
 // sipPPID is the payload protocol identifier of SIP messages (RFC 4168).
 const sipPPID = 0
@@ -47,6 +53,15 @@ func openSCTP(s Spec, r *router, id uint32, log *slog.Logger) (*sctpListener, er
 	sl := &sctpListener{l: l, id: id, since: time.Now(), log: log, assocs: map[sctp.AssocID]struct{}{}}
 	sl.spec.Store(&s)
 	l.OnNotification(sl.notification)
+	sl.relays = newSendQueue(relayQueue, func(m queued) error {
+		err := l.WriteMsg(m.b, sctp.AssocID(m.conn), 0, sipPPID)
+		if err == nil {
+			sl.c.out.Add(1)
+		} else {
+			sl.c.sendErrors.Add(1)
+		}
+		return err
+	}, nil)
 	sl.wg.Add(1)
 	go sl.read(&worker{h: r.h, r: r, c: &sl.c, log: log})
 	return sl, nil
@@ -107,14 +122,10 @@ func (sl *sctpListener) read(w *worker) {
 	}
 }
 
-// reply sends a relayed response on association conn, without waiting
-// for room in the send buffer (the caller reads another connection).
+// reply queues a relayed response for association conn: the caller reads
+// another connection and must not wait for this one.
 func (sl *sctpListener) reply(b []byte, conn uint32, _ netip.AddrPort) error {
-	err := sl.l.TryWriteMsg(b, sctp.AssocID(conn), 0, sipPPID)
-	if err == nil {
-		sl.c.out.Add(1)
-	}
-	return err
+	return sl.relays.put(b, conn, 0)
 }
 
 func (sl *sctpListener) update(s Spec) ([]string, error) {
@@ -236,6 +247,7 @@ func (sl *sctpListener) options() control.ListenerOptions {
 
 func (sl *sctpListener) close() error {
 	err := sl.l.Close() // the kernel shuts every association down gracefully
+	sl.relays.close()
 	sl.wg.Wait()
 	return err
 }

@@ -112,13 +112,17 @@ func (c *Conn) WriteMsg(b []byte, stream uint16, ppid uint32) error {
 	return c.e.writeMsg(b, c.assoc, stream, ppid, 0)
 }
 
-// TryWriteMsg is WriteMsg without waiting: when the send buffer is full
+// WriteMsgContext is WriteMsg with a context: an opaque tag that the
+// kernel hands back, with the message itself, in the SEND_FAILED
+// notification if it gives up sending it (Notification.Context and Info).
+// The runtime counts resend attempts in it, as sctp_send_retries does.
+func (c *Conn) WriteMsgContext(b []byte, stream uint16, ppid, context uint32) error {
+	return c.e.writeMsg(b, c.assoc, stream, ppid, context)
+}
+
+// TryWriteMsg is WriteMsgContext without waiting: when the send buffer is full
 // (the peer's window is closed, or it is unreachable) it fails at once
 // with ErrWouldBlock, so that a caller serving others is never held up.
-// context is an opaque tag that the kernel hands back, with the message
-// itself, in the SEND_FAILED notification if it gives up sending it
-// (Notification.Context and Info): the runtime counts resend attempts in
-// it, as sctp_send_retries does.
 func (c *Conn) TryWriteMsg(b []byte, stream uint16, ppid, context uint32) error {
 	return c.e.tryWriteMsg(b, c.assoc, stream, ppid, context)
 }

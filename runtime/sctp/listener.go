@@ -90,12 +90,6 @@ func (l *Listener) WriteMsg(b []byte, assoc AssocID, stream uint16, ppid uint32)
 	return l.e.writeMsg(b, assoc, stream, ppid, 0)
 }
 
-// TryWriteMsg is WriteMsg without waiting: a full send buffer fails at
-// once with ErrWouldBlock (see Conn.TryWriteMsg).
-func (l *Listener) TryWriteMsg(b []byte, assoc AssocID, stream uint16, ppid uint32) error {
-	return l.e.tryWriteMsg(b, assoc, stream, ppid, 0)
-}
-
 // SetReadDeadline sets the deadline of ReadMsg (zero: none).
 func (l *Listener) SetReadDeadline(t time.Time) error { return l.e.f.SetReadDeadline(t) }
 

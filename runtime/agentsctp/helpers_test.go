@@ -1,0 +1,126 @@
+package agentsctp
+
+import (
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/runtime"
+	"github.com/acli-project/acli/runtime/control"
+)
+
+// config builds a configuration: sip-interface "core" with an SCTP
+// sip-port on 127.0.0.1 and 127.0.0.2 (the SBC's multi-homed set),
+// network-parameters np, and session-agents, each a hostname then
+// parameter/value pairs.
+func config(port int, np map[string]string, agents ...[]string) *model.Config {
+	cfg := model.NewConfig(model.Default)
+	si := model.NewInstance(model.SipInterface)
+	si.Set("realm-id", []string{"core"})
+	sp := model.NewInstance(model.SipPort)
+	sp.Set("address", []string{"127.0.0.1"})
+	sp.Set("port", []string{strconv.Itoa(port)})
+	sp.Set("transport-protocol", []string{"SCTP"})
+	sp.Set("multi-homed-addrs", []string{"127.0.0.2"})
+	si.Subs = append(si.Subs, sp)
+	cfg.Put(si)
+	if np != nil {
+		in := model.NewInstance(model.NetworkParameters)
+		for k, v := range np {
+			in.Set(k, []string{v})
+		}
+		cfg.Put(in)
+	}
+	for _, a := range agents {
+		in := model.NewInstance(model.SessionAgent)
+		in.Set("hostname", []string{a[0]})
+		for i := 1; i+1 < len(a); i += 2 {
+			in.Set(a[i], []string{a[i+1]})
+		}
+		cfg.Put(in)
+	}
+	return cfg
+}
+
+var nextPort atomic.Int32
+
+// port returns a port for a test: the guest has its own network stack.
+func port() int { return 21000 + int(nextPort.Add(1))*10 }
+
+func newEngine(t *testing.T) *runtime.Engine {
+	e := runtime.NewEngine(slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func apply(t *testing.T, e *runtime.Engine, cfg *model.Config, version string) control.ApplyReport {
+	t.Helper()
+	rep := e.Apply(cfg, version)
+	if len(rep.Errors) > 0 {
+		t.Fatalf("apply %s: %q", version, rep.Errors)
+	}
+	return rep
+}
+
+// agent returns the live state of one session-agent.
+func agent(t testing.TB, e *runtime.Engine, host string) control.Agent {
+	t.Helper()
+	as, err := e.SessionAgents(host)
+	if err != nil || len(as) != 1 {
+		t.Fatalf("session-agents %s: %v, %v", host, as, err)
+	}
+	return as[0]
+}
+
+// waitState waits up to d for the agent's state; it returns how long it
+// took.
+func waitState(t testing.TB, e *runtime.Engine, host, state string, d time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		a := agent(t, e, host)
+		if a.State == state {
+			return time.Since(start)
+		}
+		if time.Since(start) > d {
+			t.Fatalf("session-agent %s still %s (%s) after %v, want %s", host, a.State, a.Reason, d, state)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// eventually waits up to d for check to return "".
+func eventually(t testing.TB, d time.Duration, what string, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		msg := check()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s", what, msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func addrs(s ...string) []netip.Addr {
+	out := make([]netip.Addr, len(s))
+	for i, a := range s {
+		out[i] = netip.MustParseAddr(a)
+	}
+	return out
+}
