@@ -376,39 +376,60 @@ func (a *agent) connected(l *linkBox, pending []event) ([]event, time.Duration, 
 	pending = nil
 
 	var (
-		tick     *time.Ticker
-		tickC    <-chan time.Time
-		rtx      *time.Timer
-		rtxC     <-chan time.Time
-		rtxWait  time.Duration
-		seq      uint32
-		waiting  bool      // a ping is unanswered
-		sentAt   time.Time // of the ping
-		lastTx   time.Time // of its last transmission: the round trip is measured from it
-		pingBuf  bytes.Buffer
-		deadline time.Time
+		tick    *time.Ticker
+		tickC   <-chan time.Time
+		answer  *time.Timer // the ping's answer is due
+		answerC <-chan time.Time
+		rtx     *time.Timer // UDP: retransmit the ping
+		rtxC    <-chan time.Time
+		rtxWait time.Duration
+		seq     uint32
+		waiting bool        // the ping is unanswered and not yet missed
+		sentAt  time.Time   // of the ping
+		txs     []time.Time // of its transmissions: the round trip is measured from the last before the answer
+		pingBuf bytes.Buffer
 	)
+	stopTimer := func(t *time.Timer) {
+		if t != nil {
+			t.Stop()
+		}
+	}
 	stopPings := func() {
 		if tick != nil {
 			tick.Stop()
 			tick, tickC = nil, nil
 		}
-		if rtx != nil {
-			rtx.Stop()
-			rtx, rtxC = nil, nil
-		}
+		stopTimer(answer)
+		stopTimer(rtx)
+		answerC, rtxC = nil, nil
 		waiting = false
 	}
+	// missed: the ping was not answered in time.
+	missed := func() {
+		waiting = false
+		answerC, rtxC = nil, nil
+		a.c.pingsMissed.Add(1)
+		a.outOfService(fmt.Sprintf("no answer to the OPTIONS ping within %v", min(s.PingInterval, maxPingWait)), time.Time{})
+	}
 	ping := func() {
+		if waiting { // the tick came first: the previous ping is missed all the same
+			missed()
+		}
 		seq++
 		a.r.h.WritePing(&pingBuf, l, sipr.Ping{Point: a.id, Seq: seq, Host: s.Hostname, Port: s.Port})
 		waiting, sentAt = true, time.Now()
-		lastTx = sentAt
-		deadline = sentAt.Add(min(s.PingInterval, maxPingWait))
+		txs = append(txs[:0], sentAt)
 		a.c.pingsSent.Add(1)
 		if err := l.resend(pingBuf.Bytes(), 0); err != nil { // no sctp-send-retries for pings
 			a.log.Debug("ping not sent", "err", err)
 		}
+		wait := min(s.PingInterval, maxPingWait)
+		if answer == nil {
+			answer = time.NewTimer(wait)
+		} else {
+			answer.Reset(wait)
+		}
+		answerC = answer.C
 		if s.Transport == "UDP" {
 			rtxWait = pingT1
 			if rtx == nil {
@@ -425,9 +446,7 @@ func (a *agent) connected(l *linkBox, pending []event) ([]event, time.Duration, 
 			a.inService(l, "connected")
 			return
 		}
-		if a.view.Load().state == control.AgentInService {
-			// Changed pings keep a live agent in service.
-		} else {
+		if a.view.Load().state != control.AgentInService { // changed pings keep a live agent in service
 			a.setView(func(v *agentView) { v.reason = "connected; waiting for the answer to an OPTIONS ping" })
 		}
 		tick = time.NewTicker(s.PingInterval)
@@ -455,16 +474,21 @@ func (a *agent) connected(l *linkBox, pending []event) ([]event, time.Duration, 
 					return pending, time.Since(start), ev.err
 				}
 			case evPong:
-				if !s.Pings() || ev.seq != seq || !waiting {
-					continue // late, or of an earlier connection
+				if !s.Pings() || ev.seq != seq {
+					continue // of an earlier ping or connection
 				}
+				// A late answer (after the ping was missed) still shows
+				// the agent alive.
 				waiting = false
-				if rtx != nil {
-					rtx.Stop()
-					rtxC = nil
-				}
+				answerC, rtxC = nil, nil
 				a.c.pingsAnswered.Add(1)
-				a.setView(func(v *agentView) { v.lastPing, v.lastRTT, v.lastStatus = ev.at, ev.at.Sub(lastTx), ev.status })
+				rtt := ev.at.Sub(sentAt)
+				for _, tx := range txs {
+					if !tx.After(ev.at) {
+						rtt = ev.at.Sub(tx)
+					}
+				}
+				a.setView(func(v *agentView) { v.lastPing, v.lastRTT, v.lastStatus = ev.at, rtt, ev.status })
 				a.inService(l, fmt.Sprintf("OPTIONS ping answered %d", ev.status))
 			case evRefused:
 				if s.Pings() {
@@ -478,19 +502,20 @@ func (a *agent) connected(l *linkBox, pending []event) ([]event, time.Duration, 
 				}
 			}
 		case <-tickC:
-			if waiting && !time.Now().Before(deadline) {
-				a.c.pingsMissed.Add(1)
-				a.outOfService(fmt.Sprintf("no answer to the OPTIONS ping within %v", deadline.Sub(sentAt)), time.Time{})
-			}
 			ping()
+		case <-answerC:
+			answerC = nil
+			if waiting {
+				missed()
+			}
 		case <-rtxC:
 			if !waiting {
 				continue
 			}
 			l.resend(pingBuf.Bytes(), 0)
-			lastTx = time.Now()
+			txs = append(txs, time.Now())
 			rtxWait *= 2
-			if time.Now().Add(rtxWait).Before(deadline) {
+			if time.Since(sentAt)+rtxWait < min(s.PingInterval, maxPingWait) {
 				rtx.Reset(rtxWait)
 			} else {
 				rtxC = nil

@@ -92,10 +92,11 @@ func (k *sctpLink) Via() (string, netip.AddrPort) { return "SCTP", k.via }
 
 // Send forwards a request, with sctp-send-retries in its context.
 func (k *sctpLink) Send(b []byte) error {
+	k.a.c.forwarded.Add(1) // before: the answer may be relayed before the write returns
 	if err := k.resend(b, uint32(k.a.spec.Load().SendRetries)); err != nil {
+		k.a.c.forwarded.Add(^uint64(0))
 		return err
 	}
-	k.a.c.forwarded.Add(1)
 	return nil
 }
 
@@ -234,10 +235,11 @@ func (k *tcpLink) alive() bool { return true }
 
 // Send forwards a request.
 func (k *tcpLink) Send(b []byte) error {
+	k.a.c.forwarded.Add(1) // before: the answer may be relayed before the write returns
 	if err := k.resend(b, 0); err != nil {
+		k.a.c.forwarded.Add(^uint64(0))
 		return err
 	}
-	k.a.c.forwarded.Add(1)
 	return nil
 }
 
@@ -308,10 +310,11 @@ func (k *udpLink) alive() bool { return true }
 
 // Send forwards a request.
 func (k *udpLink) Send(b []byte) error {
+	k.a.c.forwarded.Add(1) // before: the answer may be relayed before the write returns
 	if err := k.resend(b, 0); err != nil {
+		k.a.c.forwarded.Add(^uint64(0))
 		return err
 	}
-	k.a.c.forwarded.Add(1)
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 type udpPeer struct {
 	c        *net.UDPConn
 	code     int
+	mute     atomic.Bool // read, never answer: a hung agent
 	requests atomic.Int64
 	options  atomic.Int64
 	last     atomic.Pointer[string]
@@ -45,6 +46,9 @@ func startUDPPeer(t testing.TB, addr string, code int) *udpPeer {
 				continue
 			}
 			p.requests.Add(1)
+			if p.mute.Load() {
+				continue
+			}
 			if req.Method == sip.OPTIONS {
 				p.options.Add(1)
 			} else {
@@ -160,8 +164,18 @@ func TestAgentUDP(t *testing.T) {
 		t.Errorf("request for no agent: %s", status(resp))
 	}
 
-	peer.c.Close() // killed: the next ping meets ICMP port unreachable
+	peer.mute.Store(true) // hung: pings go unanswered
 	d := waitState(t, e, "core-agent", control.AgentOutOfService, 3*time.Second)
+	t.Logf("hung UDP agent out of service %v after it stopped answering (ping-interval 1s): %s", d.Round(time.Millisecond),
+		agentState(t, e, "core-agent").Reason)
+	if r := agentState(t, e, "core-agent").Reason; r != "no answer to the OPTIONS ping within 1s" || d > 2500*time.Millisecond {
+		t.Errorf("out of service after %v (%q); want within two ping-intervals", d, r)
+	}
+	peer.mute.Store(false)
+	waitState(t, e, "core-agent", control.AgentInService, 3*time.Second)
+
+	peer.c.Close() // killed: the next ping meets ICMP port unreachable
+	d = waitState(t, e, "core-agent", control.AgentOutOfService, 3*time.Second)
 	t.Logf("UDP agent out of service %v after it stopped (ping-interval 1s)", d.Round(time.Millisecond))
 	if resp := c.message("core-agent"); status(resp) != "SIP/2.0 503 Service Unavailable" {
 		t.Errorf("request for the dead agent: %s", status(resp))
@@ -172,7 +186,7 @@ func TestAgentUDP(t *testing.T) {
 		t.Errorf("after the agent came back: %s", status(resp))
 	}
 	a := agentState(t, e, "core-agent")
-	if a.Counters.Forwarded != 4 || a.Counters.Relayed != 4 || a.Counters.Unavailable != 1 || a.Ping.Answered == 0 ||
+	if a.Counters.Forwarded != 4 || a.Counters.Relayed != 4 || a.Counters.Unavailable != 1 || a.Ping.Answered == 0 || a.Ping.Missed == 0 ||
 		a.Ping.LastStatus != 200 || a.Conn == nil || a.Conn.State != "open" {
 		t.Errorf("agent state %+v, counters %+v, ping %+v", a, a.Counters, a.Ping)
 	}
@@ -322,5 +336,32 @@ func TestAgentTCP(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if st := agentState(t, e, "tcp-agent"); st.State != control.AgentOutOfService || st.Counters.Lost < 2 || st.NextAttempt.IsZero() {
 		t.Errorf("after the agent went away: %s (%s), %d lost, next attempt %v", st.State, st.Reason, st.Counters.Lost, st.NextAttempt)
+	}
+}
+
+// An agent on one of the SBC's own addresses is reached by its port: a
+// request for the SBC's address and port is the SBC's to answer.
+func TestAgentOnSBCAddress(t *testing.T) {
+	p, ap := freePort(t), freePort(t)
+	startUDPPeer(t, addr("127.0.0.1", ap), 200)
+	e := NewEngine(testLog(t))
+	defer e.Close()
+	cfg := withAgents(config([]port{{"core", "UDP", "127.0.0.1", p, nil}}, nil, nil),
+		sa{"local-agent", []string{"ip-address", "127.0.0.1", "port", itoa(ap)}})
+	if rep := e.Apply(cfg, "v1"); len(rep.Errors) > 0 {
+		t.Fatal(rep.Errors)
+	}
+	waitState(t, e, "local-agent", control.AgentInService, 3*time.Second)
+	c := newClient(t, "127.0.0.3:0", addr("127.0.0.1", p))
+	if resp := c.message("127.0.0.1:" + itoa(ap)); status(resp) != "SIP/2.0 200 Answer" {
+		t.Errorf("request for the agent's address and port: %s", status(resp))
+	}
+	for _, host := range []string{"127.0.0.1:" + itoa(p), "127.0.0.1"} {
+		if resp := c.message(host); status(resp) != "SIP/2.0 480 Temporarily Unavailable" {
+			t.Errorf("request for the SBC's own %s: %s, want the SBC's own answer", host, status(resp))
+		}
+	}
+	if resp := c.message("local-agent"); status(resp) != "SIP/2.0 200 Answer" {
+		t.Errorf("request for the agent's hostname: %s", status(resp))
 	}
 }

@@ -407,7 +407,9 @@ func (e *Engine) applyAgents(specs []AgentSpec, disabled []DisabledAgent, rep *c
 // publish gives the message path the current listeners and agents: the
 // router's ingress points and the Handler's routes. A session-agent is
 // routed by its hostname and ip-address with its port, and by each alone
-// when no other agent shares it.
+// when no other agent shares it and it is not an address the SBC listens
+// on (a request for the SBC itself, sip:ITS-ADDRESS:ITS-PORT, is the
+// SBC's to answer).
 func (e *Engine) publish() {
 	points := make(map[uint32]ingress, len(e.table)+len(e.agents))
 	for _, ent := range e.table {
@@ -421,6 +423,11 @@ func (e *Engine) publish() {
 	routes := sipr.NewRoutes()
 	alone := map[string]*agent{}
 	shared := map[string]bool{}
+	for _, ent := range e.table {
+		for _, a := range ent.spec.Addrs {
+			shared[a.String()] = true
+		}
+	}
 	for _, h := range slices.Sorted(mapsKeys(e.agents)) {
 		a := e.agents[h]
 		s := a.spec.Load()
