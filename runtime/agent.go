@@ -31,9 +31,12 @@ package runtime
 // at most two ping-intervals for a silent one. A UDP ping is retransmitted
 // at 500 ms, 1 s, 2 s, ... within its interval (RFC 3261 timer E).
 //
-// Requests for an agent out of service get 503 (see sip.Handler): the
-// Handler asks Hop, an atomic load, for every request; the message path
-// takes no lock.
+// Requests for an agent out of service get 503 (see sip.Handler). The
+// message path takes none of the runtime's locks: the routes, the agent's
+// connection (Hop) and the ingress points are atomic loads of values the
+// engine or the agent's goroutine replace whole; forwarding on SCTP or TCP
+// is a channel send to the connection's writer (see sendQueue), on UDP a
+// socket write.
 //
 // sctp-send-ttl is the lifetime of every message sent on the association
 // (the kernel drops a message still unsent at expiry); sctp-send-retries is

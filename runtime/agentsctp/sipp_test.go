@@ -64,15 +64,31 @@ func TestStaticSCTPAgent(t *testing.T) {
 		}
 	}
 
-	// Thousands of transactions, over one association and one per call.
-	for _, tt := range []struct {
+	// Thousands of transactions, over one association and one per call;
+	// during the first run activate-config adds an agent, changes this
+	// one's ping-interval (in place) and removes the other again.
+	for i, tt := range []struct {
 		transport   string
 		calls, rate int
 	}{{"s1", 3000, 400}, {"sn", 500, 200}} {
-		r := uac("message.xml", tt.transport, 5070, tt.calls, tt.rate)
+		done := make(chan sipptest.Result, 1)
+		go func() { done <- uac("message.xml", tt.transport, 5070, tt.calls, tt.rate) }()
+		if i == 0 {
+			other := []string{"edge", "ip-address", "127.0.0.13", "port", strconv.Itoa(port()), "transport-method", "staticSCTP", "realm-id", "core"}
+			changed := append(append([]string(nil), sa...), "ping-interval", "2")
+			for v, agents := range [][][]string{{sa, other}, {changed, other}, {changed}} {
+				time.Sleep(time.Second)
+				rep := apply(t, e, config(p, np, agents...), "v"+strconv.Itoa(v+2))
+				t.Logf("v%d: %s", v+2, strings.TrimSpace(rep.String()))
+			}
+		}
+		r := <-done
 		r.Check(t, tt.calls)
 		t.Logf("sipp -t %s: %d MESSAGEs through the SBC to the SCTP agent: %d successful, %d failed, %.0f calls/s, %v",
 			tt.transport, tt.calls, r.Successful, r.Failed, r.CallRate, r.Elapsed.Round(time.Millisecond))
+	}
+	if a := agent(t, e, "core-172S1"); a.Ping.Interval != 2 {
+		t.Errorf("ping every %ds after v3, want 2", a.Ping.Interval)
 	}
 	if a := agent(t, e, "core-172S1"); a.Counters.Forwarded < 3500 || a.Counters.Relayed < 3500 || a.Counters.Connects != 1 {
 		t.Errorf("agent counters %+v; want 3500 forwarded and relayed on one association", a.Counters)
