@@ -37,7 +37,7 @@ type tcpListener struct {
 	closed bool
 	// byID finds a connection by its number, for relayed responses: a
 	// sync.Map, whose loads take no lock.
-	byID   sync.Map // uint32 -> *net.TCPConn
+	byID   sync.Map // uint32 -> *acceptedConn
 	nextID atomic.Uint32
 }
 
@@ -81,7 +81,7 @@ func (l *tcpListener) accept() {
 		l.conns[c] = struct{}{}
 		l.mu.Unlock()
 		id := l.nextID.Add(1)
-		l.byID.Store(id, c)
+		l.byID.Store(id, &acceptedConn{c: c})
 		l.c.assocs.Add(1)
 		l.c.assocsTotal.Add(1)
 		l.wg.Add(1)
@@ -96,7 +96,9 @@ func (l *tcpListener) serve(c *net.TCPConn, id uint32) {
 		l.mu.Lock()
 		delete(l.conns, c)
 		l.mu.Unlock()
-		l.byID.Delete(id)
+		if tc, ok := l.byID.LoadAndDelete(id); ok {
+			tc.(*acceptedConn).closeRelays()
+		}
 		l.c.assocs.Add(-1)
 		c.Close()
 	}()
@@ -129,19 +131,66 @@ func (l *tcpListener) serve(c *net.TCPConn, id uint32) {
 	}
 }
 
-// reply sends a relayed response on connection conn.
+// tcpRelayQueue is the number of relayed responses waiting for one TCP
+// connection (its queue is a channel of that capacity, made on the first
+// relay).
+const tcpRelayQueue = 256
+
+// acceptedConn is an accepted connection as relayed responses see it: they go
+// through a sendQueue of its own, made on the first one, so that the
+// session-agent's reader relaying them never waits for a client that
+// does not read (the connection's own answers are written by its reader).
+type acceptedConn struct {
+	c      *net.TCPConn
+	once   sync.Once
+	mu     sync.Mutex // guards relays against closeRelays
+	relays *sendQueue
+	closed bool
+}
+
+func (tc *acceptedConn) queue(l *tcpListener) *sendQueue {
+	tc.once.Do(func() {
+		tc.mu.Lock()
+		defer tc.mu.Unlock()
+		if tc.closed {
+			return
+		}
+		tc.relays = newSendQueue(tcpRelayQueue, func(m queued) error {
+			tc.c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+			_, err := tc.c.Write(m.b)
+			if err != nil {
+				l.c.sendErrors.Add(1)
+				tc.c.Close() // a partial write breaks the stream
+				return err
+			}
+			l.c.out.Add(1)
+			return nil
+		}, nil)
+	})
+	return tc.relays
+}
+
+func (tc *acceptedConn) closeRelays() {
+	tc.mu.Lock()
+	tc.closed = true
+	q := tc.relays
+	tc.mu.Unlock()
+	if q != nil {
+		q.close()
+	}
+}
+
+// reply queues a relayed response for connection conn.
 func (l *tcpListener) reply(b []byte, conn uint32, _ netip.AddrPort) error {
 	v, ok := l.byID.Load(conn)
 	if !ok {
 		return errGone
 	}
-	c := v.(*net.TCPConn)
-	c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
-	_, err := c.Write(b)
-	if err == nil {
-		l.c.out.Add(1)
+	q := v.(*acceptedConn).queue(l)
+	if q == nil {
+		return errGone
 	}
-	return err
+	return q.put(b, 0, 0)
 }
 
 func (l *tcpListener) update(s Spec) ([]string, error) {
