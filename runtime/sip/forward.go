@@ -90,12 +90,6 @@ func (r *Routes) Add(host string, port int, t Target) {
 	r.m[routeKey(normHost(host), port)] = t
 }
 
-// Delete removes the route of host and port.
-func (r *Routes) Delete(host string, port int) { delete(r.m, routeKey(normHost(host), port)) }
-
-// Len is the number of routes.
-func (r *Routes) Len() int { return len(r.m) }
-
 // Lookup returns the target of a Request-URI: its host and port first,
 // then its host alone.
 func (r *Routes) Lookup(u *sip.Uri) Target {
