@@ -22,7 +22,7 @@ func TestAgentSIPp(t *testing.T) {
 	}{
 		// A killed UDP agent: the next ping (every 2 s once changed)
 		// meets ICMP port unreachable.
-		{"udp", "u1", "UDP", "1", 2500 * time.Millisecond},
+		{"udp", "u1", "UDP", "1", 3 * time.Second},
 		// A killed TCP agent: its kernel closes the connection.
 		{"tcp", "t1", "StaticTCP", "1", 500 * time.Millisecond},
 	}
