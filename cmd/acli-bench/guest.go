@@ -67,7 +67,11 @@ type Record struct {
 	// elsewhere, so runs on a busy host are flagged and left out.
 	HostOther float64 `json:"host_other,omitempty"`
 	Contended bool    `json:"contended,omitempty"` // HostOther above -max-host-other: left out of the summary
-	Err       string  `json:"err,omitempty"`
+	// HostCPU is the CPU (s) the host spent on the benchmark during the
+	// run: the guest as a whole (the UML kernel, SIPp, the server, the
+	// probe) in the host's own accounting. Filled in by the host.
+	HostCPU float64 `json:"host_cpu,omitempty"`
+	Err     string  `json:"err,omitempty"`
 
 	// load
 	Calls       int     `json:"calls,omitempty"`     // SIPp calls created

@@ -257,6 +257,7 @@ func annotateLoad(recs []Record, load *hostLoad, maxOther float64) {
 		}
 		r.HostOther = o
 		r.Contended = o > maxOther
+		r.HostCPU = load.oursBetween(time.UnixMilli(r.Start), time.UnixMilli(r.End))
 	}
 }
 

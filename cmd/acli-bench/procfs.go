@@ -322,12 +322,9 @@ func (h *hostLoad) run(ctx context.Context) {
 	}
 }
 
-// other returns the CPU cores busy with other work between from and to
-// (-1 if the samples do not cover it).
-func (h *hostLoad) other(from, to time.Time) float64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var a, b *loadSample
+// window returns the samples around from and to: the last at or before
+// from and the first at or after to (nil if none).
+func (h *hostLoad) window(from, to time.Time) (a, b *loadSample) {
 	for i := range h.samples {
 		s := &h.samples[i]
 		if !s.valid {
@@ -341,6 +338,30 @@ func (h *hostLoad) other(from, to time.Time) float64 {
 		}
 	}
 	if a == nil || b == nil || !b.at.After(a.at) {
+		return nil, nil
+	}
+	return a, b
+}
+
+// ours returns the CPU seconds of our process groups between from and to
+// (-1 if the samples do not cover it).
+func (h *hostLoad) oursBetween(from, to time.Time) float64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a, b := h.window(from, to)
+	if a == nil {
+		return -1
+	}
+	return float64(b.ours-a.ours) / clockTicks
+}
+
+// other returns the CPU cores busy with other work between from and to
+// (-1 if the samples do not cover it).
+func (h *hostLoad) other(from, to time.Time) float64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a, b := h.window(from, to)
+	if a == nil {
 		return -1
 	}
 	busy := float64(b.busy-a.busy) - float64(b.ours-a.ours)
