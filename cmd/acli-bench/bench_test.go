@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"math"
 	"net/netip"
 	"os"
@@ -463,5 +464,39 @@ func TestContendedLeftOut(t *testing.T) {
 	md := rep.markdown("T")
 	if !strings.Contains(md, "left out of the summary, the host was busy with other work (0.90 cores)") || !strings.Contains(md, "| 0.90 (left out) |") {
 		t.Errorf("contended runs not reported:\n%s", md)
+	}
+}
+
+func TestHostLoadRunCoversTheEnd(t *testing.T) {
+	// The sampler takes a last sample when stopped: a run that ends just
+	// before is covered.
+	var h hostLoad
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.run(ctx) }()
+	time.Sleep(50 * time.Millisecond) // after the first sample
+	start := time.Now()
+	time.Sleep(100 * time.Millisecond)
+	end := time.Now()
+	cancel()
+	<-done
+	if got := h.oursBetween(start, end); got < 0 {
+		t.Errorf("a run ending before the sampler stopped is not covered (%v); samples %d", got, len(h.samples))
+	}
+}
+
+func TestMaxRateOfPartialRepetitions(t *testing.T) {
+	// Repetition 2 ran 300 on a busy host (left out) and failed at 600:
+	// its highest passing rate is unknown, not 0.
+	recs := sampleRecords()
+	for i := range recs {
+		r := &recs[i]
+		if r.Kind == "load" && r.Server == "kamailio" && r.Rep == 2 && r.Rate == 300 {
+			r.Contended, r.Start = true, 1
+		}
+	}
+	rep := aggregate(recs, []string{"acli", "kamailio"}, []string{"s1"})
+	if k := rep.Rows[1]; k.MaxRate.N != 1 || k.MaxRate.Med != 588 {
+		t.Errorf("kamailio max rate %+v, want only repetition 1's 588", k.MaxRate)
 	}
 }

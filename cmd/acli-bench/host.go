@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -109,7 +110,7 @@ func sipMain(args []string) int {
 		defer os.RemoveAll(dir)
 	}
 	p.Dir = dir
-	if slicesContains(p.Servers, serverAcli) {
+	if slices.Contains(p.Servers, serverAcli) {
 		p.Acli = filepath.Join(dir, "acli")
 		fmt.Fprintln(os.Stderr, "acli-bench: building acli (CGO_ENABLED=0 go build ./cmd/acli)")
 		build := exec.Command("go", "build", "-o", p.Acli, "./cmd/acli")
@@ -167,7 +168,7 @@ func sipMain(args []string) int {
 		return 1
 	}
 	annotateLoad(recs, &load, *maxOther)
-	if _, err := writeRecords(filepath.Join(dir, resultsFile), recs); err != nil {
+	if err := writeRecords(filepath.Join(dir, resultsFile), recs); err != nil {
 		fmt.Fprintf(os.Stderr, "acli-bench sip: %v\n", err)
 	}
 	p.Modes = allModes
@@ -233,14 +234,9 @@ func runHostUDP(ctx context.Context, p Plan, td string) error {
 		return err
 	}
 	defer g.out.Close()
-	g.emit(Record{Kind: "env", Note: "host reference: " + hostEnv(&hp)})
+	g.emit(Record{Kind: "env", Note: fmt.Sprintf("host reference: kernel %s, %d CPU", unameRelease(), goruntime.NumCPU())})
 	runPlan(ctx, &hp, g)
 	return nil
-}
-
-// hostEnv describes the host's SIPp and Kamailio for the host reference.
-func hostEnv(p *Plan) string {
-	return "kernel " + unameRelease() + ", " + fmt.Sprintf("%d CPU", goruntime.NumCPU())
 }
 
 // annotateLoad sets each load run's HostOther and marks the runs above
@@ -257,21 +253,21 @@ func annotateLoad(recs []Record, load *hostLoad, maxOther float64) {
 		}
 		r.HostOther = o
 		r.Contended = o > maxOther
-		r.HostCPU = load.oursBetween(time.UnixMilli(r.Start), time.UnixMilli(r.End))
+		r.HostCPU = max(load.oursBetween(time.UnixMilli(r.Start), time.UnixMilli(r.End)), 0)
 	}
 }
 
 // writeRecords rewrites the results file with recs.
-func writeRecords(path string, recs []Record) ([]byte, error) {
+func writeRecords(path string, recs []Record) error {
 	var b bytes.Buffer
 	for _, r := range recs {
 		j, err := json.Marshal(r)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		b.Write(append(j, '\n'))
 	}
-	return b.Bytes(), os.WriteFile(path, b.Bytes(), 0o644)
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 // runGuest boots the guest that runs the plan, showing its progress.
@@ -293,15 +289,6 @@ func runGuest(ctx context.Context, dir, planPath string, out io.Writer) (int, er
 	stopTail()
 	<-tailDone
 	return code, err
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func splitList(s string) []string {

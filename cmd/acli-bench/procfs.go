@@ -303,7 +303,8 @@ func ourTicks(self int) uint64 {
 	return t
 }
 
-// run samples every second until ctx ends.
+// run samples every second until ctx ends, and once more then (so that
+// the last run's end is covered).
 func (h *hostLoad) run(ctx context.Context) {
 	self := os.Getpid()
 	t := time.NewTicker(time.Second)
@@ -314,9 +315,11 @@ func (h *hostLoad) run(ctx context.Context) {
 		h.mu.Lock()
 		h.samples = append(h.samples, s)
 		h.mu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
 		select {
 		case <-ctx.Done():
-			return
 		case <-t.C:
 		}
 	}

@@ -54,7 +54,6 @@ type row struct {
 	PSSMB        stat
 	KBPerAssoc   stat // RSS growth per open association (SCTP modes)
 	P50, P99     stat // µs, at the comparison rate
-	Busy, SIPp   stat // guest CPU busy (%), SIPp CPU s per 1k calls
 	GuestPerK    stat // the whole guest's busy CPU s per 1k requests
 	HostPerK     stat // the host's CPU s for the whole guest per 1k requests
 	Runs, Failed int
@@ -202,7 +201,7 @@ func makeRow(loads []Record, server, mode string, rate int, as assocStats) row {
 	best := map[int]float64{} // per repetition
 	reps := map[int]bool{}
 	partial := map[int]bool{} // repetitions with runs left out
-	var cpu, per, rss, pss, p50, p99, busy, sipp, guest, host []float64
+	var cpu, per, rss, pss, p50, p99, guest, host []float64
 	for _, r := range loads {
 		if r.Server == server && r.Mode == mode && r.leftOut() {
 			partial[r.Rep] = true
@@ -230,14 +229,12 @@ func makeRow(loads []Record, server, mode string, rate int, as assocStats) row {
 			p50 = append(p50, r.P50us)
 			p99 = append(p99, r.P99us)
 		}
-		busy = append(busy, r.GuestBusy*100)
 		if r.GuestCPU > 0 {
 			guest = append(guest, perK(r.GuestCPU, r.Requests))
 		}
 		if r.HostCPU > 0 {
 			host = append(host, perK(r.HostCPU, r.Requests))
 		}
-		sipp = append(sipp, perK(r.SIPpCPU, r.Calls))
 	}
 	var rates []float64
 	for rp := range reps {
@@ -248,7 +245,7 @@ func makeRow(loads []Record, server, mode string, rate int, as assocStats) row {
 	}
 	rw.MaxRate = statOf(rates)
 	rw.CPUPerK, rw.ReqPerCPU, rw.RSSMB, rw.PSSMB = statOf(cpu), statOf(per), statOf(rss), statOf(pss)
-	rw.P50, rw.P99, rw.Busy, rw.SIPp, rw.GuestPerK = statOf(p50), statOf(p99), statOf(busy), statOf(sipp), statOf(guest)
+	rw.P50, rw.P99, rw.GuestPerK = statOf(p50), statOf(p99), statOf(guest)
 	rw.HostPerK = statOf(host)
 	if transportOf(mode) == "SCTP" {
 		rw.KBPerAssoc = as.UsedRSS // in use: the conservative figure
