@@ -408,6 +408,9 @@ func TestEstimateAndFlags(t *testing.T) {
 	if code := run([]string{"sip", "-modes", "s2"}); code != 2 {
 		t.Errorf("bad mode: exit %d", code)
 	}
+	if code := run([]string{"sip", "-h"}); code != 0 {
+		t.Errorf("sip -h: exit %d", code)
+	}
 	if code := run([]string{"nope"}); code != 2 {
 		t.Errorf("unknown subcommand: exit %d", code)
 	}

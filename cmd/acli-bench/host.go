@@ -44,6 +44,9 @@ func sipMain(args []string) int {
 	keep := fs.Bool("keep", false, "keep the guest's directory (logs, SIPp files)")
 	timeout := fs.Duration("timeout", 0, "bound on the guest (0: twice the estimate plus 10 minutes)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
