@@ -71,10 +71,12 @@ type endpoint struct {
 
 	rmu   sync.Mutex // serializes reads (notifications may come in pieces)
 	notif []byte     // a notification being reassembled
+	rd    reader     // the read state, under rmu
 
 	mu       sync.Mutex
 	assocs   map[AssocID]struct{} // up (COMM_UP read)
 	rejected map[AssocID]struct{} // aborted for MaxAssocs, not yet gone
+	nrej     atomic.Int32         // len(rejected), read without mu per message
 	stats    Stats
 	handler  func(Notification)
 }
@@ -104,12 +106,12 @@ func familyOf(addrs []netip.Addr) (int, []netip.Addr, error) {
 // newEndpoint creates a non-blocking one-to-many socket of family,
 // subscribed to the notifications it needs and with o applied, calls setup
 // (if not nil) on it, and puts it on the netpoller.
-func newEndpoint(family int, o Options, setup func(fd int) error) (*endpoint, error) {
+func newEndpoint(family int, o Options, events []sctpwire.NotificationType, setup func(fd int) error) (*endpoint, error) {
 	fd, err := unix.Socket(family, unix.SOCK_SEQPACKET|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_SCTP)
 	if err != nil {
 		return nil, fmt.Errorf("sctp: socket: %w", err)
 	}
-	if err := initSocket(fd, o); err != nil {
+	if err := initSocket(fd, o, events); err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
@@ -128,18 +130,64 @@ func newEndpoint(family int, o Options, setup func(fd int) error) (*endpoint, er
 	e := &endpoint{f: f, rc: rc, family: family,
 		assocs: make(map[AssocID]struct{}), rejected: make(map[AssocID]struct{})}
 	e.opts.Store(&o)
+	e.rd.fn = e.rd.recv
 	return e, nil
 }
 
-// events are the notifications an endpoint subscribes to.
-var events = []sctpwire.NotificationType{
+// reader is the state of one recvmsg on the netpoller, kept with its
+// function so that a read allocates nothing.
+type reader struct {
+	buf                     []byte
+	oob                     [64]byte
+	name                    [sctpwire.SizeofSockaddrInet6]byte
+	n, oobn, namelen, flags int
+	err                     error
+	fn                      func(fd uintptr) bool // recv, bound once
+}
+
+func (r *reader) recv(fd uintptr) bool {
+	r.n, r.oobn, r.namelen, r.flags, r.err = recvmsg(int(fd), r.buf, r.oob[:], r.name[:])
+	return r.err != unix.EAGAIN
+}
+
+// sender is the state of one sendmsg, pooled so that a send allocates
+// nothing.
+type sender struct {
+	b    []byte
+	oob  [64]byte
+	oobn int
+	err  error
+	fn   func(fd uintptr) bool // send, bound once
+	ctl  func(fd uintptr)      // send, for RawConn.Control
+}
+
+func (s *sender) send(fd uintptr) bool {
+	_, s.err = sendmsg(int(fd), s.b, s.oob[:s.oobn])
+	return s.err != unix.EAGAIN
+}
+
+var senders = sync.Pool{New: func() any {
+	s := new(sender)
+	s.fn = s.send
+	s.ctl = func(fd uintptr) { s.send(fd) }
+	return s
+}}
+
+// connEvents are the notifications a Conn subscribes to: its users follow
+// paths, shutdowns and messages the stack gave up (sctp-send-retries).
+var connEvents = []sctpwire.NotificationType{
 	sctpwire.AssocChange, sctpwire.PeerAddrChange, sctpwire.ShutdownEvent,
 	sctpwire.RemoteError, sctpwire.SendFailedEvent,
 }
 
-// initSocket subscribes fd to notifications and receive information and
-// applies o.
-func initSocket(fd int, o Options) error {
+// listenerEvents are the notifications a Listener subscribes to: only
+// association changes (Stats, MaxAssocs), so that no other notification
+// costs the server a read.
+var listenerEvents = []sctpwire.NotificationType{sctpwire.AssocChange}
+
+// initSocket subscribes fd to events and receive information and applies
+// o.
+func initSocket(fd int, o Options, events []sctpwire.NotificationType) error {
 	for _, ev := range events {
 		if err := setsockopt(fd, sctpwire.OptEvent, sctpwire.Event{Type: uint16(ev), On: true}.Marshal()); err != nil {
 			return fmt.Errorf("sctp: SCTP_EVENT %v: %w", ev, err)
@@ -225,18 +273,15 @@ func (e *endpoint) readMsg(buf []byte, until func(Notification) bool) (int, Recv
 	}
 	e.rmu.Lock()
 	defer e.rmu.Unlock()
-	var oob [64]byte
-	var name [sctpwire.SizeofSockaddrInet6]byte
+	r := &e.rd
+	r.buf = buf
+	defer func() { r.buf = nil }()
 	for {
-		var n, oobn, namelen, flags int
-		var rerr error
-		err := e.rc.Read(func(fd uintptr) bool {
-			n, oobn, namelen, flags, rerr = recvmsg(int(fd), buf, oob[:], name[:])
-			return rerr != unix.EAGAIN
-		})
+		err := e.rc.Read(r.fn)
 		if err == nil {
-			err = rerr
+			err = r.err
 		}
+		n, oobn, namelen, flags := r.n, r.oobn, r.namelen, r.flags
 		if err != nil {
 			if e.closed.Load() {
 				return 0, RecvInfo{}, net.ErrClosed
@@ -264,15 +309,15 @@ func (e *endpoint) readMsg(buf []byte, until func(Notification) bool) (int, Recv
 			continue
 		}
 		info := RecvInfo{EOR: flags&sctpwire.MsgEOR != 0}
-		if namelen > len(name) {
-			namelen = len(name)
+		if namelen > len(r.name) {
+			namelen = len(r.name)
 		}
-		info.Peer, _, _ = sctpwire.ParseSockaddr(name[:namelen])
-		if ri, ok, _ := sctpwire.ParseRecvCmsgs(oob[:min(oobn, len(oob))]); ok {
+		info.Peer, _, _ = sctpwire.ParseSockaddr(r.name[:namelen])
+		if ri, ok, _ := sctpwire.ParseRecvCmsgs(r.oob[:min(oobn, len(r.oob))]); ok {
 			info.Assoc, info.Stream, info.SSN, info.Flags = AssocID(ri.Assoc), ri.Stream, ri.SSN, ri.Flags
 			info.PPID = ntohl(ri.PPID)
 		}
-		if e.isRejected(info.Assoc) {
+		if e.nrej.Load() > 0 && e.isRejected(info.Assoc) {
 			continue // sent early by a peer beyond MaxAssocs
 		}
 		return n, info, nil
@@ -311,6 +356,7 @@ func (e *endpoint) notification(b []byte) (Notification, bool) {
 			e.stats.Up++
 			if max := e.opts.Load().MaxAssocs; max > 0 && len(e.assocs) >= max {
 				e.rejected[id] = struct{}{}
+				e.nrej.Store(int32(len(e.rejected)))
 				e.stats.Rejected++
 				abort = true
 			} else {
@@ -324,6 +370,7 @@ func (e *endpoint) notification(b []byte) (Notification, bool) {
 				e.stats.Down++
 			}
 			delete(e.rejected, id)
+			e.nrej.Store(int32(len(e.rejected)))
 		case sctpwire.CantStrAssoc:
 			e.stats.Failed++
 		}
@@ -346,14 +393,14 @@ func (e *endpoint) notification(b []byte) (Notification, bool) {
 // policy flag is the kernel's timed reliability (it drops the message when
 // it is still unsent at expiry, the next time it looks at its queue: on a
 // retransmission or a zero-window probe).
-func (e *endpoint) sndInfo(assoc AssocID, stream uint16, ppid, context uint32) []byte {
+func (e *endpoint) sndInfo(assoc AssocID, stream uint16, ppid, context uint32) sctpwire.SndRcvInfo {
 	o := e.opts.Load()
 	info := sctpwire.SndRcvInfo{Stream: stream, PPID: htonl(ppid), Assoc: int32(assoc), TimeToLive: uint32(o.SendTTL),
 		Context: context}
 	if o.Unordered {
 		info.Flags |= sctpwire.FlagUnordered
 	}
-	return sctpwire.SndRcvCmsg(info)
+	return info
 }
 
 // writeMsg sends b on assoc, waiting for room in the send buffer.
@@ -374,7 +421,7 @@ func (e *endpoint) tryWriteMsg(b []byte, assoc AssocID, stream uint16, ppid, con
 
 // sendFlags sends an empty message with flags (SCTP_ABORT, SCTP_EOF).
 func (e *endpoint) sendFlags(assoc AssocID, flags uint16) error {
-	return e.send(nil, sctpwire.SndRcvCmsg(sctpwire.SndRcvInfo{Assoc: int32(assoc), Flags: flags}))
+	return e.send(nil, sctpwire.SndRcvInfo{Assoc: int32(assoc), Flags: flags})
 }
 
 // ErrWouldBlock is the error of a non-blocking write that found the
@@ -382,30 +429,30 @@ func (e *endpoint) sendFlags(assoc AssocID, flags uint16) error {
 var ErrWouldBlock = fmt.Errorf("sctp: send buffer full: %w", unix.EAGAIN)
 
 // trySend is send without waiting for room in the send buffer.
-func (e *endpoint) trySend(b, oob []byte) error {
-	var serr error
-	err := e.control(func(fd int) error {
-		_, serr = sendmsg(fd, b, oob)
-		return nil
-	})
+func (e *endpoint) trySend(b []byte, info sctpwire.SndRcvInfo) error {
+	s := senders.Get().(*sender)
+	s.b, s.oobn = b, sctpwire.PutSndRcvCmsg(s.oob[:], info)
+	err := e.rc.Control(s.ctl)
 	if err == nil {
-		err = serr
+		err = s.err
 	}
+	s.b, s.err = nil, nil
+	senders.Put(s)
 	if errors.Is(err, unix.EAGAIN) {
 		return ErrWouldBlock
 	}
 	return mapErr(err)
 }
 
-func (e *endpoint) send(b, oob []byte) error {
-	var serr error
-	err := e.rc.Write(func(fd uintptr) bool {
-		_, serr = sendmsg(int(fd), b, oob)
-		return serr != unix.EAGAIN
-	})
+func (e *endpoint) send(b []byte, info sctpwire.SndRcvInfo) error {
+	s := senders.Get().(*sender)
+	s.b, s.oobn = b, sctpwire.PutSndRcvCmsg(s.oob[:], info)
+	err := e.rc.Write(s.fn)
 	if err == nil {
-		err = serr
+		err = s.err
 	}
+	s.b, s.err = nil, nil
+	senders.Put(s)
 	return mapErr(err)
 }
 

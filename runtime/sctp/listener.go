@@ -44,7 +44,7 @@ func Listen(addrs []netip.Addr, port int, o Options) (*Listener, error) {
 		return nil, fmt.Errorf("sctp: port %d out of range", port)
 	}
 	bound := 0
-	e, err := newEndpoint(fam, o, func(fd int) error {
+	e, err := newEndpoint(fam, o, listenerEvents, func(fd int) error {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 			return fmt.Errorf("sctp: SO_REUSEADDR: %w", err)
 		}
@@ -94,7 +94,9 @@ func (l *Listener) WriteMsg(b []byte, assoc AssocID, stream uint16, ppid uint32)
 func (l *Listener) SetReadDeadline(t time.Time) error { return l.e.f.SetReadDeadline(t) }
 
 // OnNotification sets a function called (from ReadMsg's goroutine, before
-// ReadMsg goes on) with every notification. It must not call ReadMsg. The
+// ReadMsg goes on) with every notification. A Listener subscribes to
+// association changes only (a Conn to paths, shutdowns, remote errors and
+// send failures too). It must not call ReadMsg. The
 // notification's Info aliases a read buffer: copy it to keep it.
 func (l *Listener) OnNotification(h func(Notification)) { l.e.setHandler(h) }
 
