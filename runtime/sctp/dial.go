@@ -15,7 +15,7 @@ import (
 
 // Conn is one outbound association: a one-to-many socket of its own,
 // bound to the given local addresses (or chosen by the kernel), on the Go
-// netpoller like Listener.
+// netpoller (a Listener blocks a thread in recvmsg instead).
 type Conn struct {
 	e     *endpoint
 	assoc AssocID

@@ -6,10 +6,12 @@
 //
 // A Listener is a single one-to-many (SOCK_SEQPACKET) socket carrying every
 // association of a SIP port, bound to a primary address plus multi-homed
-// secondary addresses. Its non-blocking file descriptor lives on the Go
-// netpoller, so the process keeps a handful of OS threads however many
-// associations are open, Close wakes blocked readers at once, and deadlines
-// work. Dial opens an outbound association (a Conn) the same way.
+// secondary addresses. Its reader blocks one OS thread in recvmsg (the
+// fewest system calls per message) however many associations are open;
+// socket timeouts let Close wake it and deadlines fire within 20 ms. Dial
+// opens an outbound association (a Conn), whose non-blocking file
+// descriptor lives on the Go netpoller, so that many Conns need a handful
+// of OS threads.
 //
 // # Options
 //

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // cpuTicks returns the process's user+system CPU time in clock ticks
@@ -35,8 +38,16 @@ func cpuTicks() int64 {
 // BenchmarkEcho sends SIP-sized messages over one association to a
 // Listener that echoes them, one at a time (request, response), as a SIP
 // server does. It reports the round trip and the CPU of the whole process
-// (client and server) per message.
+// (client and server) per message. The client is either a Conn on the
+// benchmark's goroutine (conn) or a blocking one-to-one socket on a thread
+// of its own (thread: closer to a peer in another process, such as SIPp).
+// (Locking the server's reader to its thread made no difference.)
 func BenchmarkEcho(b *testing.B) {
+	b.Run("conn", func(b *testing.B) { benchEcho(b, false) })
+	b.Run("thread", func(b *testing.B) { benchEcho(b, true) })
+}
+
+func benchEcho(b *testing.B, thread bool) {
 	l, err := Listen([]netip.Addr{lo1}, 0, testOptions())
 	if err != nil {
 		b.Fatal(err)
@@ -59,15 +70,37 @@ func BenchmarkEcho(b *testing.B) {
 		l.Close()
 		<-done
 	}()
-	c := dial(b, nil, []netip.Addr{lo1}, l.Port(), testOptions())
+	var roundTrip func()
 	msg := bytes.Repeat([]byte("x"), 600) // an INVITE-sized message
 	buf := make([]byte, 64<<10)
-	roundTrip := func() {
-		if err := c.WriteMsg(msg, 0, 0); err != nil {
+	if thread {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_SCTP)
+		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := c.ReadMsg(buf); err != nil {
+		defer unix.Close(fd)
+		if err := unix.Connect(fd, &unix.SockaddrInet4{Addr: lo1.As4(), Port: l.Port()}); err != nil {
 			b.Fatal(err)
+		}
+		roundTrip = func() {
+			if _, err := unix.Write(fd, msg); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := unix.Read(fd, buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	} else {
+		c := dial(b, nil, []netip.Addr{lo1}, l.Port(), testOptions())
+		roundTrip = func() {
+			if err := c.WriteMsg(msg, 0, 0); err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := c.ReadMsg(buf); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	for range 100 { // warm up

@@ -69,6 +69,15 @@ type endpoint struct {
 	opts   atomic.Pointer[Options]
 	closed atomic.Bool
 
+	// blocking endpoints (Listeners) read with a blocking recvmsg on the
+	// calling goroutine's thread instead of parking on the netpoller: two
+	// system calls per request (recvmsg, sendmsg) instead of an EAGAIN,
+	// epoll_waits and the scheduler's clock reads. Their socket times out
+	// every pollTimeout so that Close and deadlines are noticed.
+	blocking bool
+	fd       int          // the socket, for blocking reads (under rmu)
+	deadline atomic.Int64 // read deadline of a blocking endpoint, Unix ns; 0: none
+
 	rmu   sync.Mutex // serializes reads (notifications may come in pieces)
 	notif []byte     // a notification being reassembled
 	rd    reader     // the read state, under rmu
@@ -134,6 +143,58 @@ func newEndpoint(family int, o Options, events []sctpwire.NotificationType, setu
 	return e, nil
 }
 
+// pollTimeout bounds how long a blocking endpoint's read or write stays in
+// the kernel before it looks at Close and the read deadline.
+const pollTimeout = 20 * time.Millisecond
+
+// setBlocking makes e a blocking endpoint (see endpoint.blocking).
+func (e *endpoint) setBlocking() error {
+	tv := unix.NsecToTimeval(pollTimeout.Nanoseconds())
+	return e.control(func(fd int) error {
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			return fmt.Errorf("sctp: SO_RCVTIMEO: %w", err)
+		}
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+			return fmt.Errorf("sctp: SO_SNDTIMEO: %w", err)
+		}
+		if err := unix.SetNonblock(fd, false); err != nil {
+			return fmt.Errorf("sctp: blocking mode: %w", err)
+		}
+		e.blocking, e.fd = true, fd
+		return nil
+	})
+}
+
+// readBlocking is rc.Read(r.fn) of a blocking endpoint; e.rmu is held.
+func (e *endpoint) readBlocking(r *reader) error {
+	for {
+		if e.closed.Load() {
+			return net.ErrClosed
+		}
+		if d := e.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
+			return os.ErrDeadlineExceeded
+		}
+		if r.recv(uintptr(e.fd)) {
+			return nil
+		}
+	}
+}
+
+func (e *endpoint) setReadDeadline(t time.Time) error {
+	if !e.blocking {
+		return e.f.SetReadDeadline(t)
+	}
+	if e.closed.Load() {
+		return net.ErrClosed
+	}
+	var d int64
+	if !t.IsZero() {
+		d = max(t.UnixNano(), 1)
+	}
+	e.deadline.Store(d)
+	return nil
+}
+
 // reader is the state of one recvmsg on the netpoller, kept with its
 // function so that a read allocates nothing.
 type reader struct {
@@ -153,6 +214,7 @@ func (r *reader) recv(fd uintptr) bool {
 // sender is the state of one sendmsg, pooled so that a send allocates
 // nothing.
 type sender struct {
+	e    *endpoint
 	b    []byte
 	oob  [64]byte
 	oobn int
@@ -162,8 +224,16 @@ type sender struct {
 }
 
 func (s *sender) send(fd uintptr) bool {
-	_, s.err = sendmsg(int(fd), s.b, s.oob[:s.oobn])
-	return s.err != unix.EAGAIN
+	for {
+		_, s.err = sendmsg(int(fd), s.b, s.oob[:s.oobn])
+		if s.err != unix.EAGAIN || !s.e.blocking {
+			return s.err != unix.EAGAIN
+		}
+		if s.e.closed.Load() { // timed out (SO_SNDTIMEO) and closed
+			s.err = net.ErrClosed
+			return true
+		}
+	}
 }
 
 var senders = sync.Pool{New: func() any {
@@ -277,7 +347,12 @@ func (e *endpoint) readMsg(buf []byte, until func(Notification) bool) (int, Recv
 	r.buf = buf
 	defer func() { r.buf = nil }()
 	for {
-		err := e.rc.Read(r.fn)
+		var err error
+		if e.blocking {
+			err = e.readBlocking(r)
+		} else {
+			err = e.rc.Read(r.fn)
+		}
 		if err == nil {
 			err = r.err
 		}
@@ -431,12 +506,15 @@ var ErrWouldBlock = fmt.Errorf("sctp: send buffer full: %w", unix.EAGAIN)
 // trySend is send without waiting for room in the send buffer.
 func (e *endpoint) trySend(b []byte, info sctpwire.SndRcvInfo) error {
 	s := senders.Get().(*sender)
-	s.b, s.oobn = b, sctpwire.PutSndRcvCmsg(s.oob[:], info)
+	if e.blocking {
+		return errors.New("sctp: non-blocking send on a blocking endpoint")
+	}
+	s.e, s.b, s.oobn = e, b, sctpwire.PutSndRcvCmsg(s.oob[:], info)
 	err := e.rc.Control(s.ctl)
 	if err == nil {
 		err = s.err
 	}
-	s.b, s.err = nil, nil
+	s.e, s.b, s.err = nil, nil, nil
 	senders.Put(s)
 	if errors.Is(err, unix.EAGAIN) {
 		return ErrWouldBlock
@@ -446,12 +524,12 @@ func (e *endpoint) trySend(b []byte, info sctpwire.SndRcvInfo) error {
 
 func (e *endpoint) send(b []byte, info sctpwire.SndRcvInfo) error {
 	s := senders.Get().(*sender)
-	s.b, s.oobn = b, sctpwire.PutSndRcvCmsg(s.oob[:], info)
+	s.e, s.b, s.oobn = e, b, sctpwire.PutSndRcvCmsg(s.oob[:], info)
 	err := e.rc.Write(s.fn)
 	if err == nil {
 		err = s.err
 	}
-	s.b, s.err = nil, nil
+	s.e, s.b, s.err = nil, nil, nil
 	senders.Put(s)
 	return mapErr(err)
 }
@@ -507,6 +585,12 @@ func (e *endpoint) hasAssoc(a AssocID) bool {
 func (e *endpoint) close() error {
 	if !e.closed.CompareAndSwap(false, true) {
 		return net.ErrClosed
+	}
+	if e.blocking {
+		// A blocked reader sees closed within pollTimeout; its fd must
+		// not be closed (and reused) under it.
+		e.rmu.Lock()
+		defer e.rmu.Unlock()
 	}
 	return e.f.Close()
 }

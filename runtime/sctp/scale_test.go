@@ -197,7 +197,7 @@ func TestThousandAssociations(t *testing.T) {
 		"%.0f bytes RSS per idle association; kernel slab %.0f bytes per association (both ends)",
 		r.assocs, r.setup.Round(time.Millisecond), r.threads, r.rssPerAssoc, r.slabPerAssoc)
 	if r.threads > 16 {
-		t.Errorf("%d OS threads for %d associations: the netpoller should need a few", r.threads, r.assocs)
+		t.Errorf("%d OS threads for %d associations: one reader thread and the netpoller should need a few", r.threads, r.assocs)
 	}
 	if r.rssPerAssoc > 64<<10 {
 		t.Errorf("%.0f bytes of RSS per association, want well under 64 KiB", r.rssPerAssoc)
