@@ -46,6 +46,19 @@ func TestTerminal(t *testing.T) {
 		}
 		t.Fatalf("screen never showed %q:\n%s", want, screen())
 	}
+	// waitLast polls until the last non-empty line of the screen is want.
+	waitLast := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			lines := strings.Split(strings.TrimRight(screen(), "\n "), "\n")
+			if strings.TrimSpace(lines[len(lines)-1]) == want {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("last line never became %q:\n%s", want, screen())
+	}
 	keys := func(k ...string) { tmux(append([]string{"send-keys", "-t", "acli"}, k...)...) }
 
 	waitFor("ORACLE#")
@@ -67,11 +80,14 @@ func TestTerminal(t *testing.T) {
 	keys("exit", "Enter")
 	waitFor("Save changes? [y/n]:")
 	keys("y", "Enter")
-	waitFor("ORACLE(sip-interface)#")
-	for i := 0; i < 4; i++ {
+	waitLast("ORACLE(sip-interface)#")
+	// Ctrl-D climbs one level at a time, like exit; each is typed once
+	// its prompt is showing, as a person would.
+	for _, prompt := range []string{"ORACLE(session-router)#", "ORACLE(configure)#", "ORACLE#"} {
 		keys("C-d")
-		time.Sleep(100 * time.Millisecond)
+		waitLast(prompt)
 	}
+	keys("C-d")
 	// The session has ended; the sip-port was stored.
 	deadline := time.Now().Add(5 * time.Second)
 	for exec.Command("tmux", "-S", sock, "has-session", "-t", "acli").Run() == nil {
