@@ -14,6 +14,7 @@ import (
 
 	"github.com/acli-project/acli/model"
 	"github.com/acli-project/acli/model/store"
+	"github.com/acli-project/acli/runtime/internal/testwait"
 )
 
 // port is a sip-port of a test configuration.
@@ -226,19 +227,8 @@ var _ io.Writer = testWriter{}
 
 func addr(a string, p int) string { return net.JoinHostPort(a, strconv.Itoa(p)) }
 
-// eventually waits up to 5 s for check to return "" (else the last answer
-// fails the test).
+// eventually waits up to 5 s for check to return "".
 func eventually(t testing.TB, what string, check func() string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		msg := check()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s", what, msg)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Eventually(t, 5*time.Second, what, check)
 }

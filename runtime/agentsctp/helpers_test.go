@@ -12,6 +12,7 @@ import (
 	"github.com/acli-project/acli/model"
 	"github.com/acli-project/acli/runtime"
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/internal/testwait"
 )
 
 // config builds a configuration: sip-interface "core" with an SCTP
@@ -104,17 +105,7 @@ func waitState(t testing.TB, e *runtime.Engine, host, state string, d time.Durat
 // eventually waits up to d for check to return "".
 func eventually(t testing.TB, d time.Duration, what string, check func() string) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		msg := check()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s", what, msg)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Eventually(t, d, what, check)
 }
 
 func addrs(s ...string) []netip.Addr {

@@ -13,6 +13,7 @@ import (
 	"github.com/acli-project/acli/model"
 	"github.com/acli-project/acli/runtime"
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/internal/testwait"
 	"github.com/acli-project/acli/runtime/sctp"
 )
 
@@ -126,17 +127,7 @@ func ask(t *testing.T, c *sctp.Conn) (string, sctp.RecvInfo) {
 // eventually waits up to 10 s for check to return "".
 func eventually(t *testing.T, what string, check func() string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		msg := check()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s", what, msg)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Eventually(t, 10*time.Second, what, check)
 }
 
 // listener returns the live listener with key.

@@ -3,8 +3,6 @@ package sctpsip
 import (
 	"bytes"
 	"fmt"
-	"github.com/acli-project/acli/runtime/sctp"
-	"github.com/acli-project/acli/runtime/sctp/sctpwire"
 	"os"
 	"strconv"
 	"strings"
@@ -14,6 +12,9 @@ import (
 
 	"github.com/acli-project/acli/runtime/control"
 	"github.com/acli-project/acli/runtime/internal/sipptest"
+	"github.com/acli-project/acli/runtime/internal/testwait"
+	"github.com/acli-project/acli/runtime/sctp"
+	"github.com/acli-project/acli/runtime/sctp/sctpwire"
 )
 
 // Every SCTP knob of network-parameters, set away from its default, reads
@@ -288,7 +289,7 @@ func TestScale(t *testing.T) {
 			LocalPort: 5100, Target: "127.0.0.1:" + strconv.Itoa(p), Calls: n, Rate: 250,
 			Extra: []string{"-max_socket", "4000", "-l", strconv.Itoa(n)}})
 	}()
-	eventually2(t, 30*time.Second, "1000 associations open", func() string {
+	testwait.Eventually(t, 30*time.Second, "1000 associations open", func() string {
 		if c := listener(t, e, key).Counters; c.Assocs < n+1 {
 			return fmt.Sprintf("%d open", c.Assocs)
 		}
@@ -342,21 +343,6 @@ func holdScenario(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func eventually2(t *testing.T, d time.Duration, what string, check func() string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		msg := check()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s", what, msg)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // hasRow reports whether text has a line whose fields are those of row.
