@@ -3,7 +3,6 @@ package acli
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/acli-project/acli/model"
 	"github.com/acli-project/acli/model/store"
@@ -177,8 +176,11 @@ func (s *Shell) disable(args []Token) error {
 }
 
 func (s *Shell) secret(args []Token) error {
-	if len(args) != 1 || args[0].List || !strings.EqualFold(args[0].Text, "enable") && !strings.HasPrefix("enable", strings.ToLower(args[0].Text)) || args[0].Text == "" {
+	if len(args) != 1 || args[0].List || args[0].Text == "" {
 		return errors.New("secret takes one argument: enable")
+	}
+	if _, err := pick(args[0].Text, []cand{{"enable", ""}}, "argument", "secret"); err != nil {
+		return err
 	}
 	pw, err := s.r.ReadPassword("Enter new password : ")
 	if err != nil {
