@@ -96,6 +96,11 @@ func (sl *sctpListener) read(w *worker) {
 	defer sl.wg.Done()
 	buf := make([]byte, sipr.MaxMessage+1)
 	for {
+		// Responses to the messages of a batch go out together, before
+		// the reader waits for the next one.
+		if sl.l.Buffered() == 0 {
+			sl.flush()
+		}
 		n, info, err := sl.l.ReadMsg(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
@@ -117,8 +122,20 @@ func (sl *sctpListener) read(w *worker) {
 		}
 		src := sipr.Source{Transport: sipr.SCTP, Remote: info.Peer, Ingress: sipr.Ingress{Point: sl.id, Conn: uint32(info.Assoc)}}
 		if resp := w.handle(buf[:n], src); resp != nil {
-			w.sent(sl.l.WriteMsg(resp, info.Assoc, 0, sipPPID))
+			sl.l.QueueMsg(resp, info.Assoc, 0, sipPPID)
 		}
+	}
+}
+
+// flush sends the queued responses and counts them.
+func (sl *sctpListener) flush() {
+	sent, failed, err := sl.l.Flush()
+	if sent > 0 {
+		sl.c.out.Add(uint64(sent))
+	}
+	if failed > 0 {
+		sl.c.sendErrors.Add(uint64(failed))
+		sl.log.Debug("sctp responses not sent", "listener", sl.spec.Load().Key, "failed", failed, "err", err)
 	}
 }
 

@@ -52,7 +52,7 @@ func DialContext(ctx context.Context, local, remote []netip.Addr, port int, o Op
 		}
 		local = l
 	}
-	e, err := newEndpoint(fam, o, connEvents, func(fd int) error {
+	e, err := newEndpoint(fam, o, connEvents, false, func(fd int) error {
 		if len(local) == 0 {
 			return nil
 		}

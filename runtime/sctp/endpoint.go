@@ -58,6 +58,10 @@ type Stats struct {
 	Rejected      uint64 // aborted at once because MaxAssocs was reached
 	Notifications uint64 // every notification read
 	Malformed     uint64 // notifications that did not parse
+	// Reads and Messages count a Listener's batched receives: system
+	// calls that returned messages, and the messages (notifications and
+	// pieces included) they returned.
+	Reads, Messages uint64
 }
 
 // endpoint is an SCTP socket on the Go netpoller: a non-blocking fd in an
@@ -69,14 +73,15 @@ type endpoint struct {
 	opts   atomic.Pointer[Options]
 	closed atomic.Bool
 
-	// blocking endpoints (Listeners) read with a blocking recvmsg on the
-	// calling goroutine's thread instead of parking on the netpoller: two
-	// system calls per request (recvmsg, sendmsg) instead of an EAGAIN,
-	// epoll_waits and the scheduler's clock reads. Their socket times out
-	// every pollTimeout so that Close and deadlines are noticed.
+	// blocking endpoints (Listeners) are off the netpoller: their reader
+	// receives in batches (see batch.go), hot while messages flow and cold
+	// (parked in poll(2)) when idle.
 	blocking bool
 	fd       int          // the socket, for blocking reads (under rmu)
+	wake     int          // eventfd that wakes a cold reader (Close); -1 if none
 	deadline atomic.Int64 // read deadline of a blocking endpoint, Unix ns; 0: none
+	in       *recvBatch   // a blocking endpoint's receive batch (under rmu)
+	out      *sendBatch   // a blocking endpoint's queued sends (under rmu)
 
 	rmu   sync.Mutex // serializes reads (notifications may come in pieces)
 	notif []byte     // a notification being reassembled
@@ -88,6 +93,8 @@ type endpoint struct {
 	nrej     atomic.Int32         // len(rejected), read without mu per message
 	stats    Stats
 	handler  func(Notification)
+
+	rxBatches, rxMsgs atomic.Uint64 // a blocking endpoint's recvmmsg calls and what they returned
 }
 
 // familyOf returns the address family of addrs, which must all be of one.
@@ -112,72 +119,76 @@ func familyOf(addrs []netip.Addr) (int, []netip.Addr, error) {
 	return unix.AF_INET6, out, nil
 }
 
-// newEndpoint creates a non-blocking one-to-many socket of family,
-// subscribed to the notifications it needs and with o applied, calls setup
-// (if not nil) on it, and puts it on the netpoller.
-func newEndpoint(family int, o Options, events []sctpwire.NotificationType, setup func(fd int) error) (*endpoint, error) {
-	fd, err := unix.Socket(family, unix.SOCK_SEQPACKET|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_SCTP)
+// newEndpoint creates a one-to-many socket of family, subscribed to the
+// notifications it needs and with o applied, and calls setup (if not nil)
+// on it. A non-blocking endpoint's socket is put on the netpoller. A
+// blocking one (a Listener's) is created blocking, with its timeouts, so
+// that os.NewFile leaves it off the netpoller: its messages wake no thread
+// but its reader.
+func newEndpoint(family int, o Options, events []sctpwire.NotificationType, blocking bool, setup func(fd int) error) (*endpoint, error) {
+	typ := unix.SOCK_SEQPACKET | unix.SOCK_CLOEXEC
+	if !blocking {
+		typ |= unix.SOCK_NONBLOCK
+	}
+	fd, err := unix.Socket(family, typ, unix.IPPROTO_SCTP)
 	if err != nil {
 		return nil, fmt.Errorf("sctp: socket: %w", err)
 	}
-	if err := initSocket(fd, o, events); err != nil {
+	wake := -1
+	fail := func(err error) (*endpoint, error) {
 		unix.Close(fd)
+		if wake >= 0 {
+			unix.Close(wake)
+		}
 		return nil, err
+	}
+	if err := initSocket(fd, o, events); err != nil {
+		return fail(err)
+	}
+	if blocking {
+		if err := setTimeouts(fd); err != nil {
+			return fail(err)
+		}
+		if wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+			return fail(fmt.Errorf("sctp: eventfd: %w", err))
+		}
 	}
 	if setup != nil {
 		if err := setup(fd); err != nil {
-			unix.Close(fd)
-			return nil, err
+			return fail(err)
 		}
 	}
 	f := os.NewFile(uintptr(fd), "sctp")
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()
+		if wake >= 0 {
+			unix.Close(wake)
+		}
 		return nil, err
 	}
-	e := &endpoint{f: f, rc: rc, family: family,
+	e := &endpoint{f: f, rc: rc, family: family, blocking: blocking, fd: fd, wake: wake,
 		assocs: make(map[AssocID]struct{}), rejected: make(map[AssocID]struct{})}
+	if blocking {
+		e.in, e.out = newRecvBatch(), new(sendBatch)
+	}
 	e.opts.Store(&o)
 	e.rd.fn = e.rd.recv
 	return e, nil
 }
 
-// pollTimeout bounds how long a blocking endpoint's read or write stays in
-// the kernel before it looks at Close and the read deadline.
-const pollTimeout = 20 * time.Millisecond
-
-// setBlocking makes e a blocking endpoint (see endpoint.blocking).
-func (e *endpoint) setBlocking() error {
-	tv := unix.NsecToTimeval(pollTimeout.Nanoseconds())
-	return e.control(func(fd int) error {
-		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-			return fmt.Errorf("sctp: SO_RCVTIMEO: %w", err)
-		}
-		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
-			return fmt.Errorf("sctp: SO_SNDTIMEO: %w", err)
-		}
-		if err := unix.SetNonblock(fd, false); err != nil {
-			return fmt.Errorf("sctp: blocking mode: %w", err)
-		}
-		e.blocking, e.fd = true, fd
-		return nil
-	})
-}
-
-// readBlocking is rc.Read(r.fn) of a blocking endpoint; e.rmu is held.
-func (e *endpoint) readBlocking(r *reader) error {
-	for {
-		if e.closed.Load() {
-			return net.ErrClosed
-		}
-		if d := e.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
-			return os.ErrDeadlineExceeded
-		}
-		if r.recv(uintptr(e.fd)) {
-			return nil
-		}
+// setTimeouts gives a blocking socket its receive and send timeouts
+// (hotTimeout): a hot reader or a full send buffer returns to Go that
+// often.
+func setTimeouts(fd int) error {
+	tv := unix.NsecToTimeval(hotTimeout.Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return fmt.Errorf("sctp: SO_RCVTIMEO: %w", err)
 	}
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+		return fmt.Errorf("sctp: SO_SNDTIMEO: %w", err)
+	}
+	return nil
 }
 
 func (e *endpoint) setReadDeadline(t time.Time) error {
@@ -192,6 +203,7 @@ func (e *endpoint) setReadDeadline(t time.Time) error {
 		d = max(t.UnixNano(), 1)
 	}
 	e.deadline.Store(d)
+	e.wakeCold()
 	return nil
 }
 
@@ -344,9 +356,15 @@ func (e *endpoint) readMsg(buf []byte, until func(Notification) bool) (int, Recv
 	e.rmu.Lock()
 	defer e.rmu.Unlock()
 	r := &e.rd
-	r.buf = buf
 	defer func() { r.buf = nil }()
+	// A message longer than a read (the caller's buffer, a batch slot or
+	// the kernel's partial delivery point) comes in pieces, which are
+	// joined in buf; off is what buf holds of the message so far.
+	off := 0
+	var info RecvInfo
+	skip := false // the rest of a message of a rejected association
 	for {
+		r.buf = buf[off:]
 		var err error
 		if e.blocking {
 			err = e.readBlocking(r)
@@ -364,7 +382,7 @@ func (e *endpoint) readMsg(buf []byte, until func(Notification) bool) (int, Recv
 			return 0, RecvInfo{}, mapErr(err)
 		}
 		if flags&sctpwire.MsgNotification != 0 {
-			msg := buf[:n]
+			msg := r.buf[:n]
 			if flags&sctpwire.MsgEOR == 0 || len(e.notif) > 0 {
 				e.notif = append(e.notif, msg...)
 				if flags&sctpwire.MsgEOR == 0 {
@@ -383,19 +401,31 @@ func (e *endpoint) readMsg(buf []byte, until func(Notification) bool) (int, Recv
 			}
 			continue
 		}
-		info := RecvInfo{EOR: flags&sctpwire.MsgEOR != 0}
-		if namelen > len(r.name) {
-			namelen = len(r.name)
+		eor := flags&sctpwire.MsgEOR != 0
+		if skip {
+			skip = !eor
+			continue
 		}
-		info.Peer, _, _ = sctpwire.ParseSockaddr(r.name[:namelen])
-		if ri, ok, _ := sctpwire.ParseRecvCmsgs(r.oob[:min(oobn, len(r.oob))]); ok {
-			info.Assoc, info.Stream, info.SSN, info.Flags = AssocID(ri.Assoc), ri.Stream, ri.SSN, ri.Flags
-			info.PPID = ntohl(ri.PPID)
+		if off == 0 {
+			if namelen > len(r.name) {
+				namelen = len(r.name)
+			}
+			info.Peer, _, _ = sctpwire.ParseSockaddr(r.name[:namelen])
+			if ri, ok, _ := sctpwire.ParseRecvCmsgs(r.oob[:min(oobn, len(r.oob))]); ok {
+				info.Assoc, info.Stream, info.SSN, info.Flags = AssocID(ri.Assoc), ri.Stream, ri.SSN, ri.Flags
+				info.PPID = ntohl(ri.PPID)
+			}
+			if e.nrej.Load() > 0 && e.isRejected(info.Assoc) {
+				skip = !eor // sent early by a peer beyond MaxAssocs
+				info = RecvInfo{}
+				continue
+			}
 		}
-		if e.nrej.Load() > 0 && e.isRejected(info.Assoc) {
-			continue // sent early by a peer beyond MaxAssocs
+		off += n
+		if eor || off == len(buf) {
+			info.EOR = eor
+			return off, info, nil
 		}
-		return n, info, nil
 	}
 }
 
@@ -587,18 +617,22 @@ func (e *endpoint) close() error {
 		return net.ErrClosed
 	}
 	if e.blocking {
-		// A blocked reader sees closed within pollTimeout; its fd must
-		// not be closed (and reused) under it.
+		// A cold reader wakes at once, a hot one within hotTimeout; the
+		// fd must not be closed (and reused) under either.
+		e.wakeCold()
 		e.rmu.Lock()
 		defer e.rmu.Unlock()
+		defer unix.Close(e.wake)
 	}
 	return e.f.Close()
 }
 
 func (e *endpoint) statsSnapshot() Stats {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.stats
+	st := e.stats
+	e.mu.Unlock()
+	st.Reads, st.Messages = e.rxBatches.Load(), e.rxMsgs.Load()
+	return st
 }
 
 func (e *endpoint) setHandler(h func(Notification)) {

@@ -17,12 +17,12 @@ const ListenBacklog = 4096
 // Listener is an SCTP server endpoint for SIP: ONE one-to-many
 // (SOCK_SEQPACKET) socket that carries every association, bound to a
 // primary address plus any secondary (multi-homed) addresses of the same
-// family. ReadMsg blocks its OS thread in recvmsg(2) (one thread for all
-// the associations of the socket) rather than parking on the Go netpoller:
-// a message then costs two system calls, recvmsg and sendmsg, where the
-// netpoller adds a failed recvmsg, epoll_waits and the scheduler's clock
-// reads. The socket's receive and send timeouts (pollTimeout) let Close and
-// read deadlines take effect within 20 ms.
+// family. The socket is not on the Go netpoller: its reader receives
+// batches of messages with recvmmsg(2), keeping its P while messages flow
+// and parking in poll(2) when idle (see batch.go). Responses queued with
+// QueueMsg go out together in one sendmmsg(2) at Flush. Close and read
+// deadlines take effect at once on an idle reader, within 5 ms on a busy
+// one.
 //
 // Messages of all associations arrive through ReadMsg, each tagged with its
 // association; WriteMsg sends on one association. Notifications (association
@@ -48,7 +48,7 @@ func Listen(addrs []netip.Addr, port int, o Options) (*Listener, error) {
 		return nil, fmt.Errorf("sctp: port %d out of range", port)
 	}
 	bound := 0
-	e, err := newEndpoint(fam, o, listenerEvents, func(fd int) error {
+	e, err := newEndpoint(fam, o, listenerEvents, true, func(fd int) error {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 			return fmt.Errorf("sctp: SO_REUSEADDR: %w", err)
 		}
@@ -73,11 +73,43 @@ func Listen(addrs []netip.Addr, port int, o Options) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := e.setBlocking(); err != nil {
-		e.close()
-		return nil, err
-	}
 	return &Listener{e: e, port: bound}, nil
+}
+
+// QueueMsg queues a copy of b for association assoc, to be sent by the
+// next Flush (or sooner, when the queue is full). Only the goroutine that
+// calls ReadMsg may call it.
+func (l *Listener) QueueMsg(b []byte, assoc AssocID, stream uint16, ppid uint32) {
+	l.e.rmu.Lock()
+	l.e.queue(b, assoc, stream, ppid)
+	l.e.rmu.Unlock()
+}
+
+// Flush sends the queued messages, as many as the socket takes in one
+// sendmmsg(2), and returns how many were sent and how many failed since
+// the last Flush, with the first failure. A message waits for room in the
+// send buffer for up to 200 ms, then fails. Only the goroutine that calls
+// ReadMsg may call it; it should call it when Buffered is 0, before
+// ReadMsg waits for new messages.
+func (l *Listener) Flush() (sent, failed int, err error) {
+	l.e.rmu.Lock()
+	defer l.e.rmu.Unlock()
+	s := l.e.out
+	if s.n > 0 {
+		l.e.flushLocked()
+	}
+	sent, failed, err = s.sent, s.failed, s.err
+	s.sent, s.failed, s.err = 0, 0, nil
+	return sent, failed, err
+}
+
+// Buffered returns the number of messages (or message pieces and
+// notifications) received from the kernel that ReadMsg has not returned
+// yet: while it is not 0, ReadMsg does not wait.
+func (l *Listener) Buffered() int {
+	l.e.rmu.Lock()
+	defer l.e.rmu.Unlock()
+	return l.e.in.buffered()
 }
 
 // Port returns the local port.

@@ -1,0 +1,274 @@
+package sctp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	goruntime "runtime"
+	"time"
+	"unsafe"
+
+	"github.com/acli-project/acli/runtime/sctp/sctpwire"
+	"golang.org/x/sys/unix"
+)
+
+// A Listener's reader is either hot or cold.
+//
+// Hot, while messages flow, it receives with recvmmsg(2) (up to
+// batchSlots messages, whatever has arrived, in one system call) without
+// telling the Go scheduler: its thread keeps its P while the call blocks,
+// so that a message costs no hand-off of the P, no wake-up of sysmon or of
+// another thread and none of the scheduler's clock reads, which is most of
+// what a message cost the reader before (and all of it in User-Mode Linux,
+// where every system call is a round trip through the host). The socket's
+// receive timeout (hotTimeout) bounds each call, so that Close, read
+// deadlines and the rest of the program are served: the reader yields its
+// P after every timeout and signal, and after every batch when it is the
+// program's only P.
+//
+// Cold, after coldAfter timeouts in a row, it parks in poll(2) like any
+// blocking system call (the scheduler hands its P to other goroutines, and
+// an idle program sleeps) until a message arrives, Close or a new deadline
+// wakes it through an eventfd, or the deadline passes.
+//
+// Responses are sent the same way: QueueMsg copies them into a batch that
+// Flush sends with one sendmmsg(2).
+const (
+	batchSlots = 16      // messages per recvmmsg or sendmmsg
+	slotSize   = 8 << 10 // bytes per received message piece; larger messages come in pieces
+	hotTimeout = 5 * time.Millisecond
+	coldAfter  = 20 // hot timeouts in a row (100 ms without a message) before going cold
+	// sendWaits bounds how many hotTimeouts a queued message waits for
+	// room in a full send buffer (a peer that stops reading) before it
+	// is dropped, so that one stuck association cannot hold the reader
+	// of all the others for long.
+	sendWaits = 40
+)
+
+// mmsghdr is struct mmsghdr.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+}
+
+// recvBatch is a blocking endpoint's received messages, read together and
+// handed out one by one; it is used under the endpoint's rmu.
+type recvBatch struct {
+	hdr  [batchSlots]mmsghdr
+	iov  [batchSlots]unix.Iovec
+	oob  [batchSlots][64]byte
+	name [batchSlots][sctpwire.SizeofSockaddrInet6]byte
+	data []byte // batchSlots * slotSize
+
+	next, count int // slots next..count-1 hold messages not yet handed out
+	off         int // bytes of slot next already handed out
+	hot         bool
+	idle        int // hot timeouts in a row
+}
+
+func newRecvBatch() *recvBatch {
+	b := &recvBatch{data: make([]byte, batchSlots*slotSize), hot: true}
+	for i := range b.hdr {
+		b.iov[i].Base = &b.data[i*slotSize]
+		b.iov[i].SetLen(slotSize)
+		b.hdr[i].hdr.Iov, b.hdr[i].hdr.Iovlen = &b.iov[i], 1
+		b.hdr[i].hdr.Name = &b.name[i][0]
+		b.hdr[i].hdr.Control = &b.oob[i][0]
+	}
+	return b
+}
+
+// recv reads up to batchSlots messages, blocking (up to hotTimeout) for
+// the first, without entering the scheduler.
+func (b *recvBatch) recv(fd int) (int, error) {
+	for i := range b.hdr {
+		h := &b.hdr[i].hdr
+		h.Namelen = uint32(len(b.name[i]))
+		h.SetControllen(len(b.oob[i]))
+		h.Flags = 0
+	}
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.hdr[0])), batchSlots,
+		unix.MSG_WAITFORONE, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// pop hands the next message (or as much of it as r.buf takes) to r.
+func (b *recvBatch) pop(r *reader) {
+	i := b.next
+	h := &b.hdr[i]
+	piece := b.data[i*slotSize : i*slotSize+int(h.n)][b.off:]
+	r.n = copy(r.buf, piece)
+	r.flags = int(h.hdr.Flags)
+	if r.n < len(piece) {
+		r.flags &^= sctpwire.MsgEOR // the rest comes with the next read
+		b.off += r.n
+	} else {
+		b.next++
+		b.off = 0
+	}
+	r.oobn = copy(r.oob[:], b.oob[i][:min(int(h.hdr.Controllen), len(b.oob[i]))])
+	r.namelen = copy(r.name[:], b.name[i][:min(int(h.hdr.Namelen), len(b.name[i]))])
+	r.err = nil
+}
+
+// buffered is the number of messages (or pieces) read but not handed out.
+func (b *recvBatch) buffered() int { return b.count - b.next }
+
+// yieldEachBatch reports whether the hot reader must give up its P after
+// every batch: when it is the program's only P, nothing else runs while
+// the reader blocks.
+func yieldEachBatch() bool { return goruntime.GOMAXPROCS(0) == 1 }
+
+// readBlocking hands the next received message to r, reading a batch when
+// none is left; e.rmu is held.
+func (e *endpoint) readBlocking(r *reader) error {
+	b := e.in
+	for {
+		if b.next < b.count {
+			b.pop(r)
+			return nil
+		}
+		if e.closed.Load() {
+			return net.ErrClosed
+		}
+		if d := e.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
+			return os.ErrDeadlineExceeded
+		}
+		if !b.hot {
+			if err := e.waitCold(); err != nil {
+				return err
+			}
+			continue
+		}
+		if yieldEachBatch() {
+			goruntime.Gosched()
+		}
+		n, err := b.recv(e.fd)
+		switch err {
+		case nil:
+			b.next, b.count, b.off, b.idle = 0, n, 0, 0
+			e.rxBatches.Add(1)
+			e.rxMsgs.Add(uint64(n))
+		case unix.EAGAIN: // hotTimeout without a message
+			if b.idle++; b.idle >= coldAfter {
+				b.hot = false
+			}
+			goruntime.Gosched()
+		case unix.EINTR: // a signal: maybe the scheduler asking for the P
+			goruntime.Gosched()
+		default:
+			return err
+		}
+	}
+}
+
+// waitCold parks in poll(2) until the socket is readable (the reader goes
+// hot), the eventfd is written (Close, a new deadline) or the read
+// deadline passes.
+func (e *endpoint) waitCold() error {
+	timeout := -1
+	if d := e.deadline.Load(); d != 0 {
+		ms := (d - time.Now().UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond)
+		timeout = int(max(min(ms, 1<<30), 0))
+	}
+	fds := [2]unix.PollFd{{Fd: int32(e.fd), Events: unix.POLLIN}, {Fd: int32(e.wake), Events: unix.POLLIN}}
+	_, err := unix.Poll(fds[:], timeout)
+	if err != nil && err != unix.EINTR {
+		return fmt.Errorf("sctp: poll: %w", err)
+	}
+	if fds[1].Revents != 0 {
+		var v [8]byte
+		unix.Read(e.wake, v[:])
+	}
+	if fds[0].Revents != 0 {
+		e.in.hot, e.in.idle = true, 0
+	}
+	return nil
+}
+
+// wakeCold wakes a cold reader (to look at Close or a new deadline).
+func (e *endpoint) wakeCold() {
+	one := [8]byte{1}
+	unix.Write(e.wake, one[:])
+}
+
+// sendBatch is a blocking endpoint's queued messages; it is used under
+// the endpoint's rmu.
+type sendBatch struct {
+	hdr   [batchSlots]mmsghdr
+	iov   [batchSlots]unix.Iovec
+	oob   [batchSlots][64]byte
+	data  [batchSlots][]byte // copies, their capacity reused
+	assoc [batchSlots]AssocID
+	n     int
+
+	sent, failed int   // since the last Flush
+	err          error // the first error since the last Flush
+}
+
+// queue copies b into the batch, sending the batch first when it is full.
+func (e *endpoint) queue(b []byte, assoc AssocID, stream uint16, ppid uint32) {
+	s := e.out
+	if s.n == batchSlots {
+		e.flushLocked()
+	}
+	i := s.n
+	s.data[i] = append(s.data[i][:0], b...)
+	s.assoc[i] = assoc
+	oobn := sctpwire.PutSndRcvCmsg(s.oob[i][:], e.sndInfo(assoc, stream, ppid, 0))
+	h := &s.hdr[i].hdr
+	*h = unix.Msghdr{}
+	if len(s.data[i]) > 0 {
+		s.iov[i].Base = &s.data[i][0]
+		s.iov[i].SetLen(len(s.data[i]))
+		h.Iov, h.Iovlen = &s.iov[i], 1
+	}
+	h.Control = &s.oob[i][0]
+	h.SetControllen(oobn)
+	s.n++
+}
+
+// flushLocked sends the queued messages with as few sendmmsg(2) calls as
+// the socket allows.
+func (e *endpoint) flushLocked() {
+	s := e.out
+	fail := func(i int, err error) {
+		s.failed++
+		if s.err == nil {
+			s.err = fmt.Errorf("sctp: send to association %d: %w", s.assoc[i], err)
+		}
+	}
+	waits := 0
+	for i := 0; i < s.n; {
+		if e.closed.Load() {
+			for ; i < s.n; i++ {
+				fail(i, net.ErrClosed)
+			}
+			break
+		}
+		k, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(e.fd), uintptr(unsafe.Pointer(&s.hdr[i])),
+			uintptr(s.n-i), unix.MSG_NOSIGNAL, 0, 0)
+		switch errno {
+		case 0:
+			s.sent += int(k)
+			i += int(k)
+			waits = 0
+		case unix.EINTR:
+			goruntime.Gosched()
+		case unix.EAGAIN: // no room for hotTimeout
+			if waits++; waits > sendWaits {
+				fail(i, errors.New("send buffer full: the peer does not read"))
+				i, waits = i+1, 0
+			}
+			goruntime.Gosched()
+		default: // this message: the association is gone, ...
+			fail(i, errno)
+			i++
+		}
+	}
+	s.n = 0
+}

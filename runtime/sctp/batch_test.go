@@ -1,0 +1,201 @@
+package sctp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+)
+
+// TestBatchLargeMessages: messages longer than a batch slot arrive whole,
+// between ordinary ones, through a large buffer.
+func TestBatchLargeMessages(t *testing.T) {
+	l, err := Listen([]netip.Addr{lo1}, 0, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	o := testOptions()
+	o.SndBuf = 1 << 20
+	c := dial(t, nil, []netip.Addr{lo1}, l.Port(), o)
+	sizes := []int{100, slotSize - 1, slotSize, slotSize + 1, 3*slotSize + 17, 60000, 300}
+	for i, n := range sizes {
+		if err := c.WriteMsg(bytes.Repeat([]byte{byte('a' + i)}, n), 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 64<<10)
+	for i, want := range sizes {
+		n, info, err := l.ReadMsg(buf)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !info.EOR || n != want || !bytes.Equal(buf[:n], bytes.Repeat([]byte{byte('a' + i)}, want)) {
+			t.Fatalf("message %d: %d bytes (EOR %v), want %d bytes of %q", i, n, info.EOR, want, rune('a'+i))
+		}
+	}
+}
+
+// TestBatchBurst: a burst on one association is read in fewer system
+// calls than messages, complete and in order.
+func TestBatchBurst(t *testing.T) {
+	l, err := Listen([]netip.Addr{lo1}, 0, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := dial(t, nil, []netip.Addr{lo1}, l.Port(), testOptions())
+	const n = 200
+	for i := range n {
+		if err := c.WriteMsg(fmt.Appendf(nil, "message %d", i), 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 64<<10)
+	for i := range n {
+		k, _, err := l.ReadMsg(buf)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if want := fmt.Sprintf("message %d", i); string(buf[:k]) != want {
+			t.Fatalf("got %q, want %q", buf[:k], want)
+		}
+	}
+	st := l.Stats()
+	t.Logf("%d messages (COMM_UP included) in %d reads", st.Messages, st.Reads)
+	if st.Messages != n+1 || st.Reads >= st.Messages {
+		t.Errorf("stats %+v: want %d messages in fewer reads", st, n+1)
+	}
+}
+
+// TestQueueFlush: queued responses go to their associations; one to an
+// association that does not exist fails alone.
+func TestQueueFlush(t *testing.T) {
+	l, err := Listen([]netip.Addr{lo1}, 0, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var conns []*Conn
+	var ids []AssocID
+	buf := make([]byte, 1024)
+	for i := range 3 {
+		c := dial(t, nil, []netip.Addr{lo1}, l.Port(), testOptions())
+		if err := c.WriteMsg(fmt.Appendf(nil, "hello %d", i), 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		_, info, err := l.ReadMsg(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns, ids = append(conns, c), append(ids, info.Assoc)
+	}
+	// More than a batch, so that QueueMsg flushes on its own once.
+	total := 0
+	for r := range batchSlots {
+		for i, id := range ids {
+			l.QueueMsg(fmt.Appendf(nil, "answer %d to %d", r, i), id, 0, 0)
+			total++
+		}
+	}
+	l.QueueMsg([]byte("nobody"), 4242, 0, 0)
+	sent, failed, err := l.Flush()
+	if sent != total || failed != 1 || err == nil {
+		t.Fatalf("Flush: sent %d, failed %d, err %v; want %d, 1 and an error", sent, failed, err, total)
+	}
+	t.Log(err)
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for r := range batchSlots {
+			n, _, err := c.ReadMsg(buf)
+			if err != nil {
+				t.Fatalf("conn %d: %v", i, err)
+			}
+			if want := fmt.Sprintf("answer %d to %d", r, i); string(buf[:n]) != want {
+				t.Fatalf("conn %d got %q, want %q", i, buf[:n], want)
+			}
+		}
+	}
+	if sent, failed, err := l.Flush(); sent != 0 || failed != 0 || err != nil {
+		t.Errorf("second Flush: %d, %d, %v; want nothing", sent, failed, err)
+	}
+}
+
+// TestColdReader: an idle reader parks; a message, a new deadline and
+// Close each wake it at once.
+func TestColdReader(t *testing.T) {
+	l, err := Listen([]netip.Addr{lo1}, 0, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		n   int
+		err error
+		at  time.Time
+	}
+	read := func() chan result {
+		ch := make(chan result, 1)
+		go func() {
+			n, _, err := l.ReadMsg(make([]byte, 1024))
+			ch <- result{n, err, time.Now()}
+		}()
+		return ch
+	}
+	// A message.
+	ch := read()
+	time.Sleep(coldAfter*hotTimeout + 100*time.Millisecond)
+	c := dial(t, nil, []netip.Addr{lo1}, l.Port(), testOptions())
+	if err := c.WriteMsg([]byte("wake up"), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-ch:
+		if r.err != nil || r.n != len("wake up") {
+			t.Fatalf("ReadMsg: %d, %v", r.n, r.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a message did not wake the reader")
+	}
+
+	// A deadline set while the reader is parked without one.
+	ch = read()
+	time.Sleep(coldAfter*hotTimeout + 100*time.Millisecond)
+	set := time.Now()
+	l.SetReadDeadline(set.Add(50 * time.Millisecond))
+	select {
+	case r := <-ch:
+		if !errors.Is(r.err, os.ErrDeadlineExceeded) {
+			t.Fatalf("ReadMsg: %v, want the deadline", r.err)
+		}
+		if d := r.at.Sub(set); d < 40*time.Millisecond || d > time.Second {
+			t.Errorf("deadline fired after %v", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a new deadline did not wake the reader")
+	}
+	l.SetReadDeadline(time.Time{})
+
+	// Close.
+	ch = read()
+	time.Sleep(coldAfter*hotTimeout + 100*time.Millisecond)
+	closed := time.Now()
+	l.Close()
+	select {
+	case r := <-ch:
+		if !errors.Is(r.err, net.ErrClosed) {
+			t.Fatalf("ReadMsg: %v, want net.ErrClosed", r.err)
+		}
+		if d := r.at.Sub(closed); d > time.Second {
+			t.Errorf("Close took %v to wake the reader", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not wake the reader")
+	}
+}
