@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -450,6 +451,27 @@ func (e *Engine) publish() {
 		}
 	}
 	e.h.SetRoutes(routes)
+	e.tuneReaders()
+}
+
+// tuneReaders lets the SCTP listeners keep their readers hot (see
+// runtime/sctp) only where that delays nothing else.
+func (e *Engine) tuneReaders() {
+	hot := hotReaders(goruntime.GOMAXPROCS(0), len(e.table), len(e.agents))
+	for _, ent := range e.table {
+		if sl, ok := ent.l.(*sctpListener); ok {
+			sl.l.SetHot(hot)
+		}
+	}
+}
+
+// hotReaders reports whether SCTP readers may be hot: with more than one
+// P, or when the one listener (an SCTP one) is all the runtime serves. A
+// hot reader holds its P between messages; with a single P, the other
+// listeners, the session-agents' connections (all on the netpoller) and
+// any second SCTP reader would wait up to 10 ms for it.
+func hotReaders(procs, listeners, agents int) bool {
+	return procs > 1 || (listeners == 1 && agents == 0)
 }
 
 // SessionAgents returns the session-agents of the serving version, in

@@ -330,3 +330,19 @@ func TestReplace(t *testing.T) {
 		t.Fatalf("OPTIONS after v4: %q, %v", s, err)
 	}
 }
+
+func TestHotReaders(t *testing.T) {
+	for _, c := range []struct {
+		procs, listeners, agents int
+		want                     bool
+	}{
+		{1, 1, 0, true},  // the SCTP listener alone: nothing to delay
+		{1, 2, 0, false}, // a second listener would wait for the first's P
+		{1, 1, 1, false}, // so would a session-agent's connection
+		{2, 3, 5, true},  // other Ps serve the rest
+	} {
+		if got := hotReaders(c.procs, c.listeners, c.agents); got != c.want {
+			t.Errorf("hotReaders(%d procs, %d listeners, %d agents) = %v, want %v", c.procs, c.listeners, c.agents, got, c.want)
+		}
+	}
+}

@@ -27,6 +27,11 @@ import (
 // P after every timeout and signal, and after every batch when it is the
 // program's only P.
 //
+// A reader may be kept cold (Listener.SetHot(false)): with a single P,
+// a hot reader holds it between messages, and every goroutine waiting on
+// the netpoller (other listeners, outbound connections) waits for the
+// scheduler's network poll, every 10 ms, while messages flow.
+//
 // Cold, after coldAfter timeouts in a row, it parks in poll(2) like any
 // blocking system call (the scheduler hands its P to other goroutines, and
 // an idle program sleeps) until a message arrives, Close or a new deadline
@@ -79,9 +84,9 @@ func newRecvBatch() *recvBatch {
 	return b
 }
 
-// recv reads up to batchSlots messages, blocking (up to hotTimeout) for
-// the first, without entering the scheduler.
-func (b *recvBatch) recv(fd int) (int, error) {
+// recv reads up to batchSlots messages without entering the scheduler,
+// blocking (up to hotTimeout) for the first unless flags has MSG_DONTWAIT.
+func (b *recvBatch) recv(fd, flags int) (int, error) {
 	for i := range b.hdr {
 		h := &b.hdr[i].hdr
 		h.Namelen = uint32(len(b.name[i]))
@@ -89,7 +94,7 @@ func (b *recvBatch) recv(fd int) (int, error) {
 		h.Flags = 0
 	}
 	n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.hdr[0])), batchSlots,
-		unix.MSG_WAITFORONE, 0, 0)
+		uintptr(flags), 0, 0)
 	if e != 0 {
 		return 0, e
 	}
@@ -138,24 +143,34 @@ func (e *endpoint) readBlocking(r *reader) error {
 		if d := e.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
 			return os.ErrDeadlineExceeded
 		}
-		if !b.hot {
-			if err := e.waitCold(); err != nil {
+		flags := unix.MSG_WAITFORONE
+		if !b.hot || !e.hotOK.Load() {
+			b.hot = false
+			readable, err := e.waitCold()
+			if err != nil {
 				return err
 			}
-			continue
-		}
-		if yieldEachBatch() {
+			if !readable {
+				continue
+			}
+			flags |= unix.MSG_DONTWAIT
+			if e.hotOK.Load() {
+				b.hot, b.idle = true, 0
+			}
+		} else if yieldEachBatch() {
 			goruntime.Gosched()
 		}
-		n, err := b.recv(e.fd)
+		n, err := b.recv(e.fd, flags)
 		switch err {
 		case nil:
 			b.next, b.count, b.off, b.idle = 0, n, 0, 0
 			e.rxBatches.Add(1)
 			e.rxMsgs.Add(uint64(n))
-		case unix.EAGAIN: // hotTimeout without a message
-			if b.idle++; b.idle >= coldAfter {
-				b.hot = false
+		case unix.EAGAIN: // hotTimeout without a message (or nothing after all)
+			if flags&unix.MSG_DONTWAIT == 0 {
+				if b.idle++; b.idle >= coldAfter {
+					b.hot = false
+				}
 			}
 			goruntime.Gosched()
 		case unix.EINTR: // a signal: maybe the scheduler asking for the P
@@ -166,10 +181,9 @@ func (e *endpoint) readBlocking(r *reader) error {
 	}
 }
 
-// waitCold parks in poll(2) until the socket is readable (the reader goes
-// hot), the eventfd is written (Close, a new deadline) or the read
-// deadline passes.
-func (e *endpoint) waitCold() error {
+// waitCold parks in poll(2) until the socket is readable (true), the
+// eventfd is written (Close, a new deadline) or the read deadline passes.
+func (e *endpoint) waitCold() (bool, error) {
 	timeout := -1
 	if d := e.deadline.Load(); d != 0 {
 		ms := (d - time.Now().UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond)
@@ -178,16 +192,13 @@ func (e *endpoint) waitCold() error {
 	fds := [2]unix.PollFd{{Fd: int32(e.fd), Events: unix.POLLIN}, {Fd: int32(e.wake), Events: unix.POLLIN}}
 	_, err := unix.Poll(fds[:], timeout)
 	if err != nil && err != unix.EINTR {
-		return fmt.Errorf("sctp: poll: %w", err)
+		return false, fmt.Errorf("sctp: poll: %w", err)
 	}
 	if fds[1].Revents != 0 {
 		var v [8]byte
 		unix.Read(e.wake, v[:])
 	}
-	if fds[0].Revents != 0 {
-		e.in.hot, e.in.idle = true, 0
-	}
-	return nil
+	return fds[0].Revents != 0, nil
 }
 
 // wakeCold wakes a cold reader (to look at Close or a new deadline).

@@ -199,3 +199,33 @@ func TestColdReader(t *testing.T) {
 		t.Fatal("Close did not wake the reader")
 	}
 }
+
+// TestColdOnly: a reader kept cold (SetHot(false)) reads bursts and
+// echoes like a hot one.
+func TestColdOnly(t *testing.T) {
+	s := startServer(t, []netip.Addr{lo1}, 0, testOptions(), true)
+	s.SetHot(false)
+	c := dial(t, nil, []netip.Addr{lo1}, s.Port(), testOptions())
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1024)
+	for round := range 3 {
+		for i := range 50 {
+			if err := c.WriteMsg(fmt.Appendf(nil, "%d.%d", round, i), 0, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 50 {
+			n, _, err := c.ReadMsg(buf)
+			if err != nil {
+				t.Fatalf("round %d, echo %d: %v", round, i, err)
+			}
+			if want := fmt.Sprintf("%d.%d", round, i); string(buf[:n]) != want {
+				t.Fatalf("echo %q, want %q", buf[:n], want)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := s.Stats(); st.Reads == 0 || st.Messages < 151 {
+		t.Errorf("stats %+v", st)
+	}
+}

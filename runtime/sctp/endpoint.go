@@ -80,6 +80,7 @@ type endpoint struct {
 	fd       int          // the socket, for blocking reads (under rmu)
 	wake     int          // eventfd that wakes a cold reader (Close); -1 if none
 	deadline atomic.Int64 // read deadline of a blocking endpoint, Unix ns; 0: none
+	hotOK    atomic.Bool  // the reader may go hot (Listener.SetHot)
 	in       *recvBatch   // a blocking endpoint's receive batch (under rmu)
 	out      *sendBatch   // a blocking endpoint's queued sends (under rmu)
 
@@ -171,6 +172,7 @@ func newEndpoint(family int, o Options, events []sctpwire.NotificationType, bloc
 		assocs: make(map[AssocID]struct{}), rejected: make(map[AssocID]struct{})}
 	if blocking {
 		e.in, e.out = newRecvBatch(), new(sendBatch)
+		e.hotOK.Store(true)
 	}
 	e.opts.Store(&o)
 	e.rd.fn = e.rd.recv

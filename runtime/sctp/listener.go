@@ -103,6 +103,13 @@ func (l *Listener) Flush() (sent, failed int, err error) {
 	return sent, failed, err
 }
 
+// SetHot allows (true, the default) or forbids the reader to keep its P
+// between messages while they flow (see batch.go). Forbid it when the
+// program has a single P (GOMAXPROCS 1) and other goroutines wait on the
+// network: a hot reader would delay them by up to 10 ms. A cold reader
+// waits in poll(2) for every batch.
+func (l *Listener) SetHot(on bool) { l.e.hotOK.Store(on) }
+
 // Buffered returns the number of messages (or message pieces and
 // notifications) received from the kernel that ReadMsg has not returned
 // yet: while it is not 0, ReadMsg does not wait.
