@@ -31,6 +31,7 @@ type Plan struct {
 	Acli            string   // acli binary ("" : acli is not available, see AcliErr)
 	AcliErr         string   // why acli is not available
 	AcliScript      string   // configuration script (testdata/bench/acli.acli)
+	AcliSCTPScript  string   // the same for the SCTP runs, SCTP only (testdata/bench/acli-sctp.acli); "": AcliScript
 	Kamailio        string   // kamailio binary
 	KamailioCfg     string   // testdata/bench/kamailio.cfg
 	KamailioModules string   // Kamailio's module directory (-L)
@@ -109,6 +110,7 @@ type Record struct {
 type guestState struct {
 	run    string // tmpfs: databases, control socket
 	db     string
+	dbSCTP string // the SCTP runs' database ("" if none: db)
 	sock   string
 	kamCfg string
 	out    *os.File  // results
@@ -211,6 +213,9 @@ func setupGuest(p *Plan) (*guestState, error) {
 		}
 	}
 	g.db = filepath.Join(g.run, "acli.db")
+	if p.AcliSCTPScript != "" {
+		g.dbSCTP = filepath.Join(g.run, "acli-sctp.db")
+	}
 	g.sock = filepath.Join(g.run, "acli.sock")
 	var err error
 	if g.out, err = os.OpenFile(filepath.Join(p.Dir, resultsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
@@ -297,7 +302,17 @@ func prepare(ctx context.Context, p *Plan, g *guestState, name string) error {
 	default:
 		return fmt.Errorf("unknown server %q", name)
 	}
-	s, err := startServer(p, g, name, name+"-check")
+	s, err := startServer(p, g, name, name+"-check", "u1")
+	if err == nil && g.dbSCTP != "" && name == serverAcli {
+		err = s.ready(ctx, p, 30*time.Second)
+		if serr := s.stop(); err == nil && serr != nil {
+			err = serr
+		}
+		if err != nil {
+			return err
+		}
+		s, err = startServer(p, g, name, name+"-check-sctp", "s1")
+	}
 	if err != nil {
 		return err
 	}
@@ -308,36 +323,45 @@ func prepare(ctx context.Context, p *Plan, g *guestState, name string) error {
 	return err
 }
 
-// prepareAcli creates the database from the script, then saves and
-// activates it when the shell has those commands.
+// prepareAcli creates the databases from the scripts, then saves and
+// activates each when the shell has those commands.
 func prepareAcli(p *Plan, g *guestState) (string, error) {
-	os.Remove(g.db)
-	script, err := os.Open(p.AcliScript)
+	note, err := buildDB(p, p.AcliScript, g.db)
+	if err != nil || g.dbSCTP == "" {
+		return note, err
+	}
+	n2, err := buildDB(p, p.AcliSCTPScript, g.dbSCTP)
+	return note + "; SCTP runs: " + n2, err
+}
+
+func buildDB(p *Plan, scriptPath, db string) (string, error) {
+	os.Remove(db)
+	script, err := os.Open(scriptPath)
 	if err != nil {
 		return "", err
 	}
 	defer script.Close()
-	cmd := exec.Command(p.Acli, "--db", g.db)
+	cmd := exec.Command(p.Acli, "--db", db)
 	cmd.Stdin = script
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &out
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("acli --db %s < %s: %v: %s", g.db, filepath.Base(p.AcliScript), err, lastLines(out.Bytes(), 5))
+		return "", fmt.Errorf("acli --db %s < %s: %v: %s", db, filepath.Base(scriptPath), err, lastLines(out.Bytes(), 5))
 	}
-	notes := []string{"configured by " + filepath.Base(p.AcliScript)}
-	help, _ := exec.Command(p.Acli, "--db", g.db, "?").CombinedOutput()
+	notes := []string{"configured by " + filepath.Base(scriptPath)}
+	help, _ := exec.Command(p.Acli, "--db", db, "?").CombinedOutput()
 	for _, c := range []string{"save-config", "activate-config"} {
 		if !hasCommand(help, c) {
 			notes = append(notes, c+" not available (the runtime serves the editing configuration)")
 			continue
 		}
-		o, err := exec.Command(p.Acli, "--db", g.db, c).CombinedOutput()
+		o, err := exec.Command(p.Acli, "--db", db, c).CombinedOutput()
 		if err != nil {
 			return "", fmt.Errorf("acli %s: %v: %s", c, err, lastLines(o, 5))
 		}
 		notes = append(notes, c+" done")
 	}
-	return strings.Join(notes, "; "), nil
+	return strings.Join(notes, ", "), nil
 }
 
 // hasCommand reports whether the shell's "?" help lists command c.
@@ -371,7 +395,7 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 		g.progress("%-8s %-2s rate %4d rep %d: ok %d failed %d achieved %.0f/s cpu %.2fs (%.3f s/1k) sipp %.1fs busy %.0f%% p50 %.0fus p99 %.0fus %s",
 			name, mode, rate, rep, r.Successful, r.Failed, r.Achieved, r.ServerCPU, perK(r.ServerCPU, r.Requests), r.SIPpCPU, r.GuestBusy*100, r.P50us, r.P99us, r.Err)
 	}()
-	s, err := startServer(p, g, name, tag)
+	s, err := startServer(p, g, name, tag, mode)
 	if err != nil {
 		r.Err = err.Error()
 		return r
@@ -473,7 +497,7 @@ func assocRun(ctx context.Context, p *Plan, g *guestState, name string, rep int)
 			name, r.Assocs, rep, r.IdleRSSKB, r.AssocRSSKB, perAssoc(r.AssocRSSKB-r.IdleRSSKB, r.Assocs),
 			r.UsedRSSKB, perAssoc(r.UsedRSSKB-r.IdleRSSKB, r.Assocs), perAssoc(r.SysDeltaKB, r.Assocs), r.Err)
 	}()
-	s, err := startServer(p, g, name, fmt.Sprintf("%s-assoc-rep%d", name, rep))
+	s, err := startServer(p, g, name, fmt.Sprintf("%s-assoc-rep%d", name, rep), "sn")
 	if err != nil {
 		r.Err = err.Error()
 		return

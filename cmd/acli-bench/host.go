@@ -91,9 +91,13 @@ func sipMain(args []string) int {
 	}
 	td := filepath.Join(root, "testdata", "bench")
 	p.AcliScript, p.KamailioCfg, p.Scenario = filepath.Join(td, "acli.acli"), filepath.Join(td, "kamailio.cfg"), filepath.Join(td, "options.xml")
-	if diffs, err := checkTimers(p.KamailioCfg, p.AcliScript); err != nil || len(diffs) > 0 {
-		fmt.Fprintf(os.Stderr, "acli-bench sip: the two servers' SCTP settings differ (%v):\n  %s\n", err, strings.Join(diffs, "\n  "))
-		return 1
+	p.AcliSCTPScript = filepath.Join(td, "acli-sctp.acli")
+	for _, script := range []string{p.AcliScript, p.AcliSCTPScript} {
+		if diffs, err := checkTimers(p.KamailioCfg, script); err != nil || len(diffs) > 0 {
+			fmt.Fprintf(os.Stderr, "acli-bench sip: the two servers' SCTP settings differ (%s, %v):\n  %s\n",
+				filepath.Base(script), err, strings.Join(diffs, "\n  "))
+			return 1
+		}
 	}
 	tools, err := ensureTools(*install)
 	if err != nil {
@@ -219,7 +223,7 @@ func sipMain(args []string) int {
 func runHostUDP(ctx context.Context, p Plan, td string) error {
 	hp := p
 	hp.Host, hp.Modes, hp.Assocs = true, []string{"u1h"}, 0
-	hp.AcliScript, hp.KamailioCfg = filepath.Join(td, "acli-udp.acli"), filepath.Join(td, "kamailio-udp.cfg")
+	hp.AcliScript, hp.AcliSCTPScript, hp.KamailioCfg = filepath.Join(td, "acli-udp.acli"), "", filepath.Join(td, "kamailio-udp.cfg")
 	hp.Dir = filepath.Join(p.Dir, "host")
 	if err := os.MkdirAll(hp.Dir, 0o755); err != nil {
 		return err

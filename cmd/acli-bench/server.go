@@ -32,11 +32,14 @@ type server struct {
 	log  string
 	done chan struct{}
 	err  error // Wait's result, once done is closed
+	// sctpOnly: acli on the SCTP-only database (ready checks SCTP only).
+	sctpOnly bool
 }
 
-// startServer starts name as p describes (acli: on the database the guest
-// prepared).
-func startServer(p *Plan, g *guestState, name string, tag string) (*server, error) {
+// startServer starts server name as p describes, for runs in mode (acli:
+// on the database the guest prepared; the SCTP runs on the SCTP-only one
+// when there is one).
+func startServer(p *Plan, g *guestState, name, tag, mode string) (*server, error) {
 	logPath := filepath.Join(p.Dir, "logs", tag+".log")
 	os.MkdirAll(filepath.Dir(logPath), 0o755)
 	logf, err := os.Create(logPath)
@@ -45,16 +48,20 @@ func startServer(p *Plan, g *guestState, name string, tag string) (*server, erro
 	}
 	defer logf.Close()
 	var cmd *exec.Cmd
+	db, sctpOnly := g.db, false
+	if g.dbSCTP != "" && name == serverAcli && mode[0] == 's' {
+		db, sctpOnly = g.dbSCTP, true
+	}
 	switch name {
 	case serverAcli:
-		cmd = exec.Command(p.Acli, "--db", g.db, "serve", "--control", g.sock, "--log-level", "warn")
+		cmd = exec.Command(p.Acli, "--db", db, "serve", "--control", g.sock, "--log-level", "warn")
 		if p.Profile {
 			self, err := os.Executable()
 			if err != nil {
 				return nil, err
 			}
 			os.MkdirAll(filepath.Join(p.Dir, "profiles"), 0o755)
-			cmd = exec.Command(self, "acli-serve", "-db", g.db, "-control", g.sock,
+			cmd = exec.Command(self, "acli-serve", "-db", db, "-control", g.sock,
 				"-cpuprofile", filepath.Join(p.Dir, "profiles", tag+".pprof"))
 		}
 	case serverKamailio:
@@ -68,7 +75,7 @@ func startServer(p *Plan, g *guestState, name string, tag string) (*server, erro
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	s := &server{name: name, cmd: cmd, log: logPath, done: make(chan struct{}), sctpOnly: sctpOnly}
 	go func() { s.err = cmd.Wait(); close(s.done) }()
 	return s, nil
 }
@@ -90,6 +97,8 @@ func (s *server) ready(ctx context.Context, p *Plan, timeout time.Duration) erro
 	modes := []string{"s1", "u1"}
 	if p.Host {
 		modes = []string{"u1"}
+	} else if s.sctpOnly {
+		modes = []string{"s1"}
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
