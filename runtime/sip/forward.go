@@ -77,17 +77,27 @@ type Target interface {
 // then only read, by any number of goroutines: the runtime builds a new one
 // on every apply and swaps it in with Handler.SetRoutes.
 type Routes struct {
-	m map[string]Target
+	m     map[string]Target
+	hosts map[string]struct{} // every host of m, with or without a port
 }
 
 // NewRoutes returns an empty table.
-func NewRoutes() *Routes { return &Routes{m: map[string]Target{}} }
+func NewRoutes() *Routes { return &Routes{m: map[string]Target{}, hosts: map[string]struct{}{}} }
+
+// hasHost reports whether host (as normHost writes it) has a route, with
+// or without a port.
+func (r *Routes) hasHost(host []byte) bool {
+	_, ok := r.hosts[string(host)]
+	return ok
+}
 
 // Add routes requests for host (an IP address or a name, compared without
 // case) to t: with port 0 whatever the Request-URI's port, else only with
 // that port. A later Add of the same host and port replaces the earlier.
 func (r *Routes) Add(host string, port int, t Target) {
-	r.m[routeKey(normHost(host), port)] = t
+	h := normHost(host)
+	r.m[routeKey(h, port)] = t
+	r.hosts[h] = struct{}{}
 }
 
 // Lookup returns the target of a Request-URI: its host and port first,

@@ -151,6 +151,7 @@ type Handler struct {
 	parser   *sip.Parser
 	routes   atomic.Pointer[Routes]
 	instance string
+	noQuick  bool // tests: every message through the parser
 	// Server is the Server header value of responses.
 	Server string
 }
@@ -201,6 +202,9 @@ func (h *Handler) Process(b []byte, src Source, out *bytes.Buffer) (res Result) 
 	}()
 	if len(bytes.Trim(b, "\r\n")) == 0 {
 		return Result{Verdict: Ignored} // keepalive (RFC 5626 CRLF) or padding
+	}
+	if v, ok := h.answerQuick(b, src, out); ok {
+		return Result{Verdict: v}
 	}
 	msg, err := h.parser.ParseSIP(b)
 	req, isReq := msg.(*sip.Request)
@@ -448,11 +452,30 @@ func setParam(ps *sip.HeaderParams, k, v string) {
 }
 
 // toTag derives the To tag from the request, so that retransmissions get
-// the same one: an FNV-1a hash of Call-ID, From tag, top Via branch and
-// CSeq number.
+// the same one (see toTagHash).
 func toTag(req *sip.Request) string {
+	var callID, fromTag, branch string
+	var seq uint32
+	if c := req.CallID(); c != nil {
+		callID = string(*c)
+	}
+	if from := req.From(); from != nil {
+		fromTag, _ = from.Params.Get("tag")
+	}
+	if via := req.Via(); via != nil {
+		branch, _ = via.Params.Get("branch")
+	}
+	if c := req.CSeq(); c != nil {
+		seq = c.SeqNo
+	}
+	return strconv.FormatUint(toTagHash(callID, fromTag, branch, seq), 36)
+}
+
+// toTagHash is an FNV-1a hash of Call-ID, From tag, top Via branch and
+// CSeq number.
+func toTagHash[S string | []byte](callID, fromTag, branch S, seq uint32) uint64 {
 	h := uint64(14695981039346656037)
-	mix := func(s string) {
+	mix := func(s S) {
 		for i := 0; i < len(s); i++ {
 			h ^= uint64(s[i])
 			h *= 1099511628211
@@ -460,20 +483,15 @@ func toTag(req *sip.Request) string {
 		h ^= 0xff // separator
 		h *= 1099511628211
 	}
-	if c := req.CallID(); c != nil {
-		mix(string(*c))
+	mix(callID)
+	mix(fromTag)
+	mix(branch)
+	var num [20]byte
+	for _, c := range strconv.AppendUint(num[:0], uint64(seq), 10) {
+		h ^= uint64(c)
+		h *= 1099511628211
 	}
-	if from := req.From(); from != nil {
-		tag, _ := from.Params.Get("tag")
-		mix(tag)
-	}
-	if via := req.Via(); via != nil {
-		br, _ := via.Params.Get("branch")
-		mix(br)
-	}
-	if c := req.CSeq(); c != nil {
-		var num [20]byte
-		mix(string(strconv.AppendUint(num[:0], uint64(c.SeqNo), 10)))
-	}
-	return strconv.FormatUint(h, 36)
+	h ^= 0xff
+	h *= 1099511628211
+	return h
 }
