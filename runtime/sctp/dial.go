@@ -15,7 +15,7 @@ import (
 
 // Conn is one outbound association: a one-to-many socket of its own,
 // bound to the given local addresses (or chosen by the kernel), on the Go
-// netpoller (a Listener blocks a thread in recvmsg instead).
+// netpoller (a Listener's reader is off it, see batch.go).
 type Conn struct {
 	e     *endpoint
 	assoc AssocID

@@ -6,12 +6,13 @@
 //
 // A Listener is a single one-to-many (SOCK_SEQPACKET) socket carrying every
 // association of a SIP port, bound to a primary address plus multi-homed
-// secondary addresses. Its reader blocks one OS thread in recvmsg (the
-// fewest system calls per message) however many associations are open;
-// socket timeouts let Close wake it and deadlines fire within 20 ms. Dial
-// opens an outbound association (a Conn), whose non-blocking file
-// descriptor lives on the Go netpoller, so that many Conns need a handful
-// of OS threads.
+// secondary addresses. It is off the Go netpoller: its one reader, however
+// many associations are open, receives batches with recvmmsg, keeping its
+// thread and P while messages flow and parking in poll when idle, and the
+// responses to a batch go out with one sendmmsg (see batch.go): the fewest
+// system calls per message. Dial opens an outbound association (a Conn),
+// whose non-blocking file descriptor lives on the Go netpoller, so that
+// many Conns need a handful of OS threads.
 //
 // # Options
 //

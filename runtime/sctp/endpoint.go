@@ -64,8 +64,9 @@ type Stats struct {
 	Reads, Messages uint64
 }
 
-// endpoint is an SCTP socket on the Go netpoller: a non-blocking fd in an
-// os.File whose RawConn parks goroutines instead of OS threads.
+// endpoint is a one-to-many SCTP socket in an os.File: a Conn's is
+// non-blocking, on the Go netpoller (its RawConn parks goroutines instead
+// of OS threads); a Listener's is blocking and off it (batch.go).
 type endpoint struct {
 	f      *os.File
 	rc     syscall.RawConn
@@ -209,8 +210,9 @@ func (e *endpoint) setReadDeadline(t time.Time) error {
 	return nil
 }
 
-// reader is the state of one recvmsg on the netpoller, kept with its
-// function so that a read allocates nothing.
+// reader is the state of one read (a recvmsg on the netpoller, or a
+// message handed out of a batch), kept with its function so that a read
+// allocates nothing.
 type reader struct {
 	buf                     []byte
 	oob                     [64]byte
