@@ -50,6 +50,12 @@ func openSCTP(s Spec, r *router, id uint32, log *slog.Logger) (*sctpListener, er
 	if err != nil {
 		return nil, err
 	}
+	if !tracks(s) {
+		if err := l.TrackAssocs(false); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
 	sl := &sctpListener{l: l, id: id, since: time.Now(), log: log, assocs: map[sctp.AssocID]struct{}{}}
 	sl.spec.Store(&s)
 	l.OnNotification(sl.notification)
@@ -66,6 +72,11 @@ func openSCTP(s Spec, r *router, id uint32, log *slog.Logger) (*sctpListener, er
 	go sl.read(&worker{h: r.h, r: r, c: &sl.c, log: log})
 	return sl, nil
 }
+
+// tracks reports whether the listener tracks associations: as
+// sctp-assoc-tracking says, and always while sctp-max-assocs limits them
+// (the limit is enforced on the association-up notifications).
+func tracks(s Spec) bool { return s.Tracking || s.SCTP.MaxAssocs > 0 }
 
 // notification tracks associations: counts and the ids whose options
 // show sctp options reads back.
@@ -160,14 +171,41 @@ func (sl *sctpListener) update(s Spec) ([]string, error) {
 	if old.Tracking != s.Tracking || old.Reuse != s.Reuse {
 		ch = append(ch, fmt.Sprintf("sctp-assoc-tracking %s, sctp-assoc-reuse %s", onOff(s.Tracking), onOff(s.Reuse)))
 	}
-	if old.SCTP != s.SCTP {
-		if err := sl.l.SetOptions(s.SCTP); err != nil {
-			sl.l.SetOptions(old.SCTP) // best effort: back to what was serving
+	if tracks(s) && !tracks(*old) {
+		if err := sl.l.TrackAssocs(true); err != nil {
 			return nil, err
 		}
 	}
+	if old.SCTP != s.SCTP {
+		if err := sl.l.SetOptions(s.SCTP); err != nil {
+			sl.l.SetOptions(old.SCTP) // best effort: back to what was serving
+			if !tracks(*old) {
+				sl.l.TrackAssocs(false)
+			}
+			return nil, err
+		}
+	}
+	if !tracks(s) && tracks(*old) {
+		if err := sl.l.TrackAssocs(false); err != nil {
+			return nil, err
+		}
+		sl.mu.Lock()
+		clear(sl.assocs) // no longer kept current
+		sl.mu.Unlock()
+	}
 	sl.spec.Store(&s)
 	return ch, nil
+}
+
+// trackingNote explains the kernel column of sctp-assoc-tracking.
+func trackingNote(s *Spec) string {
+	switch {
+	case s.Tracking:
+		return "association up/down notifications counted and listed"
+	case s.SCTP.MaxAssocs > 0:
+		return "kept on: sctp-max-assocs is enforced on association-up notifications"
+	}
+	return "no association notifications read; counts come from the kernel"
 }
 
 func onOff(b bool) string {
@@ -228,14 +266,18 @@ func (sl *sctpListener) options() control.ListenerOptions {
 		lo.Options = append(lo.Options, opt)
 	}
 	lo.Options = append(lo.Options,
-		control.Option{Name: "sctp-assoc-tracking", Kernel: onOff(true), Configured: onOff(s.Tracking), Note: "the runtime always tracks associations"},
+		control.Option{Name: "sctp-assoc-tracking", Kernel: onOff(sl.l.Tracking()), Configured: onOff(s.Tracking), Note: trackingNote(s)},
 		control.Option{Name: "sctp-assoc-reuse", Kernel: onOff(true), Configured: onOff(s.Reuse), Note: "responses always use the request's association"})
-	sl.mu.Lock()
-	ids := make([]sctp.AssocID, 0, len(sl.assocs))
-	for id := range sl.assocs {
-		ids = append(ids, id)
+	var ids []sctp.AssocID
+	if sl.l.Tracking() {
+		sl.mu.Lock()
+		for id := range sl.assocs {
+			ids = append(ids, id)
+		}
+		sl.mu.Unlock()
+	} else if all, err := sl.l.AssocIDs(); err == nil {
+		ids = all
 	}
-	sl.mu.Unlock()
 	slices.Sort(ids)
 	if len(ids) > maxAssocOptions {
 		lo.MoreAssocs = len(ids) - maxAssocOptions

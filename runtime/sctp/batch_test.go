@@ -229,3 +229,53 @@ func TestColdOnly(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestTrackAssocsOff: without association tracking the Listener reads no
+// notification, yet knows how many associations there are and which.
+func TestTrackAssocsOff(t *testing.T) {
+	s := startServer(t, []netip.Addr{lo1}, 0, testOptions(), false)
+	if err := s.TrackAssocs(false); err != nil {
+		t.Fatal(err)
+	}
+	want := map[AssocID]bool{}
+	for i := range 3 {
+		c := dial(t, nil, []netip.Addr{lo1}, s.Port(), testOptions())
+		want[hello(t, s, c, fmt.Sprintf("hello %d", i)).Assoc] = true
+	}
+	st := s.Stats()
+	if st.Notifications != 0 || st.Up != 0 || st.Assocs != 3 {
+		t.Errorf("stats %+v: want no notification and 3 associations (from the kernel)", st)
+	}
+	ids, err := s.AssocIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 3 {
+		t.Fatalf("AssocIDs %v, want 3", ids)
+	}
+	for _, id := range ids {
+		if !want[id] {
+			t.Errorf("AssocIDs %v, want those of the messages %v", ids, want)
+		}
+	}
+	o := testOptions()
+	o.MaxAssocs = 10
+	if err := s.SetOptions(o); err == nil {
+		t.Error("SetOptions with MaxAssocs succeeded without tracking")
+	}
+	// Back on: new associations are counted again.
+	if err := s.TrackAssocs(true); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, nil, []netip.Addr{lo1}, s.Port(), testOptions())
+	hello(t, s, c, "tracked")
+	if st := s.Stats(); st.Up != 1 || st.Notifications != 1 {
+		t.Errorf("stats %+v: want the new association's COMM_UP", st)
+	}
+	if err := s.SetOptions(o); err != nil {
+		t.Errorf("SetOptions with MaxAssocs and tracking: %v", err)
+	}
+	if err := s.TrackAssocs(false); err == nil {
+		t.Error("TrackAssocs(false) succeeded with MaxAssocs set")
+	}
+}

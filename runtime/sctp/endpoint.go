@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -82,6 +83,7 @@ type endpoint struct {
 	wake     int          // eventfd that wakes a cold reader (Close); -1 if none
 	deadline atomic.Int64 // read deadline of a blocking endpoint, Unix ns; 0: none
 	hotOK    atomic.Bool  // the reader may go hot (Listener.SetHot)
+	tracking atomic.Bool  // subscribed to association changes (Listener.TrackAssocs)
 	in       *recvBatch   // a blocking endpoint's receive batch (under rmu)
 	out      *sendBatch   // a blocking endpoint's queued sends (under rmu)
 
@@ -176,6 +178,7 @@ func newEndpoint(family int, o Options, events []sctpwire.NotificationType, bloc
 		e.hotOK.Store(true)
 	}
 	e.opts.Store(&o)
+	e.tracking.Store(slices.Contains(events, sctpwire.AssocChange))
 	e.rd.fn = e.rd.recv
 	return e, nil
 }

@@ -1,6 +1,8 @@
 package sctp
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -153,6 +155,9 @@ func (l *Listener) OnNotification(h func(Notification)) { l.e.setHandler(h) }
 // affect only NEW associations. SendTTL, Unordered and MaxAssocs hold from
 // the next message or association on; buffer sizes are the socket's own.
 func (l *Listener) SetOptions(o Options) error {
+	if o.MaxAssocs > 0 && !l.e.tracking.Load() {
+		return errors.New("sctp: a maximum of associations needs association tracking (TrackAssocs)")
+	}
 	err := l.e.control(func(fd int) error { return Apply(fd, o) })
 	l.e.opts.Store(&o)
 	return err
@@ -225,8 +230,72 @@ func (l *Listener) Assocs() (int, error) {
 	return n, err
 }
 
-// Stats returns the association counters kept from notifications.
-func (l *Listener) Stats() Stats { return l.e.statsSnapshot() }
+// Stats returns the association counters kept from notifications. Without
+// association tracking only Assocs (from the kernel), Reads and Messages
+// are counted.
+func (l *Listener) Stats() Stats {
+	st := l.e.statsSnapshot()
+	if !l.e.tracking.Load() {
+		st.Assocs, _ = l.Assocs()
+	}
+	return st
+}
+
+// TrackAssocs turns association tracking on (the default) or off. On, the
+// Listener subscribes to association-change notifications: two more
+// messages to read for every association (up, then down), which keep Stats
+// and enforce MaxAssocs. Off, the server reads its peers' messages only;
+// Stats.Assocs then comes from the kernel, AssocIDs lists the associations,
+// and MaxAssocs cannot be set.
+func (l *Listener) TrackAssocs(on bool) error {
+	if !on && l.e.opts.Load().MaxAssocs > 0 {
+		return errors.New("sctp: a maximum of associations needs association tracking")
+	}
+	err := l.e.control(func(fd int) error {
+		return setsockopt(fd, sctpwire.OptEvent, sctpwire.Event{Type: uint16(sctpwire.AssocChange), On: on}.Marshal())
+	})
+	if err != nil {
+		return fmt.Errorf("sctp: association tracking: %w", err)
+	}
+	l.e.tracking.Store(on)
+	return nil
+}
+
+// Tracking reports whether association tracking is on.
+func (l *Listener) Tracking() bool { return l.e.tracking.Load() }
+
+// AssocIDs returns the ids of the associations the kernel has on the socket
+// (SCTP_GET_ASSOC_ID_LIST), tracked or not.
+func (l *Listener) AssocIDs() ([]AssocID, error) {
+	var ids []AssocID
+	err := l.e.control(func(fd int) error {
+		for try := 0; ; try++ {
+			n, err := unix.GetsockoptInt(fd, sctpwire.SolSCTP, sctpwire.OptGetAssocNumber)
+			if err != nil {
+				return err
+			}
+			b, err := getsockopt(fd, sctpwire.OptGetAssocIDList, make([]byte, 4+4*(n+8)))
+			if err == unix.EINVAL && try < 3 { // more associations since
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if len(b) < 4 {
+				return fmt.Errorf("sctp: SCTP_GET_ASSOC_ID_LIST: %d bytes", len(b))
+			}
+			count := int(binary.NativeEndian.Uint32(b))
+			for i := 0; i < count && 4+4*i+4 <= len(b); i++ {
+				ids = append(ids, AssocID(int32(binary.NativeEndian.Uint32(b[4+4*i:]))))
+			}
+			return nil
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sctp: association ids: %w", err)
+	}
+	return ids, nil
+}
 
 // Close closes the socket: blocked and later ReadMsg calls return
 // net.ErrClosed at once, the kernel shuts every association down and the

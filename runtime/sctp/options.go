@@ -31,7 +31,8 @@ const DefaultStreams = 32
 //
 // The Kamailio knobs sctp_send_retries, sctp_assoc_tracking and
 // sctp_assoc_reuse are not socket options but policies of the code above
-// this package (which always tracks associations, for MaxAssocs and Stats).
+// this package; a Listener's association tracking (the notifications that
+// keep Stats and enforce MaxAssocs) is turned on and off with TrackAssocs.
 //
 // On a listening (one-to-many) socket the protocol options are endpoint
 // defaults: they are copied into each association when it is created, so a

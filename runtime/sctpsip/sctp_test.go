@@ -405,3 +405,47 @@ func TestMultiHomedChange(t *testing.T) {
 		}
 	}
 }
+
+// sctp-assoc-tracking disabled: the listener reads no association
+// notification, yet counts its associations (from the kernel) and lists
+// them in show sctp options; enabling it again counts new ones.
+func TestAssocTrackingDisabled(t *testing.T) {
+	e := newEngine(t)
+	p := port()
+	key := fmt.Sprintf("SCTP 127.0.0.1:%d", p)
+	off := map[string]string{"sctp-assoc-tracking": "disabled", "sctp-assoc-reuse": "disabled"}
+	apply(t, e, config(off, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
+	r := sipptest.Run(t, sipptest.Options{Scenario: sipptest.Scenario(), Transport: "sn", Local: "127.0.0.3",
+		LocalPort: 5090, Target: "127.0.0.1:" + strconv.Itoa(p), Calls: 300, Rate: 200, Extra: []string{"-max_socket", "4000"}})
+	r.Check(t, 300)
+	for range 2 {
+		if resp, _ := ask(t, dial(t, addrs("127.0.0.3"), addrs("127.0.0.1"), p)); !strings.HasPrefix(resp, "SIP/2.0 200 OK") {
+			t.Fatalf("response %q", resp)
+		}
+	}
+	c := listener(t, e, key).Counters
+	if c.MessagesIn != 302 || c.MessagesOut != 302 || c.Assocs != 2 || c.AssocsTotal != 0 {
+		t.Errorf("counters %+v: want 302 in and out, 2 associations open (from the kernel), none counted as opened", c)
+	}
+	los, err := e.SCTPOptions("127.0.0.1")
+	if err != nil || len(los) != 1 {
+		t.Fatalf("options: %v, %v", los, err)
+	}
+	if got := option(los[0].Options, "sctp-assoc-tracking"); got != "disabled" {
+		t.Errorf("sctp-assoc-tracking in the kernel column: %s", got)
+	}
+	if len(los[0].Assocs) != 2 {
+		t.Errorf("show sctp options lists %d associations, want 2", len(los[0].Assocs))
+	}
+	rep := apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, nil}), "v2")
+	if len(rep.Updated) != 1 {
+		t.Fatalf("update report: %+v", rep)
+	}
+	ask(t, dial(t, addrs("127.0.0.3"), addrs("127.0.0.1"), p))
+	eventually(t, "the new association counted", func() string {
+		if c := listener(t, e, key).Counters; c.AssocsTotal != 1 {
+			return fmt.Sprintf("%+v", c)
+		}
+		return ""
+	})
+}
