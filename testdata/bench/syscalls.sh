@@ -9,7 +9,8 @@
 #   go run ./cmd/acli-bench guest-sh 'testdata/bench/syscalls.sh /tmp/acli s1 5000 500'
 #
 # Arguments: ACLI MODE CALLS RATE [SERVERS]; MODE is a SIPp transport (s1,
-# sn, u1), SERVERS "acli kamailio" by default. strace slows every system
+# sn, u1), SERVERS "acli kamailio" by default. ACLI_SCRIPT and KAMAILIO_CFG
+# replace the configurations beside this script. strace slows every system
 # call, so the counts are exact but the rate and the batching they show are
 # not those of an untraced run.
 set -e
@@ -21,13 +22,15 @@ case $mode in
 s*) script=$td/acli-sctp.acli ;;
 *) script=$td/acli.acli ;;
 esac
+script=${ACLI_SCRIPT:-$script}
+kamcfg=${KAMAILIO_CFG:-$td/kamailio.cfg}
 "$acli" --db "$dir/acli.db" <"$script" >/dev/null
 "$acli" --db "$dir/acli.db" save-config >/dev/null
 "$acli" --db "$dir/acli.db" activate-config >/dev/null
 for server in $servers; do
 	case $server in
 	acli) set -- "$acli" --db "$dir/acli.db" serve --control "$dir/acli.sock" --log-level warn ;;
-	kamailio) set -- kamailio -f "$td/kamailio.cfg" -L /usr/lib/x86_64-linux-gnu/kamailio/modules -DD -E ;;
+	kamailio) set -- kamailio -f "$kamcfg" -L /usr/lib/x86_64-linux-gnu/kamailio/modules -DD -E ;;
 	*) echo "unknown server $server" >&2; exit 2 ;;
 	esac
 	strace -f -c -o "$dir/$server.strace" "$@" >"$dir/$server.log" 2>&1 &
