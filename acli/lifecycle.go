@@ -460,15 +460,20 @@ func versionName(n int) string {
 // expireConfirmed enforces a confirmed activation whose time is up (in the
 // session's transaction) and says so on stderr.
 func (s *Shell) expireConfirmed() error {
-	return s.expireWith(s.be)
+	return s.expireWith(s.be, s.opt.Err)
 }
 
-// expireConfirmedDirect is expireConfirmed in a transaction of its own.
+// expireConfirmedDirect is expireConfirmed in a transaction of its own,
+// from a timer: what it prints goes to the notice writer.
 func (s *Shell) expireConfirmedDirect() error {
-	return s.expireWith(directBackend{s.opt.Store})
+	w := s.notice
+	if w == nil {
+		w = s.opt.Err
+	}
+	return s.expireWith(directBackend{s.opt.Store}, w)
 }
 
-func (s *Shell) expireWith(be backend) error {
+func (s *Shell) expireWith(be backend, w io.Writer) error {
 	now := s.opt.Now()
 	due := false
 	err := be.read(func(tx *store.Tx) error {
@@ -489,9 +494,9 @@ func (s *Shell) expireWith(be backend) error {
 	if err != nil || c == nil {
 		return err
 	}
-	fmt.Fprintf(s.opt.Err, "%% %s\n", rollbackNotice(c))
+	fmt.Fprintf(w, "%% %s\n", rollbackNotice(c))
 	if _, inScript := be.(txBackend); !inScript {
-		return s.syncRuntime(s.opt.Err, false)
+		return s.syncRuntime(w, false)
 	}
 	return nil
 }

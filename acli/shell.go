@@ -38,12 +38,15 @@ type Options struct {
 
 // Shell is one ACLI session.
 type Shell struct {
-	opt   Options
-	r     LineReader
-	out   io.Writer
-	modes []*mode
-	super bool // superuser (#) rather than user (>) mode
-	be    backend
+	opt Options
+	r   LineReader
+	out io.Writer
+	// notice receives what is printed while the operator may be typing
+	// (a confirmed activation's expiry); nil: opt.Err.
+	notice io.Writer
+	modes  []*mode
+	super  bool // superuser (#) rather than user (>) mode
+	be     backend
 	// elemCmds caches the commands of each element mode.
 	elemCmds map[*model.Element][]*command
 	done     bool // the session ended (exit at the top)

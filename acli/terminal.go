@@ -33,8 +33,15 @@ func NewTerminal(sh *Shell, history string) (*Terminal, error) {
 		return nil, fmt.Errorf("open terminal: %w", err)
 	}
 	t.rl = rl
-	sh.out = rl.Stdout()
-	sh.opt.Err = rl.Stderr()
+	// Commands print straight to the terminal. readline's writers redraw
+	// the prompt around every write whenever its reader waits for a key,
+	// which it already does between two lines: that redraw erased lines
+	// of a command's output (a show came out blank now and then). Only
+	// what is printed while a line is being edited goes through readline:
+	// ? help (onKey) and a confirmed activation's expiry (notice).
+	sh.out = rl.Config.Stdout
+	sh.opt.Err = rl.Config.Stderr
+	sh.notice = rl.Stderr()
 	return t, nil
 }
 
@@ -56,7 +63,7 @@ func (t *Terminal) onKey(line []rune, pos int, key rune) ([]rune, int, bool) {
 	t.sh.out = &b
 	t.sh.help(before)
 	t.sh.out = out
-	fmt.Fprintf(out, "%s%s?\n%s", t.sh.Prompt(), before, b.String())
+	fmt.Fprintf(t.rl.Stdout(), "%s%s?\n%s", t.sh.Prompt(), before, b.String())
 	nl := append(append([]rune{}, line[:pos-1]...), line[pos:]...)
 	return nl, pos - 1, true
 }

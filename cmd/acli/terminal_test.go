@@ -71,8 +71,13 @@ func TestTerminal(t *testing.T) {
 	waitFor("UDP   layer 4 protocol (default)")
 	keys("sc", "Tab")
 	waitFor("ORACLE(sip-port)# transport-protocol SCTP")
+	// Each command is typed once its prompt shows, as a person would
+	// (keys typed ahead while a command prints can garble the screen).
 	keys("Enter")
-	keys("address 172.16.10.76", "Enter", "show", "Enter")
+	waitLast("ORACLE(sip-port)#")
+	keys("address 172.16.10.76", "Enter")
+	waitLast("ORACLE(sip-port)#")
+	keys("show", "Enter")
 	waitFor("address                         172.16.10.76")
 	keys("Up", "Up")
 	waitFor("ORACLE(sip-port)# address 172.16.10.76")
