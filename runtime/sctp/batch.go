@@ -207,8 +207,8 @@ func (e *endpoint) wakeCold() {
 	unix.Write(e.wake, one[:])
 }
 
-// sendBatch is a blocking endpoint's queued messages; it is used under
-// the endpoint's rmu.
+// sendBatch is a blocking endpoint's queued messages, used by its reader
+// only; sending them (flushLocked) takes the endpoint's rmu.
 type sendBatch struct {
 	hdr   [batchSlots]mmsghdr
 	iov   [batchSlots]unix.Iovec
@@ -221,11 +221,14 @@ type sendBatch struct {
 	err          error // the first error since the last Flush
 }
 
-// queue copies b into the batch, sending the batch first when it is full.
+// queue copies b into the batch, sending the batch first when it is full;
+// only the reader calls it.
 func (e *endpoint) queue(b []byte, assoc AssocID, stream uint16, ppid uint32) {
 	s := e.out
 	if s.n == batchSlots {
+		e.rmu.Lock()
 		e.flushLocked()
+		e.rmu.Unlock()
 	}
 	i := s.n
 	s.data[i] = append(s.data[i][:0], b...)
@@ -244,7 +247,7 @@ func (e *endpoint) queue(b []byte, assoc AssocID, stream uint16, ppid uint32) {
 }
 
 // flushLocked sends the queued messages with as few sendmmsg(2) calls as
-// the socket allows.
+// the socket allows; e.rmu is held.
 func (e *endpoint) flushLocked() {
 	s := e.out
 	fail := func(i int, err error) {

@@ -80,11 +80,9 @@ func Listen(addrs []netip.Addr, port int, o Options) (*Listener, error) {
 
 // QueueMsg queues a copy of b for association assoc, to be sent by the
 // next Flush (or sooner, when the queue is full). Only the goroutine that
-// calls ReadMsg may call it.
+// calls ReadMsg may call it (it takes no lock unless it must flush).
 func (l *Listener) QueueMsg(b []byte, assoc AssocID, stream uint16, ppid uint32) {
-	l.e.rmu.Lock()
 	l.e.queue(b, assoc, stream, ppid)
-	l.e.rmu.Unlock()
 }
 
 // Flush sends the queued messages, as many as the socket takes in one
@@ -94,11 +92,11 @@ func (l *Listener) QueueMsg(b []byte, assoc AssocID, stream uint16, ppid uint32)
 // ReadMsg may call it; it should call it when Buffered is 0, before
 // ReadMsg waits for new messages.
 func (l *Listener) Flush() (sent, failed int, err error) {
-	l.e.rmu.Lock()
-	defer l.e.rmu.Unlock()
 	s := l.e.out
 	if s.n > 0 {
+		l.e.rmu.Lock() // Close must not close the socket under the send
 		l.e.flushLocked()
+		l.e.rmu.Unlock()
 	}
 	sent, failed, err = s.sent, s.failed, s.err
 	s.sent, s.failed, s.err = 0, 0, nil
@@ -114,12 +112,9 @@ func (l *Listener) SetHot(on bool) { l.e.hotOK.Store(on) }
 
 // Buffered returns the number of messages (or message pieces and
 // notifications) received from the kernel that ReadMsg has not returned
-// yet: while it is not 0, ReadMsg does not wait.
-func (l *Listener) Buffered() int {
-	l.e.rmu.Lock()
-	defer l.e.rmu.Unlock()
-	return l.e.in.buffered()
-}
+// yet: while it is not 0, ReadMsg does not wait. Only the goroutine that
+// calls ReadMsg may call it.
+func (l *Listener) Buffered() int { return l.e.in.buffered() }
 
 // Port returns the local port.
 func (l *Listener) Port() int { return l.port }
