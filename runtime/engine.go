@@ -457,21 +457,25 @@ func (e *Engine) publish() {
 // tuneReaders lets the SCTP listeners keep their readers hot (see
 // runtime/sctp) only where that delays nothing else.
 func (e *Engine) tuneReaders() {
-	hot := hotReaders(goruntime.GOMAXPROCS(0), len(e.table), len(e.agents))
+	var readers []*sctpListener
 	for _, ent := range e.table {
 		if sl, ok := ent.l.(*sctpListener); ok {
-			sl.l.SetHot(hot)
+			readers = append(readers, sl)
 		}
+	}
+	hot := hotReaders(goruntime.GOMAXPROCS(0), len(readers), len(e.table), len(e.agents))
+	for _, sl := range readers {
+		sl.l.SetHot(hot)
 	}
 }
 
-// hotReaders reports whether SCTP readers may be hot: with more than one
-// P, or when the one listener (an SCTP one) is all the runtime serves. A
-// hot reader holds its P between messages; with a single P, the other
-// listeners, the session-agents' connections (all on the netpoller) and
-// any second SCTP reader would wait up to 10 ms for it.
-func hotReaders(procs, listeners, agents int) bool {
-	return procs > 1 || (listeners == 1 && agents == 0)
+// hotReaders reports whether the SCTP readers may be hot. A hot reader
+// holds its P between messages, so the hot readers must leave a P to
+// everything else (the other listeners and the session-agents'
+// connections, on the netpoller, the control socket, timers): fewer SCTP
+// listeners than Ps, or, with a single P, the one SCTP listener alone.
+func hotReaders(procs, sctpListeners, listeners, agents int) bool {
+	return sctpListeners < procs || (sctpListeners == 1 && listeners == 1 && agents == 0)
 }
 
 // SessionAgents returns the session-agents of the serving version, in

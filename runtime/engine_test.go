@@ -333,16 +333,20 @@ func TestReplace(t *testing.T) {
 
 func TestHotReaders(t *testing.T) {
 	for _, c := range []struct {
-		procs, listeners, agents int
-		want                     bool
+		procs, sctp, listeners, agents int
+		want                           bool
 	}{
-		{1, 1, 0, true},  // the SCTP listener alone: nothing to delay
-		{1, 2, 0, false}, // a second listener would wait for the first's P
-		{1, 1, 1, false}, // so would a session-agent's connection
-		{2, 3, 5, true},  // other Ps serve the rest
+		{1, 1, 1, 0, true},  // the SCTP listener alone: nothing to delay
+		{1, 1, 2, 0, false}, // a UDP listener would wait for the reader's P
+		{1, 1, 1, 1, false}, // so would a session-agent's connection
+		{1, 2, 2, 0, false}, // and a second SCTP reader
+		{2, 1, 3, 5, true},  // the other P serves the rest
+		{2, 2, 2, 0, false}, // two hot readers would hold both Ps
+		{4, 3, 6, 2, true},
 	} {
-		if got := hotReaders(c.procs, c.listeners, c.agents); got != c.want {
-			t.Errorf("hotReaders(%d procs, %d listeners, %d agents) = %v, want %v", c.procs, c.listeners, c.agents, got, c.want)
+		if got := hotReaders(c.procs, c.sctp, c.listeners, c.agents); got != c.want {
+			t.Errorf("hotReaders(%d procs, %d SCTP of %d listeners, %d agents) = %v, want %v",
+				c.procs, c.sctp, c.listeners, c.agents, got, c.want)
 		}
 	}
 }
