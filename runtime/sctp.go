@@ -108,7 +108,8 @@ func (sl *sctpListener) read(w *worker) {
 	buf := make([]byte, sipr.MaxMessage+1)
 	for {
 		// Responses to the messages of a batch go out together, before
-		// the reader waits for the next one.
+		// the reader waits for the next one (ReadMsg also sends them
+		// itself when the batch ends with notifications).
 		if sl.l.Buffered() == 0 {
 			sl.flush()
 		}
@@ -138,14 +139,9 @@ func (sl *sctpListener) read(w *worker) {
 	}
 }
 
-// flush sends the queued responses and counts them.
+// flush sends the queued responses. The Listener counts them (see info).
 func (sl *sctpListener) flush() {
-	sent, failed, err := sl.l.Flush()
-	if sent > 0 {
-		sl.c.out.Add(uint64(sent))
-	}
-	if failed > 0 {
-		sl.c.sendErrors.Add(uint64(failed))
+	if _, failed, err := sl.l.Flush(); failed > 0 {
 		sl.log.Debug("sctp responses not sent", "listener", sl.spec.Load().Key, "failed", failed, "err", err)
 	}
 }
@@ -220,6 +216,8 @@ func (sl *sctpListener) info() control.Listener {
 	li := control.Listener{Key: s.Key, Transport: s.Transport, Interface: s.Interface, Port: s.Port,
 		Since: sl.since, Counters: sl.c.snapshot()}
 	st := sl.l.Stats()
+	li.Counters.MessagesOut += st.Sent // queued responses; relayed ones are in sl.c
+	li.Counters.SendErrors += st.SendFailed
 	li.Counters.Assocs = st.Assocs
 	li.Counters.Refused = st.Rejected
 	if addrs, err := sl.l.LocalAddrs(); err == nil {

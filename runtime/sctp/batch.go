@@ -143,6 +143,12 @@ func (e *endpoint) readBlocking(r *reader) error {
 		if d := e.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
 			return os.ErrDeadlineExceeded
 		}
+		// Queued responses go out before the reader waits: the caller's
+		// Flush at Buffered 0 misses those queued before a batch's
+		// trailing notifications, which ReadMsg consumes itself.
+		if e.out.n > 0 {
+			e.flushLocked()
+		}
 		flags := unix.MSG_WAITFORONE
 		if !b.hot || !e.hotOK.Load() {
 			b.hot = false
@@ -252,6 +258,7 @@ func (e *endpoint) flushLocked() {
 	s := e.out
 	fail := func(i int, err error) {
 		s.failed++
+		e.txFailed.Add(1)
 		if s.err == nil {
 			s.err = fmt.Errorf("sctp: send to association %d: %w", s.assoc[i], err)
 		}
@@ -269,6 +276,7 @@ func (e *endpoint) flushLocked() {
 		switch errno {
 		case 0:
 			s.sent += int(k)
+			e.txSent.Add(uint64(k))
 			i += int(k)
 			waits = 0
 		case unix.EINTR:

@@ -279,3 +279,45 @@ func TestTrackAssocsOff(t *testing.T) {
 		t.Error("TrackAssocs(false) succeeded with MaxAssocs set")
 	}
 }
+
+// TestFlushBeforeWait: a response queued for a message that a batch's
+// notifications follow goes out before the reader waits for more, although
+// the caller never saw Buffered at 0 (ReadMsg consumed the notifications).
+func TestFlushBeforeWait(t *testing.T) {
+	l, err := Listen([]netip.Addr{lo1}, 0, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	a := dial(t, nil, []netip.Addr{lo1}, l.Port(), testOptions())
+	if err := a.WriteMsg([]byte("request"), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)                        // the request reaches the listener's queue
+	dial(t, nil, []netip.Addr{lo1}, l.Port(), testOptions()) // then a COMM_UP after it
+	time.Sleep(50 * time.Millisecond)
+	l.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1024)
+	n, info, err := l.ReadMsg(buf)
+	if err != nil || string(buf[:n]) != "request" {
+		t.Fatalf("ReadMsg: %q, %v", buf[:n], err)
+	}
+	if l.Buffered() == 0 {
+		t.Fatal("setup: the second association's COMM_UP did not come in the request's batch")
+	}
+	l.QueueMsg([]byte("response"), info.Assoc, 0, 0)
+	done := make(chan error, 1)
+	go func() { _, _, err := l.ReadMsg(buf); done <- err }() // consumes the COMM_UP, then waits
+	a.SetReadDeadline(time.Now().Add(2 * time.Second))
+	got := make([]byte, 1024)
+	if n, _, err := a.ReadMsg(got); err != nil || string(got[:n]) != "response" {
+		t.Fatalf("client: %q, %v; want the response while the listener waits", got[:n], err)
+	}
+	if st := l.Stats(); st.Sent != 1 || st.SendFailed != 0 {
+		t.Errorf("stats: sent %d, failed %d; want 1 and 0", st.Sent, st.SendFailed)
+	}
+	l.Close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("waiting ReadMsg after Close: %v", err)
+	}
+}

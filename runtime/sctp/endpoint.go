@@ -63,6 +63,10 @@ type Stats struct {
 	// calls that returned messages, and the messages (notifications and
 	// pieces included) they returned.
 	Reads, Messages uint64
+	// Sent and SendFailed count the messages queued with QueueMsg that
+	// were sent, and that failed (the association was gone, the peer did
+	// not read, the Listener was closed).
+	Sent, SendFailed uint64
 }
 
 // endpoint is a one-to-many SCTP socket in an os.File: a Conn's is
@@ -99,6 +103,7 @@ type endpoint struct {
 	handler  func(Notification)
 
 	rxBatches, rxMsgs atomic.Uint64 // a blocking endpoint's recvmmsg calls and what they returned
+	txSent, txFailed  atomic.Uint64 // its queued messages sent and failed
 }
 
 // familyOf returns the address family of addrs, which must all be of one.
@@ -639,6 +644,7 @@ func (e *endpoint) statsSnapshot() Stats {
 	st := e.stats
 	e.mu.Unlock()
 	st.Reads, st.Messages = e.rxBatches.Load(), e.rxMsgs.Load()
+	st.Sent, st.SendFailed = e.txSent.Load(), e.txFailed.Load()
 	return st
 }
 

@@ -89,8 +89,9 @@ func (l *Listener) QueueMsg(b []byte, assoc AssocID, stream uint16, ppid uint32)
 // sendmmsg(2), and returns how many were sent and how many failed since
 // the last Flush, with the first failure. A message waits for room in the
 // send buffer for up to 200 ms, then fails. Only the goroutine that calls
-// ReadMsg may call it; it should call it when Buffered is 0, before
-// ReadMsg waits for new messages.
+// ReadMsg may call it. ReadMsg sends what is queued itself before it waits
+// for the kernel, so nothing queued waits for the next message; Flush
+// collects the counts (and sends at once what ReadMsg would).
 func (l *Listener) Flush() (sent, failed int, err error) {
 	s := l.e.out
 	if s.n > 0 {
