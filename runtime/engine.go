@@ -457,25 +457,29 @@ func (e *Engine) publish() {
 // tuneReaders lets the SCTP listeners keep their readers hot (see
 // runtime/sctp) only where that delays nothing else.
 func (e *Engine) tuneReaders() {
-	var readers []*sctpListener
+	var readers []hotReader
 	for _, ent := range e.table {
-		if sl, ok := ent.l.(*sctpListener); ok {
-			readers = append(readers, sl)
+		if r, ok := ent.l.(hotReader); ok {
+			readers = append(readers, r)
 		}
 	}
 	hot := hotReaders(goruntime.GOMAXPROCS(0), len(readers), len(e.table), len(e.agents))
-	for _, sl := range readers {
-		sl.l.SetHot(hot)
+	for _, r := range readers {
+		r.setHot(hot)
 	}
 }
 
-// hotReaders reports whether the SCTP readers may be hot. A hot reader
-// holds its P between messages, so the hot readers must leave a P to
-// everything else (the other listeners and the session-agents'
-// connections, on the netpoller, the control socket, timers): fewer SCTP
-// listeners than Ps, or, with a single P, the one SCTP listener alone.
-func hotReaders(procs, sctpListeners, listeners, agents int) bool {
-	return sctpListeners < procs || (sctpListeners == 1 && listeners == 1 && agents == 0)
+// hotReader is a listener whose one reader is off the netpoller and may be
+// hot (package blockread): SCTP and UDP.
+type hotReader interface{ setHot(bool) }
+
+// hotReaders reports whether the SCTP and UDP readers may be hot. A hot
+// reader holds its P between messages, so the hot readers must leave a P
+// to everything else (TCP listeners and the session-agents' connections,
+// on the netpoller, the control socket, timers): fewer such listeners than
+// Ps, or, with a single P, one such listener alone.
+func hotReaders(procs, readers, listeners, agents int) bool {
+	return readers < procs || (readers == 1 && listeners == 1 && agents == 0)
 }
 
 // SessionAgents returns the session-agents of the serving version, in

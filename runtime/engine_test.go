@@ -333,20 +333,20 @@ func TestReplace(t *testing.T) {
 
 func TestHotReaders(t *testing.T) {
 	for _, c := range []struct {
-		procs, sctp, listeners, agents int
-		want                           bool
+		procs, readers, listeners, agents int
+		want                              bool
 	}{
-		{1, 1, 1, 0, true},  // the SCTP listener alone: nothing to delay
-		{1, 1, 2, 0, false}, // a UDP listener would wait for the reader's P
+		{1, 1, 1, 0, true},  // one SCTP or UDP listener alone: nothing to delay
+		{1, 1, 2, 0, false}, // a TCP listener would wait for the reader's P
 		{1, 1, 1, 1, false}, // so would a session-agent's connection
-		{1, 2, 2, 0, false}, // and a second SCTP reader
+		{1, 2, 2, 0, false}, // and a second reader (SCTP and UDP)
 		{2, 1, 3, 5, true},  // the other P serves the rest
 		{2, 2, 2, 0, false}, // two hot readers would hold both Ps
 		{4, 3, 6, 2, true},
 	} {
-		if got := hotReaders(c.procs, c.sctp, c.listeners, c.agents); got != c.want {
-			t.Errorf("hotReaders(%d procs, %d SCTP of %d listeners, %d agents) = %v, want %v",
-				c.procs, c.sctp, c.listeners, c.agents, got, c.want)
+		if got := hotReaders(c.procs, c.readers, c.listeners, c.agents); got != c.want {
+			t.Errorf("hotReaders(%d procs, %d SCTP/UDP of %d listeners, %d agents) = %v, want %v",
+				c.procs, c.readers, c.listeners, c.agents, got, c.want)
 		}
 	}
 }

@@ -193,6 +193,9 @@ func (sl *sctpListener) update(s Spec) ([]string, error) {
 	return ch, nil
 }
 
+// setHot allows or forbids the reader to go hot (Engine.tuneReaders).
+func (sl *sctpListener) setHot(on bool) { sl.l.SetHot(on) }
+
 // trackingNote explains the kernel column of sctp-assoc-tracking.
 func trackingNote(s *Spec) string {
 	switch {

@@ -5,56 +5,148 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	goruntime "runtime"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
+	"github.com/acli-project/acli/runtime/blockread"
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/sctp/sctpwire"
 	sipr "github.com/acli-project/acli/runtime/sip"
+	"golang.org/x/sys/unix"
 )
 
-// udpListener serves one UDP socket with a few reading goroutines; each
-// answers the datagrams it reads to their source address.
+// udpListener serves one UDP socket. Its socket is blocking, off the Go
+// netpoller, and one reading goroutine receives with raw system calls, hot
+// or cold (package blockread): a datagram wakes that reader and nothing
+// else, and costs a recvfrom and the response's sendto. The response goes
+// to the datagram's source address.
 type udpListener struct {
 	spec  atomic.Pointer[Spec]
 	id    uint32 // ingress point
-	conn  *net.UDPConn
+	fd    int
+	w     *blockread.Waiter
+	local netip.AddrPort
 	c     counters
 	since time.Time
+	log   *slog.Logger
 	wg    sync.WaitGroup
 }
 
 func openUDP(s Spec, r *router, id uint32, log *slog.Logger) (*udpListener, error) {
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(s.Addrs[0], uint16(s.Port))))
+	at := netip.AddrPortFrom(s.Addrs[0].Unmap(), uint16(s.Port))
+	fd, err := bindUDP(at)
 	if err != nil {
+		return nil, &net.OpError{Op: "listen", Net: "udp", Addr: net.UDPAddrFromAddrPort(at), Err: err}
+	}
+	w, err := blockread.New(fd)
+	if err != nil {
+		unix.Close(fd)
 		return nil, err
 	}
-	l := &udpListener{conn: conn, id: id, since: time.Now()}
-	l.spec.Store(&s)
-	readers := min(max(goruntime.GOMAXPROCS(0), 1), 4)
-	for range readers {
-		l.wg.Add(1)
-		go l.read(&worker{h: r.h, r: r, c: &l.c, log: log})
+	l := &udpListener{fd: fd, w: w, local: at, id: id, since: time.Now(), log: log}
+	if sa, err := unix.Getsockname(fd); err == nil { // the port the kernel chose for port 0
+		switch v := sa.(type) {
+		case *unix.SockaddrInet4:
+			l.local = netip.AddrPortFrom(at.Addr(), uint16(v.Port))
+		case *unix.SockaddrInet6:
+			l.local = netip.AddrPortFrom(at.Addr(), uint16(v.Port))
+		}
 	}
+	l.spec.Store(&s)
+	l.wg.Add(1)
+	go l.read(&worker{h: r.h, r: r, c: &l.c, log: log})
 	return l, nil
+}
+
+// bindUDP returns a blocking UDP socket bound to at, with the timeouts of
+// package blockread.
+func bindUDP(at netip.AddrPort) (int, error) {
+	fam := unix.AF_INET6
+	var sa unix.Sockaddr = &unix.SockaddrInet6{Port: int(at.Port()), Addr: at.Addr().As16()}
+	if at.Addr().Is4() {
+		fam, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(at.Port()), Addr: at.Addr().As4()}
+	}
+	fd, err := unix.Socket(fam, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	if err := blockread.SetTimeouts(fd); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, os.NewSyscallError("bind", err)
+	}
+	return fd, nil
+}
+
+// udpReader is the reading goroutine's receive state, bound once so that
+// a datagram allocates nothing.
+type udpReader struct {
+	fd      int
+	buf     []byte
+	name    [sctpwire.SizeofSockaddrInet6]byte
+	namelen uint32
+	fn      func(flags int) (int, unix.Errno)
+}
+
+func (r *udpReader) recv(flags int) (int, unix.Errno) {
+	r.namelen = uint32(len(r.name))
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(r.fd), uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)),
+		uintptr(flags), uintptr(unsafe.Pointer(&r.name[0])), uintptr(unsafe.Pointer(&r.namelen)))
+	return int(n), e
 }
 
 func (l *udpListener) read(w *worker) {
 	defer l.wg.Done()
-	buf := make([]byte, 65536)
+	r := &udpReader{fd: l.fd, buf: make([]byte, 65536)} // the largest UDP payload fits
+	r.fn = r.recv
 	for {
-		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
+		n, err := l.w.Recv(r.fn)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			continue // ICMP errors and the like
+			l.log.Warn("udp read", "listener", l.spec.Load().Key, "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
 		}
-		if resp := w.handle(buf[:n], sipr.Source{Transport: sipr.UDP, Remote: from, Ingress: sipr.Ingress{Point: l.id}}); resp != nil {
-			_, err := l.conn.WriteToUDPAddrPort(resp, from)
-			w.sent(err)
+		from, _, err := sctpwire.ParseSockaddr(r.name[:min(int(r.namelen), len(r.name))])
+		if err != nil || !from.IsValid() {
+			continue
 		}
+		src := sipr.Source{Transport: sipr.UDP, Remote: from, Ingress: sipr.Ingress{Point: l.id}}
+		if resp := w.handle(r.buf[:n], src); resp != nil {
+			w.sent(l.sendTo(resp, from))
+		}
+	}
+}
+
+// sendTo sends one datagram, without entering the scheduler (a UDP send
+// does not wait but for room in a full send buffer, which the socket's
+// send timeout, HotTimeout, bounds; then the datagram is dropped, as the
+// network may drop it anyway: SIP over UDP retransmits).
+func (l *udpListener) sendTo(b []byte, to netip.AddrPort) error {
+	var name [sctpwire.SizeofSockaddrInet6]byte
+	sa := sctpwire.AppendSockaddr(name[:0], to) // an AF_INET6 socket takes a sockaddr_in too
+	var p unsafe.Pointer
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
+	}
+	for {
+		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(l.fd), uintptr(p), uintptr(len(b)), 0,
+			uintptr(unsafe.Pointer(&name[0])), uintptr(len(sa)))
+		switch e {
+		case 0:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return os.NewSyscallError("sendto", e)
 	}
 }
 
@@ -63,7 +155,7 @@ func (l *udpListener) reply(b []byte, _ uint32, to netip.AddrPort) error {
 	if !to.IsValid() {
 		return errNoAddress
 	}
-	_, err := l.conn.WriteToUDPAddrPort(b, to)
+	err := l.sendTo(b, to)
 	if err == nil {
 		l.c.out.Add(1)
 	}
@@ -78,16 +170,22 @@ func (l *udpListener) update(s Spec) ([]string, error) {
 	return metaChanges(old, &s), nil
 }
 
+// setHot allows or forbids the reader to go hot (Engine.tuneReaders).
+func (l *udpListener) setHot(on bool) { l.w.SetHot(on) }
+
 func (l *udpListener) info() control.Listener {
 	s := l.spec.Load()
 	return control.Listener{Key: s.Key, Transport: s.Transport, Interface: s.Interface,
-		Addrs: []string{l.conn.LocalAddr().String()}, Port: s.Port, Since: l.since, Counters: l.c.snapshot()}
+		Addrs: []string{l.local.String()}, Port: s.Port, Since: l.since, Counters: l.c.snapshot()}
 }
 
 func (l *udpListener) close() error {
-	err := l.conn.Close()
-	l.wg.Wait()
-	return err
+	if !l.w.Close() {
+		return net.ErrClosed
+	}
+	l.wg.Wait() // the reader leaves within HotTimeout; then the fd may go
+	l.w.Release()
+	return unix.Close(l.fd)
 }
 
 // metaChanges describes changes that need no socket change.

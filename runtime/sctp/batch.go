@@ -4,47 +4,24 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	goruntime "runtime"
-	"time"
 	"unsafe"
 
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
 	"golang.org/x/sys/unix"
 )
 
-// A Listener's reader is either hot or cold.
-//
-// Hot, while messages flow, it receives with recvmmsg(2) (up to
-// batchSlots messages, whatever has arrived, in one system call) without
-// telling the Go scheduler: its thread keeps its P while the call blocks,
-// so that a message costs no hand-off of the P, no wake-up of sysmon or of
-// another thread and none of the scheduler's clock reads, which is most of
-// what a message cost the reader before (and all of it in User-Mode Linux,
-// where every system call is a round trip through the host). The socket's
-// receive timeout (hotTimeout) bounds each call, so that Close, read
-// deadlines and the rest of the program are served: the reader yields its
-// P after every timeout and signal, and after every batch when it is the
-// program's only P.
-//
-// A reader may be kept cold (Listener.SetHot(false)): with a single P,
-// a hot reader holds it between messages, and every goroutine waiting on
-// the netpoller (other listeners, outbound connections) waits for the
-// scheduler's network poll, every 10 ms, while messages flow.
-//
-// Cold, after coldAfter timeouts in a row, it parks in poll(2) like any
-// blocking system call (the scheduler hands its P to other goroutines, and
-// an idle program sleeps) until a message arrives, Close or a new deadline
-// wakes it through an eventfd, or the deadline passes.
+// A Listener's reader receives with recvmmsg(2) (up to batchSlots
+// messages, whatever has arrived, in one system call) on a blocking socket
+// off the Go netpoller, hot while messages flow and cold when idle (see
+// package blockread).
 //
 // Responses are sent the same way: QueueMsg copies them into a batch that
 // Flush sends with one sendmmsg(2).
 const (
 	batchSlots = 16      // messages per recvmmsg or sendmmsg
 	slotSize   = 8 << 10 // bytes per received message piece; larger messages come in pieces
-	hotTimeout = 5 * time.Millisecond
-	coldAfter  = 20 // hot timeouts in a row (100 ms without a message) before going cold
-	// sendWaits bounds how many hotTimeouts a queued message waits for
+	// sendWaits bounds how many HotTimeouts a queued message waits for
 	// room in a full send buffer (a peer that stops reading) before it
 	// is dropped, so that one stuck association cannot hold the reader
 	// of all the others for long.
@@ -68,12 +45,14 @@ type recvBatch struct {
 
 	next, count int // slots next..count-1 hold messages not yet handed out
 	off         int // bytes of slot next already handed out
-	hot         bool
-	idle        int // hot timeouts in a row
+
+	fd     int
+	recvFn func(flags int) (int, unix.Errno) // recv, bound once
 }
 
-func newRecvBatch() *recvBatch {
-	b := &recvBatch{data: make([]byte, batchSlots*slotSize), hot: true}
+func newRecvBatch(fd int) *recvBatch {
+	b := &recvBatch{data: make([]byte, batchSlots*slotSize), fd: fd}
+	b.recvFn = b.recv
 	for i := range b.hdr {
 		b.iov[i].Base = &b.data[i*slotSize]
 		b.iov[i].SetLen(slotSize)
@@ -85,20 +64,17 @@ func newRecvBatch() *recvBatch {
 }
 
 // recv reads up to batchSlots messages without entering the scheduler,
-// blocking (up to hotTimeout) for the first unless flags has MSG_DONTWAIT.
-func (b *recvBatch) recv(fd, flags int) (int, error) {
+// blocking (up to HotTimeout) for the first unless flags has MSG_DONTWAIT.
+func (b *recvBatch) recv(flags int) (int, unix.Errno) {
 	for i := range b.hdr {
 		h := &b.hdr[i].hdr
 		h.Namelen = uint32(len(b.name[i]))
 		h.SetControllen(len(b.oob[i]))
 		h.Flags = 0
 	}
-	n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.hdr[0])), batchSlots,
-		uintptr(flags), 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(b.fd), uintptr(unsafe.Pointer(&b.hdr[0])), batchSlots,
+		uintptr(flags|unix.MSG_WAITFORONE), 0, 0)
+	return int(n), e
 }
 
 // pop hands the next message (or as much of it as r.buf takes) to r.
@@ -123,94 +99,32 @@ func (b *recvBatch) pop(r *reader) {
 // buffered is the number of messages (or pieces) read but not handed out.
 func (b *recvBatch) buffered() int { return b.count - b.next }
 
-// yieldEachBatch reports whether the hot reader must give up its P after
-// every batch: when it is the program's only P, nothing else runs while
-// the reader blocks.
-func yieldEachBatch() bool { return goruntime.GOMAXPROCS(0) == 1 }
-
 // readBlocking hands the next received message to r, reading a batch when
 // none is left; e.rmu is held.
 func (e *endpoint) readBlocking(r *reader) error {
 	b := e.in
-	for {
-		if b.next < b.count {
-			b.pop(r)
-			return nil
-		}
-		if e.closed.Load() {
-			return net.ErrClosed
-		}
-		if d := e.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
-			return os.ErrDeadlineExceeded
-		}
-		// Queued responses go out before the reader waits: the caller's
-		// Flush at Buffered 0 misses those queued before a batch's
-		// trailing notifications, which ReadMsg consumes itself.
-		if e.out.n > 0 {
-			e.flushLocked()
-		}
-		flags := unix.MSG_WAITFORONE
-		if !b.hot || !e.hotOK.Load() {
-			b.hot = false
-			readable, err := e.waitCold()
-			if err != nil {
-				return err
-			}
-			if !readable {
-				continue
-			}
-			flags |= unix.MSG_DONTWAIT
-			if e.hotOK.Load() {
-				b.hot, b.idle = true, 0
-			}
-		} else if yieldEachBatch() {
-			goruntime.Gosched()
-		}
-		n, err := b.recv(e.fd, flags)
-		switch err {
-		case nil:
-			b.next, b.count, b.off, b.idle = 0, n, 0, 0
-			e.rxBatches.Add(1)
-			e.rxMsgs.Add(uint64(n))
-		case unix.EAGAIN: // hotTimeout without a message (or nothing after all)
-			if flags&unix.MSG_DONTWAIT == 0 {
-				if b.idle++; b.idle >= coldAfter {
-					b.hot = false
-				}
-			}
-			goruntime.Gosched()
-		case unix.EINTR: // a signal: maybe the scheduler asking for the P
-			goruntime.Gosched()
-		default:
-			return err
-		}
+	if b.next < b.count {
+		b.pop(r)
+		return nil
 	}
-}
-
-// waitCold parks in poll(2) until the socket is readable (true), the
-// eventfd is written (Close, a new deadline) or the read deadline passes.
-func (e *endpoint) waitCold() (bool, error) {
-	timeout := -1
-	if d := e.deadline.Load(); d != 0 {
-		ms := (d - time.Now().UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond)
-		timeout = int(max(min(ms, 1<<30), 0))
+	// Queued responses go out before the reader waits: the caller's
+	// Flush at Buffered 0 misses those queued before a batch's trailing
+	// notifications, which ReadMsg consumes itself.
+	if e.out.n > 0 {
+		e.flushLocked()
 	}
-	fds := [2]unix.PollFd{{Fd: int32(e.fd), Events: unix.POLLIN}, {Fd: int32(e.wake), Events: unix.POLLIN}}
-	_, err := unix.Poll(fds[:], timeout)
-	if err != nil && err != unix.EINTR {
-		return false, fmt.Errorf("sctp: poll: %w", err)
+	n, err := e.w.Recv(b.recvFn)
+	if err != nil {
+		if errno, ok := err.(unix.Errno); ok {
+			return errno // as recvmsg's, for mapErr
+		}
+		return err
 	}
-	if fds[1].Revents != 0 {
-		var v [8]byte
-		unix.Read(e.wake, v[:])
-	}
-	return fds[0].Revents != 0, nil
-}
-
-// wakeCold wakes a cold reader (to look at Close or a new deadline).
-func (e *endpoint) wakeCold() {
-	one := [8]byte{1}
-	unix.Write(e.wake, one[:])
+	b.next, b.count, b.off = 0, n, 0
+	e.rxBatches.Add(1)
+	e.rxMsgs.Add(uint64(n))
+	b.pop(r)
+	return nil
 }
 
 // sendBatch is a blocking endpoint's queued messages, used by its reader
@@ -281,7 +195,7 @@ func (e *endpoint) flushLocked() {
 			waits = 0
 		case unix.EINTR:
 			goruntime.Gosched()
-		case unix.EAGAIN: // no room for hotTimeout
+		case unix.EAGAIN: // no room for HotTimeout
 			if waits++; waits > sendWaits {
 				fail(i, errors.New("send buffer full: the peer does not read"))
 				i, waits = i+1, 0

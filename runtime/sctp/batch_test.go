@@ -9,6 +9,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/acli-project/acli/runtime/blockread"
 )
 
 // TestBatchLargeMessages: messages longer than a batch slot arrive whole,
@@ -150,7 +152,7 @@ func TestColdReader(t *testing.T) {
 	}
 	// A message.
 	ch := read()
-	time.Sleep(coldAfter*hotTimeout + 100*time.Millisecond)
+	time.Sleep(blockread.ColdAfter*blockread.HotTimeout + 100*time.Millisecond)
 	c := dial(t, nil, []netip.Addr{lo1}, l.Port(), testOptions())
 	if err := c.WriteMsg([]byte("wake up"), 0, 0); err != nil {
 		t.Fatal(err)
@@ -166,7 +168,7 @@ func TestColdReader(t *testing.T) {
 
 	// A deadline set while the reader is parked without one.
 	ch = read()
-	time.Sleep(coldAfter*hotTimeout + 100*time.Millisecond)
+	time.Sleep(blockread.ColdAfter*blockread.HotTimeout + 100*time.Millisecond)
 	set := time.Now()
 	l.SetReadDeadline(set.Add(50 * time.Millisecond))
 	select {
@@ -184,7 +186,7 @@ func TestColdReader(t *testing.T) {
 
 	// Close.
 	ch = read()
-	time.Sleep(coldAfter*hotTimeout + 100*time.Millisecond)
+	time.Sleep(blockread.ColdAfter*blockread.HotTimeout + 100*time.Millisecond)
 	closed := time.Now()
 	l.Close()
 	select {

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/acli-project/acli/runtime/blockread"
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
 	"golang.org/x/sys/unix"
 )
@@ -83,13 +84,11 @@ type endpoint struct {
 	// receives in batches (see batch.go), hot while messages flow and cold
 	// (parked in poll(2)) when idle.
 	blocking bool
-	fd       int          // the socket, for blocking reads (under rmu)
-	wake     int          // eventfd that wakes a cold reader (Close); -1 if none
-	deadline atomic.Int64 // read deadline of a blocking endpoint, Unix ns; 0: none
-	hotOK    atomic.Bool  // the reader may go hot (Listener.SetHot)
-	tracking atomic.Bool  // subscribed to association changes (Listener.TrackAssocs)
-	in       *recvBatch   // a blocking endpoint's receive batch (under rmu)
-	out      *sendBatch   // a blocking endpoint's queued sends (under rmu)
+	fd       int               // the socket, for blocking reads (under rmu)
+	w        *blockread.Waiter // a blocking endpoint's reader: hot or cold, Close, deadline
+	tracking atomic.Bool       // subscribed to association changes (Listener.TrackAssocs)
+	in       *recvBatch        // a blocking endpoint's receive batch (under rmu)
+	out      *sendBatch        // a blocking endpoint's queued sends (under rmu)
 
 	rmu   sync.Mutex // serializes reads (notifications may come in pieces)
 	notif []byte     // a notification being reassembled
@@ -143,11 +142,11 @@ func newEndpoint(family int, o Options, events []sctpwire.NotificationType, bloc
 	if err != nil {
 		return nil, fmt.Errorf("sctp: socket: %w", err)
 	}
-	wake := -1
+	var w *blockread.Waiter
 	fail := func(err error) (*endpoint, error) {
 		unix.Close(fd)
-		if wake >= 0 {
-			unix.Close(wake)
+		if w != nil {
+			w.Release()
 		}
 		return nil, err
 	}
@@ -155,11 +154,11 @@ func newEndpoint(family int, o Options, events []sctpwire.NotificationType, bloc
 		return fail(err)
 	}
 	if blocking {
-		if err := setTimeouts(fd); err != nil {
-			return fail(err)
+		if err := blockread.SetTimeouts(fd); err != nil {
+			return fail(fmt.Errorf("sctp: %w", err))
 		}
-		if wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
-			return fail(fmt.Errorf("sctp: eventfd: %w", err))
+		if w, err = blockread.New(fd); err != nil {
+			return fail(fmt.Errorf("sctp: %w", err))
 		}
 	}
 	if setup != nil {
@@ -171,16 +170,15 @@ func newEndpoint(family int, o Options, events []sctpwire.NotificationType, bloc
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()
-		if wake >= 0 {
-			unix.Close(wake)
+		if w != nil {
+			w.Release()
 		}
 		return nil, err
 	}
-	e := &endpoint{f: f, rc: rc, family: family, blocking: blocking, fd: fd, wake: wake,
+	e := &endpoint{f: f, rc: rc, family: family, blocking: blocking, fd: fd, w: w,
 		assocs: make(map[AssocID]struct{}), rejected: make(map[AssocID]struct{})}
 	if blocking {
-		e.in, e.out = newRecvBatch(), new(sendBatch)
-		e.hotOK.Store(true)
+		e.in, e.out = newRecvBatch(fd), new(sendBatch)
 	}
 	e.opts.Store(&o)
 	e.tracking.Store(slices.Contains(events, sctpwire.AssocChange))
@@ -188,34 +186,11 @@ func newEndpoint(family int, o Options, events []sctpwire.NotificationType, bloc
 	return e, nil
 }
 
-// setTimeouts gives a blocking socket its receive and send timeouts
-// (hotTimeout): a hot reader or a full send buffer returns to Go that
-// often.
-func setTimeouts(fd int) error {
-	tv := unix.NsecToTimeval(hotTimeout.Nanoseconds())
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		return fmt.Errorf("sctp: SO_RCVTIMEO: %w", err)
-	}
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
-		return fmt.Errorf("sctp: SO_SNDTIMEO: %w", err)
-	}
-	return nil
-}
-
 func (e *endpoint) setReadDeadline(t time.Time) error {
 	if !e.blocking {
 		return e.f.SetReadDeadline(t)
 	}
-	if e.closed.Load() {
-		return net.ErrClosed
-	}
-	var d int64
-	if !t.IsZero() {
-		d = max(t.UnixNano(), 1)
-	}
-	e.deadline.Store(d)
-	e.wakeCold()
-	return nil
+	return e.w.SetDeadline(t)
 }
 
 // reader is the state of one read (a recvmsg on the netpoller, or a
@@ -629,12 +604,12 @@ func (e *endpoint) close() error {
 		return net.ErrClosed
 	}
 	if e.blocking {
-		// A cold reader wakes at once, a hot one within hotTimeout; the
+		// A cold reader wakes at once, a hot one within HotTimeout; the
 		// fd must not be closed (and reused) under either.
-		e.wakeCold()
+		e.w.Close()
 		e.rmu.Lock()
 		defer e.rmu.Unlock()
-		defer unix.Close(e.wake)
+		defer e.w.Release()
 	}
 	return e.f.Close()
 }

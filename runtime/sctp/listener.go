@@ -109,7 +109,7 @@ func (l *Listener) Flush() (sent, failed int, err error) {
 // program has a single P (GOMAXPROCS 1) and other goroutines wait on the
 // network: a hot reader would delay them by up to 10 ms. A cold reader
 // waits in poll(2) for every batch.
-func (l *Listener) SetHot(on bool) { l.e.hotOK.Store(on) }
+func (l *Listener) SetHot(on bool) { l.e.w.SetHot(on) }
 
 // Buffered returns the number of messages (or message pieces and
 // notifications) received from the kernel that ReadMsg has not returned

@@ -1,0 +1,179 @@
+package blockread
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// udpSocket returns a blocking UDP socket on 127.0.0.1 with the package's
+// timeouts, a Waiter for it, and a client connected to it.
+func udpSocket(t *testing.T) (int, *Waiter, *net.UDPConn) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SetTimeouts(fd); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*unix.SockaddrInet4).Port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Close()
+		w.Close()
+		w.Release()
+		unix.Close(fd)
+	})
+	return fd, w, c
+}
+
+// receiver is a raw recvfrom into buf that counts its calls.
+func receiver(fd int, buf []byte, calls *atomic.Int64) func(int) (int, unix.Errno) {
+	return func(flags int) (int, unix.Errno) {
+		calls.Add(1)
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)),
+			uintptr(flags), 0, 0)
+		return int(n), e
+	}
+}
+
+type result struct {
+	n   int
+	err error
+	at  time.Time
+}
+
+func recvAsync(w *Waiter, recv func(int) (int, unix.Errno)) chan result {
+	ch := make(chan result, 1)
+	go func() {
+		n, err := w.Recv(recv)
+		ch <- result{n, err, time.Now()}
+	}()
+	return ch
+}
+
+func wait(t *testing.T, ch chan result, what string) result {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: Recv did not return within 5s", what)
+		return result{}
+	}
+}
+
+// TestRecv: a datagram is received hot, and cold (hot forbidden), and
+// after the reader went cold by itself; while idle a cold reader makes no
+// receive calls.
+func TestRecv(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		hot  bool
+		idle time.Duration // before the datagram
+	}{
+		{"hot", true, 0},
+		{"cold", false, 0},
+		{"cold-after-idle", true, ColdAfter*HotTimeout + 300*time.Millisecond},
+		{"cold-idle", false, 200 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fd, w, client := udpSocket(t)
+			w.SetHot(c.hot)
+			var calls atomic.Int64
+			buf := make([]byte, 2048)
+			ch := recvAsync(w, receiver(fd, buf, &calls))
+			time.Sleep(c.idle)
+			idleCalls := calls.Load()
+			if _, err := client.Write([]byte("datagram")); err != nil {
+				t.Fatal(err)
+			}
+			r := wait(t, ch, c.name)
+			if r.err != nil || string(buf[:r.n]) != "datagram" {
+				t.Fatalf("Recv: %q, %v", buf[:r.n], r.err)
+			}
+			switch {
+			case !c.hot && idleCalls != 0:
+				t.Errorf("a cold reader made %d receive calls while idle, want 0", idleCalls)
+			case c.hot && c.idle > 0 && idleCalls > ColdAfter+1:
+				t.Errorf("%d receive calls in %v idle: the reader did not go cold after %d", idleCalls, c.idle, ColdAfter)
+			}
+		})
+	}
+}
+
+// TestCloseAndDeadline: Close and a deadline end a waiting Recv, hot or
+// cold, and a deadline set while a cold reader waits wakes it.
+func TestCloseAndDeadline(t *testing.T) {
+	for _, hot := range []bool{true, false} {
+		name := map[bool]string{true: "hot", false: "cold"}[hot]
+		t.Run(name+"/close", func(t *testing.T) {
+			fd, w, _ := udpSocket(t)
+			w.SetHot(hot)
+			var calls atomic.Int64
+			ch := recvAsync(w, receiver(fd, make([]byte, 64), &calls))
+			time.Sleep(20 * time.Millisecond)
+			if !w.Close() || w.Close() {
+				t.Fatal("Close: want true the first time, false the second")
+			}
+			if r := wait(t, ch, "close"); !errors.Is(r.err, net.ErrClosed) {
+				t.Fatalf("Recv after Close: %v, want net.ErrClosed", r.err)
+			}
+			if err := w.SetDeadline(time.Now()); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("SetDeadline after Close: %v", err)
+			}
+		})
+		t.Run(name+"/deadline", func(t *testing.T) {
+			fd, w, _ := udpSocket(t)
+			w.SetHot(hot)
+			var calls atomic.Int64
+			w.SetDeadline(time.Now().Add(50 * time.Millisecond))
+			start := time.Now()
+			r := wait(t, recvAsync(w, receiver(fd, make([]byte, 64), &calls)), "deadline")
+			if !errors.Is(r.err, os.ErrDeadlineExceeded) || r.at.Sub(start) < 50*time.Millisecond {
+				t.Fatalf("Recv: %v after %v, want the deadline error after 50ms", r.err, r.at.Sub(start))
+			}
+		})
+		t.Run(name+"/new-deadline", func(t *testing.T) {
+			fd, w, _ := udpSocket(t)
+			w.SetHot(hot)
+			var calls atomic.Int64
+			ch := recvAsync(w, receiver(fd, make([]byte, 64), &calls))
+			time.Sleep(20 * time.Millisecond)
+			w.SetDeadline(time.Now().Add(-time.Second))
+			if r := wait(t, ch, "new deadline"); !errors.Is(r.err, os.ErrDeadlineExceeded) {
+				t.Fatalf("Recv: %v, want the deadline error", r.err)
+			}
+		})
+	}
+}
+
+// TestRecvError: an error of the receive call other than EAGAIN and EINTR
+// is Recv's.
+func TestRecvError(t *testing.T) {
+	_, w, _ := udpSocket(t)
+	_, err := w.Recv(func(int) (int, unix.Errno) { return 0, unix.EBADF })
+	if !errors.Is(err, unix.EBADF) {
+		t.Fatalf("Recv: %v, want EBADF", err)
+	}
+}

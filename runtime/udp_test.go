@@ -1,0 +1,67 @@
+package runtime
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acli-project/acli/runtime/control"
+)
+
+// TestUDPListener: the blocking UDP listener answers small and large
+// datagrams over IPv4 and IPv6, counts them, and frees its port on close.
+func TestUDPListener(t *testing.T) {
+	for _, c := range []struct{ name, addr string }{{"IPv4", "127.0.0.1"}, {"IPv6", "::1"}} {
+		t.Run(c.name, func(t *testing.T) {
+			p := freePort(t)
+			e := NewEngine(testLog(t))
+			defer e.Close()
+			key := "UDP " + addr(c.addr, p)
+			wantReport(t, e.Apply(config([]port{{"core", "UDP", c.addr, p, nil}}, nil, nil), "v1"), []string{key}, nil, nil, 0)
+
+			u, err := net.Dial("udp", addr(c.addr, p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer u.Close()
+			buf := make([]byte, 65536)
+			for _, pad := range []int{0, 9000, 60000} { // a batch slot of the SCTP reader is 8 KB; UDP takes the largest
+				msg := optionsMsg("UDP")
+				if pad > 0 {
+					msg = bytes.Replace(msg, []byte("Max-Forwards: 70\r\n"),
+						[]byte("Max-Forwards: 70\r\nX-Pad: "+strings.Repeat("a", pad)+"\r\n"), 1)
+				}
+				u.SetDeadline(time.Now().Add(2 * time.Second))
+				if _, err := u.Write(msg); err != nil {
+					t.Fatal(err)
+				}
+				n, err := u.Read(buf)
+				if err != nil {
+					t.Fatalf("%d-byte OPTIONS: %v", len(msg), err)
+				}
+				if line, _, _ := bytes.Cut(buf[:n], []byte("\r\n")); string(line) != "SIP/2.0 200 OK" {
+					t.Fatalf("%d-byte OPTIONS answered %q", len(msg), line)
+				}
+			}
+			var ls []control.Listener
+			eventually(t, "3 messages in and 3 out", func() string { // counted after the send
+				if ls = e.Listeners(); len(ls) != 1 || ls[0].Counters.MessagesIn != 3 || ls[0].Counters.MessagesOut != 3 {
+					return fmt.Sprintf("%+v", ls)
+				}
+				return ""
+			})
+			if len(ls[0].Addrs) != 1 || ls[0].Addrs[0] != addr(c.addr, p) {
+				t.Errorf("listener address %v, want %s", ls[0].Addrs, addr(c.addr, p))
+			}
+			wantReport(t, e.Apply(config(nil, nil, nil), "v2"), nil, nil, []string{key}, 0)
+			l, err := net.ListenPacket("udp", addr(c.addr, p))
+			if err != nil {
+				t.Fatalf("the port is still held after the listener closed: %v", err)
+			}
+			l.Close()
+		})
+	}
+}
