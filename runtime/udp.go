@@ -184,7 +184,6 @@ func (l *udpListener) close() error {
 		return net.ErrClosed
 	}
 	l.wg.Wait() // the reader leaves within HotTimeout; then the fd may go
-	l.w.Release()
 	return unix.Close(l.fd)
 }
 

@@ -146,7 +146,7 @@ func newEndpoint(family int, o Options, events []sctpwire.NotificationType, bloc
 	fail := func(err error) (*endpoint, error) {
 		unix.Close(fd)
 		if w != nil {
-			w.Release()
+			w.Close()
 		}
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func newEndpoint(family int, o Options, events []sctpwire.NotificationType, bloc
 	if err != nil {
 		f.Close()
 		if w != nil {
-			w.Release()
+			w.Close()
 		}
 		return nil, err
 	}
@@ -609,7 +609,6 @@ func (e *endpoint) close() error {
 		e.w.Close()
 		e.rmu.Lock()
 		defer e.rmu.Unlock()
-		defer e.w.Release()
 	}
 	return e.f.Close()
 }
