@@ -454,8 +454,9 @@ func (e *Engine) publish() {
 	e.tuneReaders()
 }
 
-// tuneReaders lets the SCTP listeners keep their readers hot (see
-// runtime/sctp) only where that delays nothing else.
+// tuneReaders lets the SCTP and UDP listeners keep their readers hot (see
+// runtime/blockread) only where that delays nothing else. New listeners
+// start cold, so that opening many costs nothing until this runs.
 func (e *Engine) tuneReaders() {
 	var readers []hotReader
 	for _, ent := range e.table {

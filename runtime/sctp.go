@@ -56,6 +56,7 @@ func openSCTP(s Spec, r *router, id uint32, log *slog.Logger) (*sctpListener, er
 			return nil, err
 		}
 	}
+	l.SetHot(false) // until Engine.tuneReaders allows it
 	sl := &sctpListener{l: l, id: id, since: time.Now(), log: log, assocs: map[sctp.AssocID]struct{}{}}
 	sl.spec.Store(&s)
 	l.OnNotification(sl.notification)

@@ -46,6 +46,7 @@ func openUDP(s Spec, r *router, id uint32, log *slog.Logger) (*udpListener, erro
 		unix.Close(fd)
 		return nil, err
 	}
+	w.SetHot(false) // until Engine.tuneReaders allows it: a thousand new hot readers would hold the Ps
 	l := &udpListener{fd: fd, w: w, local: at, id: id, since: time.Now(), log: log}
 	if sa, err := unix.Getsockname(fd); err == nil { // the port the kernel chose for port 0
 		switch v := sa.(type) {

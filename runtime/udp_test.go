@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,42 @@ func TestUDPListener(t *testing.T) {
 			}
 			l.Close()
 		})
+	}
+}
+
+// TestUDPHot: new UDP listeners start cold; the engine lets their readers
+// go hot only when they leave a P to the rest (Engine.tuneReaders).
+func TestUDPHot(t *testing.T) {
+	procs := goruntime.GOMAXPROCS(0)
+	e := NewEngine(testLog(t))
+	defer e.Close()
+	hot := func() (n int) {
+		e.do(func() {
+			for _, ent := range e.table {
+				if l, ok := ent.l.(*udpListener); ok && l.w.HotAllowed() {
+					n++
+				}
+			}
+		})
+		return n
+	}
+	var many []port
+	for range procs + 1 { // more readers than Ps: all cold
+		many = append(many, port{"core", "UDP", "127.0.0.1", freePort(t), nil})
+	}
+	if rep := e.Apply(config(many, nil, nil), "v1"); len(rep.Opened) != len(many) {
+		t.Fatalf("apply: %+v", rep)
+	}
+	if n := hot(); n != 0 {
+		t.Errorf("%d UDP listeners on %d Ps: %d hot, want 0", len(many), procs, n)
+	}
+	if rep := e.Apply(config(many[:1], nil, nil), "v2"); len(rep.Closed) != len(many)-1 {
+		t.Fatalf("apply: %+v", rep)
+	}
+	if n := hot(); n != 1 {
+		t.Errorf("one UDP listener alone: %d hot, want 1", n)
+	}
+	if s, err := udpOptions(t, addr("127.0.0.1", many[0].port)); err != nil || s != "SIP/2.0 200 OK" {
+		t.Fatalf("OPTIONS to the hot listener: %q, %v", s, err)
 	}
 }
