@@ -92,12 +92,7 @@ func (k *sctpLink) Via() (string, netip.AddrPort) { return "SCTP", k.via }
 
 // Send forwards a request, with sctp-send-retries in its context.
 func (k *sctpLink) Send(b []byte) error {
-	k.a.c.forwarded.Add(1) // before: the answer may be relayed before the write returns
-	if err := k.resend(b, uint32(k.a.spec.Load().SendRetries)); err != nil {
-		k.a.c.forwarded.Add(^uint64(0))
-		return err
-	}
-	return nil
+	return forward(k.a, k.resend, b, uint32(k.a.spec.Load().SendRetries))
 }
 
 func (k *sctpLink) resend(b []byte, left uint32) error {
@@ -234,14 +229,7 @@ func (k *tcpLink) Via() (string, netip.AddrPort) { return "TCP", k.via }
 func (k *tcpLink) alive() bool { return true }
 
 // Send forwards a request.
-func (k *tcpLink) Send(b []byte) error {
-	k.a.c.forwarded.Add(1) // before: the answer may be relayed before the write returns
-	if err := k.resend(b, 0); err != nil {
-		k.a.c.forwarded.Add(^uint64(0))
-		return err
-	}
-	return nil
-}
+func (k *tcpLink) Send(b []byte) error { return forward(k.a, k.resend, b, 0) }
 
 // resend queues a message for the writer.
 func (k *tcpLink) resend(b []byte, _ uint32) error {
@@ -309,14 +297,7 @@ func (k *udpLink) Via() (string, netip.AddrPort) { return "UDP", k.via }
 func (k *udpLink) alive() bool { return true }
 
 // Send forwards a request.
-func (k *udpLink) Send(b []byte) error {
-	k.a.c.forwarded.Add(1) // before: the answer may be relayed before the write returns
-	if err := k.resend(b, 0); err != nil {
-		k.a.c.forwarded.Add(^uint64(0))
-		return err
-	}
-	return nil
-}
+func (k *udpLink) Send(b []byte) error { return forward(k.a, k.resend, b, 0) }
 
 func (k *udpLink) resend(b []byte, _ uint32) error {
 	if _, err := k.c.Write(b); err != nil {
@@ -358,3 +339,15 @@ func (k *udpLink) status(ag *control.Agent) {
 }
 
 func (k *udpLink) close() error { return k.c.Close() }
+
+// forward sends a request on an agent's link with resend, counted as
+// forwarded before the send (the answer may be relayed before the send
+// returns) and uncounted if it fails.
+func forward(a *agent, resend func([]byte, uint32) error, b []byte, retries uint32) error {
+	a.c.forwarded.Add(1)
+	if err := resend(b, retries); err != nil {
+		a.c.forwarded.Add(^uint64(0))
+		return err
+	}
+	return nil
+}
