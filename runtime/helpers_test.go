@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/acli-project/acli/model"
 	"github.com/acli-project/acli/model/store"
+	"github.com/acli-project/acli/runtime/internal/testcfg"
 	"github.com/acli-project/acli/runtime/internal/testwait"
 )
 
@@ -27,38 +27,11 @@ type port struct {
 // config builds a configuration: one sip-interface per distinct iface (in
 // order), with its sip-ports; np sets network-parameters values.
 func config(ports []port, np map[string]string, ifaceParams map[string]string) *model.Config {
-	cfg := model.NewConfig(model.Default)
-	byName := map[string]*model.Instance{}
-	for _, p := range ports {
-		si := byName[p.iface]
-		if si == nil {
-			si = model.NewInstance(model.SipInterface)
-			si.Set("realm-id", []string{p.iface})
-			for k, v := range ifaceParams {
-				si.Set(k, []string{v})
-			}
-			byName[p.iface] = si
-		}
-		sp := model.NewInstance(model.SipPort)
-		sp.Set("address", []string{p.addr})
-		sp.Set("port", []string{strconv.Itoa(p.port)})
-		sp.Set("transport-protocol", []string{p.transport})
-		if len(p.multi) > 0 {
-			sp.Set("multi-homed-addrs", p.multi)
-		}
-		si.Subs = append(si.Subs, sp)
+	ps := make([]testcfg.Port, len(ports))
+	for i, p := range ports {
+		ps[i] = testcfg.Port{Iface: p.iface, Transport: p.transport, Addr: p.addr, Port: p.port, Multi: p.multi}
 	}
-	for _, si := range byName {
-		cfg.Put(si)
-	}
-	if np != nil {
-		in := model.NewInstance(model.NetworkParameters)
-		for k, v := range np {
-			in.Set(k, []string{v})
-		}
-		cfg.Put(in)
-	}
-	return cfg
+	return testcfg.Config(ps, np, ifaceParams)
 }
 
 // writeConfig stores cfg as the editing configuration of the database,
@@ -211,19 +184,7 @@ func (c *tcpConn) readResponse() (string, error) {
 }
 
 // testLog is a logger writing to the test log.
-func testLog(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-var _ io.Writer = testWriter{}
+func testLog(t testing.TB) *slog.Logger { return testcfg.Logger(t) }
 
 func addr(a string, p int) string { return net.JoinHostPort(a, strconv.Itoa(p)) }
 

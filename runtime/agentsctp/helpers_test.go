@@ -1,10 +1,7 @@
 package agentsctp
 
 import (
-	"log/slog"
 	"net/netip"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +9,7 @@ import (
 	"github.com/acli-project/acli/model"
 	"github.com/acli-project/acli/runtime"
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/internal/testcfg"
 	"github.com/acli-project/acli/runtime/internal/testwait"
 )
 
@@ -20,32 +18,8 @@ import (
 // network-parameters np, and session-agents, each a hostname then
 // parameter/value pairs.
 func config(port int, np map[string]string, agents ...[]string) *model.Config {
-	cfg := model.NewConfig(model.Default)
-	si := model.NewInstance(model.SipInterface)
-	si.Set("realm-id", []string{"core"})
-	sp := model.NewInstance(model.SipPort)
-	sp.Set("address", []string{"127.0.0.1"})
-	sp.Set("port", []string{strconv.Itoa(port)})
-	sp.Set("transport-protocol", []string{"SCTP"})
-	sp.Set("multi-homed-addrs", []string{"127.0.0.2"})
-	si.Subs = append(si.Subs, sp)
-	cfg.Put(si)
-	if np != nil {
-		in := model.NewInstance(model.NetworkParameters)
-		for k, v := range np {
-			in.Set(k, []string{v})
-		}
-		cfg.Put(in)
-	}
-	for _, a := range agents {
-		in := model.NewInstance(model.SessionAgent)
-		in.Set("hostname", []string{a[0]})
-		for i := 1; i+1 < len(a); i += 2 {
-			in.Set(a[i], []string{a[i+1]})
-		}
-		cfg.Put(in)
-	}
-	return cfg
+	return testcfg.Config([]testcfg.Port{{Iface: "core", Transport: "SCTP", Addr: "127.0.0.1", Port: port, Multi: []string{"127.0.0.2"}}},
+		np, nil, agents...)
 }
 
 var nextPort atomic.Int32
@@ -54,16 +28,9 @@ var nextPort atomic.Int32
 func port() int { return 21000 + int(nextPort.Add(1))*10 }
 
 func newEngine(t *testing.T) *runtime.Engine {
-	e := runtime.NewEngine(slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	e := runtime.NewEngine(testcfg.Logger(t))
 	t.Cleanup(func() { e.Close() })
 	return e
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 func apply(t *testing.T, e *runtime.Engine, cfg *model.Config, version string) control.ApplyReport {

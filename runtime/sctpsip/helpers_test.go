@@ -2,10 +2,7 @@ package sctpsip
 
 import (
 	"fmt"
-	"log/slog"
 	"net/netip"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +10,7 @@ import (
 	"github.com/acli-project/acli/model"
 	"github.com/acli-project/acli/runtime"
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/internal/testcfg"
 	"github.com/acli-project/acli/runtime/internal/testwait"
 	"github.com/acli-project/acli/runtime/sctp"
 )
@@ -27,28 +25,11 @@ type sipPort struct {
 // config builds a configuration with one sip-interface "core" holding the
 // ports, and network-parameters np.
 func config(np map[string]string, ports ...sipPort) *model.Config {
-	cfg := model.NewConfig(model.Default)
-	si := model.NewInstance(model.SipInterface)
-	si.Set("realm-id", []string{"core"})
+	var ps []testcfg.Port
 	for _, p := range ports {
-		sp := model.NewInstance(model.SipPort)
-		sp.Set("address", []string{p.addr})
-		sp.Set("port", []string{strconv.Itoa(p.port)})
-		sp.Set("transport-protocol", []string{p.transport})
-		if len(p.multi) > 0 {
-			sp.Set("multi-homed-addrs", p.multi)
-		}
-		si.Subs = append(si.Subs, sp)
+		ps = append(ps, testcfg.Port{Iface: "core", Transport: p.transport, Addr: p.addr, Port: p.port, Multi: p.multi})
 	}
-	cfg.Put(si)
-	if np != nil {
-		in := model.NewInstance(model.NetworkParameters)
-		for k, v := range np {
-			in.Set(k, []string{v})
-		}
-		cfg.Put(in)
-	}
-	return cfg
+	return testcfg.Config(ps, np, nil)
 }
 
 var nextPort atomic.Int32
@@ -67,16 +48,9 @@ func apply(t *testing.T, e *runtime.Engine, cfg *model.Config, version string) c
 }
 
 func newEngine(t *testing.T) *runtime.Engine {
-	e := runtime.NewEngine(slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	e := runtime.NewEngine(testcfg.Logger(t))
 	t.Cleanup(func() { e.Close() })
 	return e
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 func addrs(s ...string) []netip.Addr {

@@ -1,0 +1,83 @@
+// Package testcfg builds the configurations and loggers of the runtime's
+// tests, so that each test package describes its listeners and agents in
+// a line and every package builds them the same way.
+package testcfg
+
+import (
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/acli-project/acli/model"
+)
+
+// Port is a sip-port of a test configuration, on the sip-interface whose
+// realm-id is Iface.
+type Port struct {
+	Iface, Transport, Addr string
+	Port                   int
+	Multi                  []string // multi-homed-addrs
+}
+
+// Config builds a configuration: one sip-interface per distinct Iface of
+// ports (in order, each with ifaceParams set) holding its sip-ports,
+// network-parameters np (if not nil), and session-agents, each a hostname
+// then parameter/value pairs.
+func Config(ports []Port, np, ifaceParams map[string]string, agents ...[]string) *model.Config {
+	cfg := model.NewConfig(model.Default)
+	var order []*model.Instance
+	byName := map[string]*model.Instance{}
+	for _, p := range ports {
+		si := byName[p.Iface]
+		if si == nil {
+			si = model.NewInstance(model.SipInterface)
+			si.Set("realm-id", []string{p.Iface})
+			for k, v := range ifaceParams {
+				si.Set(k, []string{v})
+			}
+			byName[p.Iface] = si
+			order = append(order, si)
+		}
+		sp := model.NewInstance(model.SipPort)
+		sp.Set("address", []string{p.Addr})
+		sp.Set("port", []string{strconv.Itoa(p.Port)})
+		sp.Set("transport-protocol", []string{p.Transport})
+		if len(p.Multi) > 0 {
+			sp.Set("multi-homed-addrs", p.Multi)
+		}
+		si.Subs = append(si.Subs, sp)
+	}
+	for _, si := range order {
+		cfg.Put(si)
+	}
+	if np != nil {
+		in := model.NewInstance(model.NetworkParameters)
+		for k, v := range np {
+			in.Set(k, []string{v})
+		}
+		cfg.Put(in)
+	}
+	for _, a := range agents {
+		in := model.NewInstance(model.SessionAgent)
+		in.Set("hostname", []string{a[0]})
+		for i := 1; i+1 < len(a); i += 2 {
+			in.Set(a[i], []string{a[i+1]})
+		}
+		cfg.Put(in)
+	}
+	return cfg
+}
+
+// Logger returns a logger (debug level) that writes to the test's log.
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(writer{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type writer struct{ t testing.TB }
+
+func (w writer) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
