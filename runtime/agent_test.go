@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/internal/testcfg"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -102,31 +103,17 @@ func (c *client) message(host string) string {
 
 func status(resp string) string { line, _, _ := strings.Cut(resp, "\r\n"); return line }
 
-// agentState returns the state of one session-agent.
+// agentState returns the live state of one session-agent.
 func agentState(t testing.TB, e *Engine, host string) control.Agent {
 	t.Helper()
-	as, err := e.SessionAgents(host)
-	if err != nil || len(as) != 1 {
-		t.Fatalf("session-agents %s: %v, %v", host, as, err)
-	}
-	return as[0]
+	return testcfg.Agent(t, e, host)
 }
 
 // waitState waits up to d for the agent's state and returns how long it
 // took.
 func waitState(t testing.TB, e *Engine, host, state string, d time.Duration) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for {
-		a := agentState(t, e, host)
-		if a.State == state {
-			return time.Since(start)
-		}
-		if time.Since(start) > d {
-			t.Fatalf("session-agent %s still %s (%s) after %v, want %s", host, a.State, a.Reason, d, state)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return testcfg.WaitState(t, e, host, state, d)
 }
 
 // A UDP session-agent: pings put it in service, requests for it are

@@ -45,28 +45,14 @@ func apply(t *testing.T, e *runtime.Engine, cfg *model.Config, version string) c
 // agent returns the live state of one session-agent.
 func agent(t testing.TB, e *runtime.Engine, host string) control.Agent {
 	t.Helper()
-	as, err := e.SessionAgents(host)
-	if err != nil || len(as) != 1 {
-		t.Fatalf("session-agents %s: %v, %v", host, as, err)
-	}
-	return as[0]
+	return testcfg.Agent(t, e, host)
 }
 
-// waitState waits up to d for the agent's state; it returns how long it
+// waitState waits up to d for the agent's state and returns how long it
 // took.
 func waitState(t testing.TB, e *runtime.Engine, host, state string, d time.Duration) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for {
-		a := agent(t, e, host)
-		if a.State == state {
-			return time.Since(start)
-		}
-		if time.Since(start) > d {
-			t.Fatalf("session-agent %s still %s (%s) after %v, want %s", host, a.State, a.Reason, d, state)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return testcfg.WaitState(t, e, host, state, d)
 }
 
 // eventually waits up to d for check to return "".

@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/runtime/control"
 )
 
 // Port is a sip-port of a test configuration, on the sip-interface whose
@@ -80,4 +82,37 @@ func (w writer) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// Agents is what the tests ask of an engine about session-agents
+// (runtime.Engine).
+type Agents interface {
+	SessionAgents(hostname string) ([]control.Agent, error)
+}
+
+// Agent returns the live state of one session-agent.
+func Agent(t testing.TB, e Agents, host string) control.Agent {
+	t.Helper()
+	as, err := e.SessionAgents(host)
+	if err != nil || len(as) != 1 {
+		t.Fatalf("session-agents %s: %v, %v", host, as, err)
+	}
+	return as[0]
+}
+
+// WaitState waits up to d for the agent's state and returns how long it
+// took.
+func WaitState(t testing.TB, e Agents, host, state string, d time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		a := Agent(t, e, host)
+		if a.State == state {
+			return time.Since(start)
+		}
+		if time.Since(start) > d {
+			t.Fatalf("session-agent %s still %s (%s) after %v, want %s", host, a.State, a.Reason, d, state)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
