@@ -249,6 +249,3 @@ func (w *Waiter) Close() bool {
 	w.ep.Close()
 	return true
 }
-
-// Closed reports whether Close was called.
-func (w *Waiter) Closed() bool { return w.closed.Load() }
