@@ -124,16 +124,23 @@ func TestRecv(t *testing.T) {
 	}
 }
 
+// idleReader returns a Waiter on a socket nobody sends to, hot or cold,
+// and a function that starts a Recv on it.
+func idleReader(t *testing.T, hot bool) (*Waiter, func() chan result) {
+	fd, w, _ := udpSocket(t)
+	w.SetHot(hot)
+	var calls atomic.Int64
+	return w, func() chan result { return recvAsync(w, receiver(fd, make([]byte, 64), &calls)) }
+}
+
 // TestCloseAndDeadline: Close and a deadline end a waiting Recv, hot or
 // cold, and a deadline set while a cold reader waits wakes it.
 func TestCloseAndDeadline(t *testing.T) {
 	for _, hot := range []bool{true, false} {
 		name := map[bool]string{true: "hot", false: "cold"}[hot]
 		t.Run(name+"/close", func(t *testing.T) {
-			fd, w, _ := udpSocket(t)
-			w.SetHot(hot)
-			var calls atomic.Int64
-			ch := recvAsync(w, receiver(fd, make([]byte, 64), &calls))
+			w, recv := idleReader(t, hot)
+			ch := recv()
 			time.Sleep(20 * time.Millisecond)
 			if !w.Close() || w.Close() {
 				t.Fatal("Close: want true the first time, false the second")
@@ -146,21 +153,17 @@ func TestCloseAndDeadline(t *testing.T) {
 			}
 		})
 		t.Run(name+"/deadline", func(t *testing.T) {
-			fd, w, _ := udpSocket(t)
-			w.SetHot(hot)
-			var calls atomic.Int64
+			w, recv := idleReader(t, hot)
 			w.SetDeadline(time.Now().Add(50 * time.Millisecond))
 			start := time.Now()
-			r := wait(t, recvAsync(w, receiver(fd, make([]byte, 64), &calls)), "deadline")
+			r := wait(t, recv(), "deadline")
 			if !errors.Is(r.err, os.ErrDeadlineExceeded) || r.at.Sub(start) < 50*time.Millisecond {
 				t.Fatalf("Recv: %v after %v, want the deadline error after 50ms", r.err, r.at.Sub(start))
 			}
 		})
 		t.Run(name+"/new-deadline", func(t *testing.T) {
-			fd, w, _ := udpSocket(t)
-			w.SetHot(hot)
-			var calls atomic.Int64
-			ch := recvAsync(w, receiver(fd, make([]byte, 64), &calls))
+			w, recv := idleReader(t, hot)
+			ch := recv()
 			time.Sleep(20 * time.Millisecond)
 			w.SetDeadline(time.Now().Add(-time.Second))
 			if r := wait(t, ch, "new deadline"); !errors.Is(r.err, os.ErrDeadlineExceeded) {

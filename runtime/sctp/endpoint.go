@@ -82,7 +82,7 @@ type endpoint struct {
 
 	// blocking endpoints (Listeners) are off the netpoller: their reader
 	// receives in batches (see batch.go), hot while messages flow and cold
-	// (parked in poll(2)) when idle.
+	// (parked in the netpoller) when idle (package blockread).
 	blocking bool
 	fd       int               // the socket, for blocking reads (under rmu)
 	w        *blockread.Waiter // a blocking endpoint's reader: hot or cold, Close, deadline

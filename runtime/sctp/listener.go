@@ -21,7 +21,7 @@ const ListenBacklog = 4096
 // primary address plus any secondary (multi-homed) addresses of the same
 // family. The socket is not on the Go netpoller: its reader receives
 // batches of messages with recvmmsg(2), keeping its P while messages flow
-// and parking in poll(2) when idle (see batch.go). Responses queued with
+// and parked in the netpoller when idle (see package blockread). Responses queued with
 // QueueMsg go out together in one sendmmsg(2) at Flush. Close and read
 // deadlines take effect at once on an idle reader, within 5 ms on a busy
 // one.
@@ -105,10 +105,10 @@ func (l *Listener) Flush() (sent, failed int, err error) {
 }
 
 // SetHot allows (true, the default) or forbids the reader to keep its P
-// between messages while they flow (see batch.go). Forbid it when the
-// program has a single P (GOMAXPROCS 1) and other goroutines wait on the
-// network: a hot reader would delay them by up to 10 ms. A cold reader
-// waits in poll(2) for every batch.
+// between messages while they flow (see package blockread). Forbid it when
+// the program has a single P (GOMAXPROCS 1) and other goroutines wait on
+// the network: a hot reader would delay them by up to 10 ms. A cold reader
+// parks in the netpoller between batches.
 func (l *Listener) SetHot(on bool) { l.e.w.SetHot(on) }
 
 // Buffered returns the number of messages (or message pieces and
@@ -227,8 +227,8 @@ func (l *Listener) Assocs() (int, error) {
 }
 
 // Stats returns the association counters kept from notifications. Without
-// association tracking only Assocs (from the kernel), Reads and Messages
-// are counted.
+// association tracking only Assocs (from the kernel), Reads, Messages,
+// Sent and SendFailed are counted.
 func (l *Listener) Stats() Stats {
 	st := l.e.statsSnapshot()
 	if !l.e.tracking.Load() {
