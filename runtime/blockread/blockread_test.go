@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	goruntime "runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -180,5 +181,78 @@ func TestRecvError(t *testing.T) {
 	_, err := w.Recv(func(int) (int, unix.Errno) { return 0, unix.EBADF })
 	if !errors.Is(err, unix.EBADF) {
 		t.Fatalf("Recv: %v, want EBADF", err)
+	}
+}
+
+// TestYield: a hot reader that holds the program's only P lets the rest of
+// the program run at least every YieldEvery receives, but not before every
+// one.
+func TestYield(t *testing.T) {
+	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(1))
+	fd, w, client := udpSocket(t)
+	const msgs = 8 * YieldEvery
+	for range msgs { // queued before Write returns (loopback)
+		if _, err := client.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var turns atomic.Int64 // the other goroutine's
+	var stop atomic.Bool
+	go func() {
+		for !stop.Load() {
+			turns.Add(1)
+			goruntime.Gosched()
+		}
+	}()
+	type window struct {
+		turns int64
+		err   error
+	}
+	done := make(chan []window, 1)
+	go func() {
+		var calls atomic.Int64
+		buf := make([]byte, 64)
+		ws := make([]window, msgs)
+		for i := range ws {
+			_, ws[i].err = w.Recv(receiver(fd, buf, &calls))
+			ws[i].turns = turns.Load()
+		}
+		stop.Store(true)
+		done <- ws
+	}()
+	var ws []window
+	select {
+	case ws = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader did not receive the queued datagrams within 5s")
+	}
+	for i, x := range ws {
+		if x.err != nil {
+			t.Fatalf("Recv %d: %v", i, x.err)
+		}
+	}
+	// Between the first receive and the last: about msgs/YieldEvery
+	// yields (the scheduler's queues are not strictly FIFO).
+	switch n := ws[msgs-1].turns - ws[0].turns; {
+	case n < msgs/YieldEvery/2:
+		t.Errorf("the other goroutine ran %d times in %d receives (GOMAXPROCS 1): the reader does not yield", n, msgs)
+	case n > msgs/2:
+		t.Errorf("the other goroutine ran %d times in %d receives: the reader yields (and pays the scheduler) too often", n, msgs)
+	}
+	if w.every != YieldEvery {
+		t.Errorf("after %d receives in a row the reader yields every %d, want %d", msgs, w.every, YieldEvery)
+	}
+	// A timeout (like a signal) sets it back to yielding before every
+	// receive.
+	ch := recvAsync(w, receiver(fd, make([]byte, 64), new(atomic.Int64)))
+	time.Sleep(3 * HotTimeout)
+	if _, err := client.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if r := wait(t, ch, "after a timeout"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if w.every != 1 {
+		t.Errorf("after a timeout the reader yields every %d receives, want 1", w.every)
 	}
 }
