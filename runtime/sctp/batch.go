@@ -1,7 +1,6 @@
 package sctp
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	goruntime "runtime"
@@ -21,10 +20,9 @@ import (
 const (
 	batchSlots = 16      // messages per recvmmsg or sendmmsg
 	slotSize   = 8 << 10 // bytes per received message piece; larger messages come in pieces
-	// sendWaits bounds how many HotTimeouts a queued message waits for
-	// room in a full send buffer (a peer that stops reading) before it
-	// is dropped, so that one stuck association cannot hold the reader
-	// of all the others for long.
+	// sendWaits bounds how many HotTimeouts a backlogged message waits
+	// for room in a full send buffer (a peer that stops reading) before
+	// it fails, and its association's backlog with it.
 	sendWaits = 40
 )
 
@@ -167,7 +165,9 @@ func (e *endpoint) queue(b []byte, assoc AssocID, stream uint16, ppid uint32) {
 }
 
 // flushLocked sends the queued messages with as few sendmmsg(2) calls as
-// the socket allows; e.rmu is held.
+// the socket allows, without waiting for room: a message whose
+// association's send buffer is full goes to the backlog, and so do the
+// messages behind it for that association; e.rmu is held.
 func (e *endpoint) flushLocked() {
 	s := e.out
 	fail := func(i int, err error) {
@@ -177,7 +177,11 @@ func (e *endpoint) flushLocked() {
 			s.err = fmt.Errorf("sctp: send to association %d: %w", s.assoc[i], err)
 		}
 	}
-	waits := 0
+	backlog := func(i int) {
+		if !e.slow.push(s.data[i], s.assoc[i], s.oob[i][:s.hdr[i].hdr.Controllen]) {
+			fail(i, errBacklogFull)
+		}
+	}
 	for i := 0; i < s.n; {
 		if e.closed.Load() {
 			for ; i < s.n; i++ {
@@ -185,22 +189,28 @@ func (e *endpoint) flushLocked() {
 			}
 			break
 		}
+		j := s.n // messages i..j-1 may go now: none is behind a backlog
+		if e.slow.n.Load() > 0 {
+			if e.slow.holds(s.assoc[i]) {
+				backlog(i)
+				i++
+				continue
+			}
+			for j = i + 1; j < s.n && !e.slow.holds(s.assoc[j]); j++ {
+			}
+		}
 		k, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(e.fd), uintptr(unsafe.Pointer(&s.hdr[i])),
-			uintptr(s.n-i), unix.MSG_NOSIGNAL, 0, 0)
+			uintptr(j-i), unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT, 0, 0)
 		switch errno {
 		case 0:
 			s.sent += int(k)
 			e.txSent.Add(uint64(k))
 			i += int(k)
-			waits = 0
 		case unix.EINTR:
 			goruntime.Gosched()
-		case unix.EAGAIN: // no room for HotTimeout
-			if waits++; waits > sendWaits {
-				fail(i, errors.New("send buffer full: the peer does not read"))
-				i, waits = i+1, 0
-			}
-			goruntime.Gosched()
+		case unix.EAGAIN: // no room on message i's association: the reader goes on
+			backlog(i)
+			i++
 		default: // this message: the association is gone, ...
 			fail(i, errno)
 			i++

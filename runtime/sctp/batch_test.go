@@ -323,3 +323,129 @@ func TestFlushBeforeWait(t *testing.T) {
 		t.Errorf("waiting ReadMsg after Close: %v", err)
 	}
 }
+
+// TestBacklog: a peer that does not read fills its association's send
+// buffer. Flush then returns at once, the Listener goes on answering
+// another association, and the stuck association's messages wait in the
+// backlog: sent in order once the peer reads, failed together when it
+// leaves them 200 ms without room. The kernel's default sndbuf_policy (0)
+// shares one send buffer among a socket's associations, so that a peer
+// that does not read leaves none to the others; the test asks for one
+// buffer per association (1), as an operator would for a server with
+// many peers.
+func TestBacklog(t *testing.T) {
+	sndbufPolicy(t, "1")
+	lo := testOptions()
+	lo.SndBuf = 8 << 10
+	l, err := Listen([]netip.Addr{lo1}, 0, lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.SetReadDeadline(time.Now().Add(10 * time.Second))
+	slowOpts := testOptions()
+	// Windows large enough to reopen by more than loopback's path MTU
+	// (64 KiB) when the peer reads, which is what makes the kernel send
+	// a window update at once.
+	slowOpts.RcvBuf = 64 << 10
+	buf := make([]byte, 16<<10)
+	connect := func(name string, o Options) (*Conn, AssocID) {
+		c := dial(t, nil, []netip.Addr{lo1}, l.Port(), o)
+		if err := c.WriteMsg([]byte(name), 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		n, info, err := l.ReadMsg(buf)
+		if err != nil || string(buf[:n]) != name {
+			t.Fatalf("ReadMsg: %q, %v; want %q", buf[:n], err, name)
+		}
+		return c, info.Assoc
+	}
+	msg := func(i int) []byte {
+		m := fmt.Appendf(nil, "message %04d ", i)
+		return append(m, bytes.Repeat([]byte{'x'}, 4096-len(m))...)
+	}
+	// stuff queues messages for a peer that does not read until the
+	// backlog holds some; no Flush may wait for room.
+	stuff := func(assoc AssocID) int {
+		n := 0
+		for ; l.e.slow.n.Load() < 8; n++ {
+			if n > 10000 {
+				t.Fatal("10,000 messages and no backlog")
+			}
+			l.QueueMsg(msg(n), assoc, 0, 0)
+			start := time.Now()
+			if _, failed, err := l.Flush(); failed != 0 {
+				t.Fatalf("Flush of message %d: %d failed: %v", n, failed, err)
+			}
+			if d := time.Since(start); d > 100*time.Millisecond {
+				t.Fatalf("Flush of message %d took %v: the reader waited for room", n, d)
+			}
+		}
+		return n
+	}
+
+	slow, slowID := connect("slow", slowOpts)
+	fast, fastID := connect("fast", testOptions())
+	total := stuff(slowID)
+	t.Logf("%d messages, %d of them backlogged", total, l.e.slow.n.Load())
+	l.QueueMsg([]byte("answer"), fastID, 0, 0)
+	if sent, failed, err := l.Flush(); sent != 1 || failed != 0 {
+		t.Fatalf("Flush to the reading peer: sent %d, failed %d, %v", sent, failed, err)
+	}
+	fast.SetReadDeadline(time.Now().Add(time.Second))
+	if n, _, err := fast.ReadMsg(buf); err != nil || string(buf[:n]) != "answer" {
+		t.Fatalf("the reading peer: %q, %v; want its answer while the other is stuck", buf[:n], err)
+	}
+	slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i := range total {
+		n, _, err := slow.ReadMsg(buf)
+		if err != nil {
+			t.Fatalf("slow peer, message %d of %d: %v", i, total, err)
+		}
+		if !bytes.Equal(buf[:n], msg(i)) {
+			t.Fatalf("slow peer: message %d is %.13q, want %.13q", i, buf[:n], msg(i))
+		}
+	}
+	if st := l.Stats(); st.Sent != uint64(total)+1 || st.SendFailed != 0 || l.e.slow.n.Load() != 0 {
+		t.Fatalf("after the slow peer read: sent %d, failed %d, backlog %d; want %d, 0, 0",
+			st.Sent, st.SendFailed, l.e.slow.n.Load(), total+1)
+	}
+
+	// A peer that never reads: its backlog fails after sendWaits
+	// timeouts, all of it.
+	stuckOpts := testOptions()
+	stuckOpts.RcvBuf = 4096
+	stuck, stuckID := connect("stuck", stuckOpts)
+	defer stuck.Close()
+	before := l.Stats()
+	more := stuff(stuckID)
+	backlogged := uint64(l.e.slow.n.Load())
+	deadline := time.Now().Add(5 * time.Second)
+	for l.e.slow.n.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	st := l.Stats()
+	if n := l.e.slow.n.Load(); n != 0 {
+		t.Fatalf("backlog of a peer that never reads: %d messages left after 5s", n)
+	}
+	if failed := st.SendFailed - before.SendFailed; failed != backlogged {
+		t.Errorf("failed %d, want the %d backlogged (of %d queued)", failed, backlogged, more)
+	}
+	if sent := st.Sent - before.Sent; sent+backlogged != uint64(more) {
+		t.Errorf("sent %d + backlogged %d, want the %d queued", sent, backlogged, more)
+	}
+}
+
+// sndbufPolicy sets net.sctp.sndbuf_policy for the endpoints created
+// from now on, and puts the old value back after the test.
+func sndbufPolicy(t *testing.T, v string) {
+	const f = "/proc/sys/net/sctp/sndbuf_policy"
+	old, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f, []byte(v), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.WriteFile(f, old, 0o644) })
+}

@@ -89,6 +89,7 @@ type endpoint struct {
 	tracking atomic.Bool       // subscribed to association changes (Listener.TrackAssocs)
 	in       *recvBatch        // a blocking endpoint's receive batch (under rmu)
 	out      *sendBatch        // a blocking endpoint's queued sends (under rmu)
+	slow     *backlog          // a blocking endpoint's sends waiting for room
 
 	rmu   sync.Mutex // serializes reads (notifications may come in pieces)
 	notif []byte     // a notification being reassembled
@@ -178,7 +179,7 @@ func newEndpoint(family int, o Options, events []sctpwire.NotificationType, bloc
 	e := &endpoint{f: f, rc: rc, family: family, blocking: blocking, fd: fd, w: w,
 		assocs: make(map[AssocID]struct{}), rejected: make(map[AssocID]struct{})}
 	if blocking {
-		e.in, e.out = newRecvBatch(fd), new(sendBatch)
+		e.in, e.out, e.slow = newRecvBatch(fd), new(sendBatch), newBacklog(e)
 	}
 	e.opts.Store(&o)
 	e.tracking.Store(slices.Contains(events, sctpwire.AssocChange))
@@ -607,6 +608,7 @@ func (e *endpoint) close() error {
 		// A cold reader wakes at once, a hot one within HotTimeout; the
 		// fd must not be closed (and reused) under either.
 		e.w.Close()
+		e.slow.stop()
 		e.rmu.Lock()
 		defer e.rmu.Unlock()
 	}

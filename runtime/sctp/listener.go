@@ -87,8 +87,11 @@ func (l *Listener) QueueMsg(b []byte, assoc AssocID, stream uint16, ppid uint32)
 
 // Flush sends the queued messages, as many as the socket takes in one
 // sendmmsg(2), and returns how many were sent and how many failed since
-// the last Flush, with the first failure. A message waits for room in the
-// send buffer for up to 200 ms, then fails. Only the goroutine that calls
+// the last Flush, with the first failure. It does not wait for room: a
+// message whose association's send buffer is full waits in the Listener's
+// backlog, sent in order by another goroutine (and counted in Stats, not
+// here) while the reader goes on; it fails after 200 ms without room, and
+// the rest of its association's backlog with it. Only the goroutine that calls
 // ReadMsg may call it. ReadMsg sends what is queued itself before it waits
 // for the kernel, so nothing queued waits for the next message; Flush
 // collects the counts (and sends at once what ReadMsg would).
