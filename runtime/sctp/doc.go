@@ -8,11 +8,25 @@
 // association of a SIP port, bound to a primary address plus multi-homed
 // secondary addresses. It is off the Go netpoller: its one reader, however
 // many associations are open, receives batches with recvmmsg, keeping its
-// thread and P while messages flow and parking in poll when idle, and the
-// responses to a batch go out with one sendmmsg (see batch.go): the fewest
-// system calls per message. Dial opens an outbound association (a Conn),
-// whose non-blocking file descriptor lives on the Go netpoller, so that
-// many Conns need a handful of OS threads.
+// thread and P while messages flow and parking in the netpoller when idle
+// (package blockread), and the responses to a batch go out with one
+// sendmmsg (see batch.go): the fewest system calls per message. Dial opens
+// an outbound association (a Conn), whose non-blocking file descriptor
+// lives on the Go netpoller, so that many Conns need a handful of OS
+// threads.
+//
+// # Sending
+//
+// The reader never waits for room in the send buffer: a response that
+// finds it full waits in the Listener's backlog, which its own goroutine
+// sends in order (backlog.go), so that a peer slow to read, perhaps
+// because it is itself waiting for the server to read, cannot stall the
+// others. How much the others are spared depends on the kernel: with
+// net.sctp.sndbuf_policy 0 (Linux's default) all associations of a socket
+// share its send buffer, and a peer that stops reading fills it for every
+// association until the stack gives its messages up (sctp-send-ttl) or the
+// association ends; with 1, each association has a buffer of its own, as a
+// server with many peers wants.
 //
 // # Options
 //
