@@ -6,7 +6,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -149,32 +148,19 @@ func (k *backlog) drop(f func(*pending) bool) int {
 }
 
 // sendOne sends p, waiting for room up to sendWaits HotTimeouts (the
-// socket's SO_SNDTIMEO), in a system call the scheduler sees: this
-// goroutine must not hold a P while it waits.
+// socket's SO_SNDTIMEO) in calls the scheduler sees: this goroutine must
+// not hold a P while it waits.
 func (k *backlog) sendOne(p *pending) error {
-	var iov unix.Iovec
-	h := unix.Msghdr{Control: &p.oob[0]}
-	h.SetControllen(p.oobn)
-	if len(p.data) > 0 {
-		iov.Base = &p.data[0]
-		iov.SetLen(len(p.data))
-		h.Iov, h.Iovlen = &iov, 1
-	}
 	for waits := 0; ; {
 		if k.e.closed.Load() {
 			return net.ErrClosed
 		}
-		_, _, errno := unix.Syscall(unix.SYS_SENDMSG, uintptr(k.e.fd), uintptr(unsafe.Pointer(&h)), unix.MSG_NOSIGNAL)
-		switch errno {
-		case 0:
-			return nil
-		case unix.EINTR:
-		case unix.EAGAIN:
-			if waits++; waits > sendWaits {
-				return errNoRoom
-			}
-		default:
-			return errno
+		_, err := sendmsg(k.e.fd, p.data, p.oob[:p.oobn])
+		if err != unix.EAGAIN {
+			return err
+		}
+		if waits++; waits > sendWaits {
+			return errNoRoom
 		}
 	}
 }

@@ -177,7 +177,7 @@ func (e *endpoint) flushLocked() {
 			s.err = fmt.Errorf("sctp: send to association %d: %w", s.assoc[i], err)
 		}
 	}
-	backlog := func(i int) {
+	toBacklog := func(i int) {
 		if !e.slow.push(s.data[i], s.assoc[i], s.oob[i][:s.hdr[i].hdr.Controllen]) {
 			fail(i, errBacklogFull)
 		}
@@ -192,7 +192,7 @@ func (e *endpoint) flushLocked() {
 		j := s.n // messages i..j-1 may go now: none is behind a backlog
 		if e.slow.n.Load() > 0 {
 			if e.slow.holds(s.assoc[i]) {
-				backlog(i)
+				toBacklog(i)
 				i++
 				continue
 			}
@@ -209,7 +209,7 @@ func (e *endpoint) flushLocked() {
 		case unix.EINTR:
 			goruntime.Gosched()
 		case unix.EAGAIN: // no room on message i's association: the reader goes on
-			backlog(i)
+			toBacklog(i)
 			i++
 		default: // this message: the association is gone, ...
 			fail(i, errno)
