@@ -449,3 +449,46 @@ func sndbufPolicy(t *testing.T, v string) {
 	}
 	t.Cleanup(func() { os.WriteFile(f, old, 0o644) })
 }
+
+// TestWriteMsgNoRoom: a Listener's WriteMsg to a peer that does not read
+// gives up after sendWaits timeouts instead of waiting for ever.
+func TestWriteMsgNoRoom(t *testing.T) {
+	lo := testOptions()
+	lo.SndBuf = 8 << 10
+	l, err := Listen([]netip.Addr{lo1}, 0, lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	co := testOptions()
+	co.RcvBuf = 4096
+	c := dial(t, nil, []netip.Addr{lo1}, l.Port(), co)
+	if err := c.WriteMsg([]byte("hello"), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	l.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 64)
+	_, info, err := l.ReadMsg(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := bytes.Repeat([]byte{'x'}, 4096)
+	start := time.Now()
+	for i := 0; ; i++ {
+		err := l.WriteMsg(m, info.Assoc, 0, 0)
+		if err == nil {
+			if i > 1000 || time.Since(start) > 10*time.Second {
+				t.Fatalf("%d messages to a peer that does not read, all sent", i)
+			}
+			continue
+		}
+		if !errors.Is(err, errNoRoom) {
+			t.Fatalf("message %d: %v, want the no-room error", i, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("WriteMsg gave up after %v", d)
+		}
+		t.Logf("message %d: %v", i, err)
+		return
+	}
+}

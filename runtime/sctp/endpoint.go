@@ -223,14 +223,21 @@ type sender struct {
 	ctl  func(fd uintptr)      // send, for RawConn.Control
 }
 
+// send makes the sendmsg; on a blocking endpoint (a Listener's WriteMsg)
+// it waits for room up to sendWaits HotTimeouts (SO_SNDTIMEO), as the
+// backlog does.
 func (s *sender) send(fd uintptr) bool {
-	for {
+	for waits := 0; ; waits++ {
 		_, s.err = sendmsg(int(fd), s.b, s.oob[:s.oobn])
 		if s.err != unix.EAGAIN || !s.e.blocking {
 			return s.err != unix.EAGAIN
 		}
 		if s.e.closed.Load() { // timed out (SO_SNDTIMEO) and closed
 			s.err = net.ErrClosed
+			return true
+		}
+		if waits >= sendWaits {
+			s.err = errNoRoom
 			return true
 		}
 	}

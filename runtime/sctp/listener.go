@@ -133,7 +133,8 @@ func (l *Listener) ReadMsg(buf []byte) (int, RecvInfo, error) { return l.e.readM
 
 // WriteMsg sends b as one message on association assoc, stream and ppid
 // (the wire value; SIP uses 0), unordered if Options.Unordered and with
-// lifetime Options.SendTTL.
+// lifetime Options.SendTTL. It waits for room in the send buffer for up to
+// 200 ms (a peer that does not read), then fails.
 func (l *Listener) WriteMsg(b []byte, assoc AssocID, stream uint16, ppid uint32) error {
 	return l.e.writeMsg(b, assoc, stream, ppid, 0)
 }
