@@ -335,13 +335,7 @@ func TestFlushBeforeWait(t *testing.T) {
 // many peers.
 func TestBacklog(t *testing.T) {
 	sndbufPolicy(t, "1")
-	lo := testOptions()
-	lo.SndBuf = 8 << 10
-	l, err := Listen([]netip.Addr{lo1}, 0, lo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := smallSendBuffer(t)
 	l.SetReadDeadline(time.Now().Add(10 * time.Second))
 	slowOpts := testOptions()
 	// Windows large enough to reopen by more than loopback's path MTU
@@ -453,13 +447,7 @@ func sndbufPolicy(t *testing.T, v string) {
 // TestWriteMsgNoRoom: a Listener's WriteMsg to a peer that does not read
 // gives up after sendWaits timeouts instead of waiting for ever.
 func TestWriteMsgNoRoom(t *testing.T) {
-	lo := testOptions()
-	lo.SndBuf = 8 << 10
-	l, err := Listen([]netip.Addr{lo1}, 0, lo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := smallSendBuffer(t)
 	co := testOptions()
 	co.RcvBuf = 4096
 	c := dial(t, nil, []netip.Addr{lo1}, l.Port(), co)
@@ -491,4 +479,17 @@ func TestWriteMsgNoRoom(t *testing.T) {
 		t.Logf("message %d: %v", i, err)
 		return
 	}
+}
+
+// smallSendBuffer returns a Listener on lo1 whose send buffer a peer that
+// does not read fills after a few messages, closed after the test.
+func smallSendBuffer(t *testing.T) *Listener {
+	o := testOptions()
+	o.SndBuf = 8 << 10
+	l, err := Listen([]netip.Addr{lo1}, 0, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
 }
