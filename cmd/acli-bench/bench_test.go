@@ -303,8 +303,11 @@ func sampleRecords() []Record {
 	load := func(server string, rate, rep, ok, failed int, cpu float64) Record {
 		return Record{Kind: "load", Server: server, Mode: "s1", Rate: rate, Rep: rep, Calls: ok + failed, Successful: ok, Failed: failed,
 			Achieved: float64(rate) * 0.98, Requests: ok + failed + 100, ServerCPU: cpu, SIPpCPU: 10, GuestBusy: 0.9, GuestCPU: 30, Procs: 1,
-			RSSKB: 10240, PSSKB: 9216, ProbeN: 100, P50us: 500, P99us: 2000}
+			RSSKB: 10240, PSSKB: 9216, ProbeN: 100, P50us: 500, P99us: 2000,
+			ServerHostCPU: cpu / 5, KernelHostCPU: 8, Stubs: 1}
 	}
+	noClock := load("kamailio", 600, 2, 19990, 10, 3.3)
+	noClock.ServerHostCPU, noClock.KernelHostCPU, noClock.Stubs, noClock.StubErr = 0, 0, 0, "stub 42 is gone"
 	return []Record{
 		{Kind: "env", Note: "UML kernel 6.1"},
 		{Kind: "setup", Server: "acli", Note: "configured"},
@@ -313,7 +316,7 @@ func sampleRecords() []Record {
 		load("acli", 300, 1, 20000, 0, 2.0), load("kamailio", 300, 1, 20000, 0, 3.0),
 		load("acli", 600, 1, 20000, 0, 2.1), load("kamailio", 600, 1, 20000, 0, 3.2),
 		load("acli", 300, 2, 20000, 0, 2.2), load("kamailio", 300, 2, 20000, 0, 3.1),
-		load("acli", 600, 2, 20000, 0, 2.0), load("kamailio", 600, 2, 19990, 10, 3.3),
+		load("acli", 600, 2, 20000, 0, 2.0), noClock,
 	}
 }
 
@@ -343,7 +346,10 @@ func TestAggregateAndMarkdown(t *testing.T) {
 	md := rep.markdown("T")
 	for _, want := range []string{
 		"| SCTP, one association (s1) | acli | 300 | 588 | 0.104 (0.100–0.109) |",
-		"| SCTP, one association (s1) | **acli / Kamailio** | | 1.33x | 0.69x | 1.46x | 1.00x |",
+		"| SCTP, one association (s1) | **acli / Kamailio** | | 1.33x | 0.69x | 1.46x | 0.69x | 1.46x | 1.00x | 1.00x |",
+		"| acli | s1 | 300 | 1 | 20000 | 0 | 294 | 2.00 (0.00) | 0.100 | 10.0 | 0.400 (1) | 8.000 | 90 (30.0) |",
+		"| kamailio | s1 | 600 | 2 | 19990 | 10 | 588 | 3.30 (0.00) | 0.164 | 10.0 | — | — | 90 (30.0) |",
+		"kamailio s1 rate 600 rep 2: no host-clock CPU: stub 42 is gone",
 		"(1/4 runs failed)",
 		"| acli | 100 | 5.9 | 4.00 | 4.00 | 8.00 | 7.00 | 50.0 |",
 		"| kamailio | 100 | 19.5 | 1.00 | 0.50 | — | — | 60.0 |",

@@ -75,35 +75,43 @@ type Record struct {
 	Err     string  `json:"err,omitempty"`
 
 	// load
-	Calls       int     `json:"calls,omitempty"`     // SIPp calls created
-	Successful  int     `json:"ok,omitempty"`        // SIPp calls answered 200
-	Failed      int     `json:"failed,omitempty"`    // SIPp calls failed
-	Retrans     int     `json:"retrans,omitempty"`   // SIPp retransmissions (UDP)
-	Achieved    float64 `json:"achieved,omitempty"`  // calls/s SIPp achieved (sum of instances)
-	Elapsed     float64 `json:"elapsed,omitempty"`   // s, SIPp's run
-	Requests    int     `json:"requests,omitempty"`  // calls + probe requests the server answered or failed
-	ServerCPU   float64 `json:"cpu,omitempty"`       // s, server processes
-	ServerSys   float64 `json:"sys,omitempty"`       // s, the kernel part of ServerCPU
-	SIPpCPU     float64 `json:"sipp_cpu,omitempty"`  // s
-	GuestBusy   float64 `json:"busy,omitempty"`      // fraction of the guest's CPU busy
-	GuestCPU    float64 `json:"guest_cpu,omitempty"` // s, the whole guest's busy CPU during the run (all processes, kernel included)
-	Procs       int     `json:"procs,omitempty"`     // server processes
-	RSSKB       int64   `json:"rss_kb,omitempty"`    // max during the run, summed over processes
-	PSSKB       int64   `json:"pss_kb,omitempty"`    // likewise
-	ProbeN      int     `json:"probe_n,omitempty"`   // probe samples
-	ProbeFail   int     `json:"probe_fail,omitempty"`
-	P50us       float64 `json:"p50_us,omitempty"`
-	P99us       float64 `json:"p99_us,omitempty"`
-	ProbeErr    string  `json:"probe_err,omitempty"`
-	IdleRSSKB   int64   `json:"idle_rss_kb,omitempty"`
-	IdlePSSKB   int64   `json:"idle_pss_kb,omitempty"`
-	Assocs      int     `json:"assocs,omitempty"`       // assoc: associations open
-	AssocRSSKB  int64   `json:"assoc_rss_kb,omitempty"` // assoc: RSS with them open, no message sent yet
-	UsedRSSKB   int64   `json:"used_rss_kb,omitempty"`  // assoc: RSS after one OPTIONS answered on each
-	UsedPSSKB   int64   `json:"used_pss_kb,omitempty"`
-	AssocPSSKB  int64   `json:"assoc_pss_kb,omitempty"`
-	SysDeltaKB  int64   `json:"sys_delta_kb,omitempty"` // assoc: MemAvailable drop, whole guest
-	OpenSeconds float64 `json:"open_s,omitempty"`       // assoc: time to open them
+	Calls      int     `json:"calls,omitempty"`    // SIPp calls created
+	Successful int     `json:"ok,omitempty"`       // SIPp calls answered 200
+	Failed     int     `json:"failed,omitempty"`   // SIPp calls failed
+	Retrans    int     `json:"retrans,omitempty"`  // SIPp retransmissions (UDP)
+	Achieved   float64 `json:"achieved,omitempty"` // calls/s SIPp achieved (sum of instances)
+	Elapsed    float64 `json:"elapsed,omitempty"`  // s, SIPp's run
+	Requests   int     `json:"requests,omitempty"` // calls + probe requests the server answered or failed
+	ServerCPU  float64 `json:"cpu,omitempty"`      // s, server processes
+	ServerSys  float64 `json:"sys,omitempty"`      // s, the kernel part of ServerCPU
+	SIPpCPU    float64 `json:"sipp_cpu,omitempty"` // s
+	// ServerHostCPU is the server's CPU time on the host's exact clock:
+	// the host processes that run its guest address spaces (stubs.go).
+	// KernelHostCPU is the UML kernel process's in the same window (every
+	// guest process's kernel work). Both s; guest runs only.
+	ServerHostCPU float64 `json:"server_host_cpu,omitempty"`
+	KernelHostCPU float64 `json:"kernel_host_cpu,omitempty"`
+	Stubs         int     `json:"stubs,omitempty"`     // host processes counted in ServerHostCPU
+	StubErr       string  `json:"stub_err,omitempty"`  // why ServerHostCPU is missing
+	GuestBusy     float64 `json:"busy,omitempty"`      // fraction of the guest's CPU busy
+	GuestCPU      float64 `json:"guest_cpu,omitempty"` // s, the whole guest's busy CPU during the run (all processes, kernel included)
+	Procs         int     `json:"procs,omitempty"`     // server processes
+	RSSKB         int64   `json:"rss_kb,omitempty"`    // max during the run, summed over processes
+	PSSKB         int64   `json:"pss_kb,omitempty"`    // likewise
+	ProbeN        int     `json:"probe_n,omitempty"`   // probe samples
+	ProbeFail     int     `json:"probe_fail,omitempty"`
+	P50us         float64 `json:"p50_us,omitempty"`
+	P99us         float64 `json:"p99_us,omitempty"`
+	ProbeErr      string  `json:"probe_err,omitempty"`
+	IdleRSSKB     int64   `json:"idle_rss_kb,omitempty"`
+	IdlePSSKB     int64   `json:"idle_pss_kb,omitempty"`
+	Assocs        int     `json:"assocs,omitempty"`       // assoc: associations open
+	AssocRSSKB    int64   `json:"assoc_rss_kb,omitempty"` // assoc: RSS with them open, no message sent yet
+	UsedRSSKB     int64   `json:"used_rss_kb,omitempty"`  // assoc: RSS after one OPTIONS answered on each
+	UsedPSSKB     int64   `json:"used_pss_kb,omitempty"`
+	AssocPSSKB    int64   `json:"assoc_pss_kb,omitempty"`
+	SysDeltaKB    int64   `json:"sys_delta_kb,omitempty"` // assoc: MemAvailable drop, whole guest
+	OpenSeconds   float64 `json:"open_s,omitempty"`       // assoc: time to open them
 }
 
 // guestState is the guest driver's scratch space.
@@ -118,6 +126,9 @@ type guestState struct {
 	echo   io.Writer // progress too (nil: stdout)
 	mu     sync.Mutex
 	seq    int // probe sequence
+	// noHost is set once the host has not answered a stub query: the
+	// guest driver runs without acli-bench sip on the host.
+	noHost bool
 }
 
 func (g *guestState) emit(r Record) {
@@ -416,6 +427,7 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 		return r
 	}
 	r.IdleRSSKB, r.IdlePSSKB = idle.RSSKB, idle.PSSKB
+	stub0, stubErr := g.askStubs(p, stubQuery{}, s.pid())
 	cpu0, _ := readCPUTimes()
 	r.Start = time.Now().UnixMilli()
 
@@ -455,6 +467,17 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 	after, err := sampleTree(s.pid())
 	cpu1, _ := readCPUTimes()
 	r.End = time.Now().UnixMilli()
+	if stubErr == nil {
+		var stub1 stubAnswer
+		if stub1, stubErr = g.askStubs(p, stubQuery{Pids: stub0.Pids}, 0); stubErr == nil {
+			r.ServerHostCPU = float64(stub1.CPUns-stub0.CPUns) / 1e9
+			r.KernelHostCPU = float64(stub1.KernelNS-stub0.KernelNS) / 1e9
+			r.Stubs = len(stub1.Pids)
+		}
+	}
+	if stubErr != nil {
+		r.StubErr = stubErr.Error()
+	}
 	if err != nil {
 		r.Err = err.Error()
 		return r
@@ -478,6 +501,29 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 		r.Err = strings.Join(sr.Errors, "; ")
 	}
 	return r
+}
+
+// askStubs asks the host for the CPU of the server's stubs: those of q.Pids,
+// or if none, those that map pid's text.
+func (g *guestState) askStubs(p *Plan, q stubQuery, pid int) (stubAnswer, error) {
+	if p.Host {
+		return stubAnswer{}, errors.New("not in a UML guest")
+	}
+	if g.noHost {
+		return stubAnswer{}, errors.New("the host does not answer stub queries")
+	}
+	if len(q.Pids) == 0 {
+		sig, err := textSignature(pid)
+		if err != nil {
+			return stubAnswer{}, err
+		}
+		q.Sig = sig
+	}
+	a, err := askHost(p.Dir, q, 3*time.Second)
+	if err != nil && len(a.Pids) == 0 && a.Err == "" {
+		g.noHost = true
+	}
+	return a, err
 }
 
 func perK(cpu float64, requests int) float64 {

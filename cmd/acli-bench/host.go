@@ -157,7 +157,11 @@ func sipMain(args []string) int {
 	go func() { defer close(loadDone); load.run(loadCtx) }()
 	allModes := p.Modes
 	if *inGuest {
+		stopStubs, stubsDone := make(chan struct{}), make(chan struct{})
+		go func() { defer close(stubsDone); stubWatch(dir, stopStubs) }()
 		code, gerr = runGuest(ctx, dir, planPath, &guestOut)
+		close(stopStubs)
+		<-stubsDone
 	} else {
 		allModes = nil
 	}

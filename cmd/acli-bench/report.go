@@ -56,6 +56,9 @@ type row struct {
 	P50, P99     stat // µs, at the comparison rate
 	GuestPerK    stat // the whole guest's busy CPU s per 1k requests
 	HostPerK     stat // the host's CPU s for the whole guest per 1k requests
+	ExactPerK    stat // the server's stubs' CPU s per 1k requests, host clock
+	ExactPerCPU  stat // requests per second of that
+	KernelPerK   stat // the UML kernel process's CPU s per 1k requests, host clock
 	Runs, Failed int
 }
 
@@ -105,6 +108,9 @@ func aggregate(recs []Record, servers, modes []string) report {
 			}
 		case "load":
 			rep.Loads = append(rep.Loads, r)
+			if r.StubErr != "" && r.Mode != "u1h" {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("%s %s rate %d rep %d: no host-clock CPU: %s", r.Server, r.Mode, r.Rate, r.Rep, r.StubErr))
+			}
 			if r.leftOut() {
 				rep.Problems = append(rep.Problems, fmt.Sprintf("%s %s rate %d rep %d: left out of the summary, the host was busy with other work (%.2f cores) during the run",
 					r.Server, r.Mode, r.Rate, r.Rep, r.HostOther))
@@ -201,7 +207,7 @@ func makeRow(loads []Record, server, mode string, rate int, as assocStats) row {
 	best := map[int]float64{} // per repetition
 	reps := map[int]bool{}
 	partial := map[int]bool{} // repetitions with runs left out
-	var cpu, per, rss, pss, p50, p99, guest, host []float64
+	var cpu, per, rss, pss, p50, p99, guest, host, exact, exactPer, kernel []float64
 	for _, r := range loads {
 		if r.Server == server && r.Mode == mode && r.leftOut() {
 			partial[r.Rep] = true
@@ -235,6 +241,11 @@ func makeRow(loads []Record, server, mode string, rate int, as assocStats) row {
 		if r.HostCPU > 0 {
 			host = append(host, perK(r.HostCPU, r.Requests))
 		}
+		if r.ServerHostCPU > 0 {
+			exact = append(exact, perK(r.ServerHostCPU, r.Requests))
+			exactPer = append(exactPer, float64(r.Requests)/r.ServerHostCPU)
+			kernel = append(kernel, perK(r.KernelHostCPU, r.Requests))
+		}
 	}
 	var rates []float64
 	for rp := range reps {
@@ -247,6 +258,7 @@ func makeRow(loads []Record, server, mode string, rate int, as assocStats) row {
 	rw.CPUPerK, rw.ReqPerCPU, rw.RSSMB, rw.PSSMB = statOf(cpu), statOf(per), statOf(rss), statOf(pss)
 	rw.P50, rw.P99, rw.GuestPerK = statOf(p50), statOf(p99), statOf(guest)
 	rw.HostPerK = statOf(host)
+	rw.ExactPerK, rw.ExactPerCPU, rw.KernelPerK = statOf(exact), statOf(exactPer), statOf(kernel)
 	if transportOf(mode) == "SCTP" {
 		rw.KBPerAssoc = as.UsedRSS // in use: the conservative figure
 		if rw.KBPerAssoc.N == 0 {
@@ -291,9 +303,12 @@ func (rep report) markdown(title string) string {
 		"during the run (SIPp, the server, the kernel's network work, the probe) per 1,000 requests: immune to how ticks " +
 		"are attributed, and SIPp's share is the same for both servers. Host CPU: the CPU the host spent on the whole guest " +
 		"(UML kernel, SIPp, server, probe) in the host's own accounting; on the host reference, SIPp, server and probe. " +
+		"Server CPU, host clock: the exact CPU time (schedstat, ns) of the host processes that run the server's guest " +
+		"address spaces: its own code and the host's side of its system calls, not the guest kernel's work for it, which is in " +
+		"the UML kernel column (the UML kernel process: every guest process's kernel work, SIPp's included). " +
 		"p50/p99: the harness's probe, in the run's mode.\n\n")
-	b.WriteString("| mode | server | compare at (calls/s) | max rate, 0 failures (calls/s) | server CPU s / 1k req | req / CPU s | whole guest CPU s / 1k req | host CPU s / 1k req | peak RSS MB (PSS) | RSS KB / assoc | p50 µs | p99 µs |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| mode | server | compare at (calls/s) | max rate, 0 failures (calls/s) | server CPU s / 1k req | req / CPU s | server CPU s / 1k req, host clock | req / CPU s, host clock | UML kernel CPU s / 1k req | whole guest CPU s / 1k req | host CPU s / 1k req | peak RSS MB (PSS) | RSS KB / assoc | p50 µs | p99 µs |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, m := range rep.Modes {
 		byServer := map[string]row{}
 		for _, rw := range rep.Rows {
@@ -305,9 +320,9 @@ func (rep report) markdown(title string) string {
 			if rw.Failed > 0 {
 				failed = fmt.Sprintf(" (%d/%d runs failed)", rw.Failed, rw.Runs)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %s%s | %s | %s | %s | %s | %s (%s) | %s | %s | %s |\n",
+			fmt.Fprintf(&b, "| %s | %s | %d | %s%s | %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s |\n",
 				modeName(m), rw.Server, rep.CompareRate[m], rw.MaxRate.format(0), failed, rw.CPUPerK.format(3), rw.ReqPerCPU.format(0),
-				rw.GuestPerK.format(3), rw.HostPerK.format(3), rw.RSSMB.format(1), rw.PSSMB.format(1), rw.KBPerAssoc.format(2), rw.P50.format(0), rw.P99.format(0))
+				rw.ExactPerK.format(4), rw.ExactPerCPU.format(0), rw.KernelPerK.format(3), rw.GuestPerK.format(3), rw.HostPerK.format(3), rw.RSSMB.format(1), rw.PSSMB.format(1), rw.KBPerAssoc.format(2), rw.P50.format(0), rw.P99.format(0))
 		}
 		a, ok1 := byServer[serverAcli]
 		k, ok2 := byServer[serverKamailio]
@@ -316,9 +331,9 @@ func (rep report) markdown(title string) string {
 			if transportOf(m) == "SCTP" {
 				kb = ratio(a.KBPerAssoc, k.KBPerAssoc)
 			}
-			fmt.Fprintf(&b, "| %s | **acli / Kamailio** | | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			fmt.Fprintf(&b, "| %s | **acli / Kamailio** | | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				modeName(m), ratio(a.MaxRate, k.MaxRate), ratio(a.CPUPerK, k.CPUPerK), ratio(a.ReqPerCPU, k.ReqPerCPU),
-				ratio(a.GuestPerK, k.GuestPerK), ratio(a.HostPerK, k.HostPerK), ratio(a.RSSMB, k.RSSMB), kb, ratio(a.P50, k.P50), ratio(a.P99, k.P99))
+				ratio(a.ExactPerK, k.ExactPerK), ratio(a.ExactPerCPU, k.ExactPerCPU), ratio(a.KernelPerK, k.KernelPerK), ratio(a.GuestPerK, k.GuestPerK), ratio(a.HostPerK, k.HostPerK), ratio(a.RSSMB, k.RSSMB), kb, ratio(a.P50, k.P50), ratio(a.P99, k.P99))
 		}
 	}
 	b.WriteString("\n### Memory per open SCTP association\n\n")
@@ -333,17 +348,17 @@ func (rep report) markdown(title string) string {
 			as.RSSPerAssoc.format(2), as.PSSPerAss.format(2), as.UsedRSS.format(2), as.UsedPSS.format(2), as.SysPerAssoc.format(1))
 	}
 	b.WriteString("\n### Every load run\n\n")
-	b.WriteString("| server | mode | rate | rep | calls ok | failed | achieved/s | server CPU s (sys) | CPU s / 1k | SIPp CPU s | guest busy % (CPU s) | host CPU s | procs | peak RSS MB | p50 µs | p99 µs | probes (failed) | host other cores |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| server | mode | rate | rep | calls ok | failed | achieved/s | server CPU s (sys) | CPU s / 1k | SIPp CPU s | server CPU s, host clock (stubs) | UML kernel CPU s | guest busy % (CPU s) | host CPU s | procs | peak RSS MB | p50 µs | p99 µs | probes (failed) | host other cores |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	loads := slices.Clone(rep.Loads)
 	slices.SortStableFunc(loads, func(x, y Record) int {
 		return cmp.Or(cmp.Compare(slices.Index(rep.Modes, x.Mode), slices.Index(rep.Modes, y.Mode)),
 			cmp.Compare(x.Rate, y.Rate), cmp.Compare(x.Server, y.Server), cmp.Compare(x.Rep, y.Rep))
 	})
 	for _, r := range loads {
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %.0f | %.2f (%.2f) | %.3f | %.1f | %.0f (%.1f) | %.1f | %d | %.1f | %.0f | %.0f | %d (%d) | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %.0f | %.2f (%.2f) | %.3f | %.1f | %s | %s | %.0f (%.1f) | %.1f | %d | %.1f | %.0f | %.0f | %d (%d) | %s |\n",
 			r.Server, r.Mode, r.Rate, r.Rep, r.Successful, r.Failed, r.Achieved, r.ServerCPU, r.ServerSys, perK(r.ServerCPU, r.Requests),
-			r.SIPpCPU, r.GuestBusy*100, r.GuestCPU, r.HostCPU, r.Procs, float64(r.RSSKB)/1024, r.P50us, r.P99us, r.ProbeN, r.ProbeFail, hostOther(r))
+			r.SIPpCPU, hostClock(r.ServerHostCPU, r.Stubs), hostClock(r.KernelHostCPU, -1), r.GuestBusy*100, r.GuestCPU, r.HostCPU, r.Procs, float64(r.RSSKB)/1024, r.P50us, r.P99us, r.ProbeN, r.ProbeFail, hostOther(r))
 	}
 	if len(rep.Problems) > 0 {
 		b.WriteString("\nProblems:\n\n")
@@ -352,6 +367,18 @@ func (rep report) markdown(title string) string {
 		}
 	}
 	return b.String()
+}
+
+// hostClock renders a host-clock CPU figure ("—" if none), with the
+// number of stubs counted unless stubs < 0.
+func hostClock(s float64, stubs int) string {
+	if s == 0 {
+		return "—"
+	}
+	if stubs < 0 {
+		return fmt.Sprintf("%.3f", s)
+	}
+	return fmt.Sprintf("%.3f (%d)", s, stubs)
 }
 
 func hostOther(r Record) string {
