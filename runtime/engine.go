@@ -68,6 +68,9 @@ type Engine struct {
 	nextID    uint32 // the last ingress point number given
 	agents    map[string]*agent
 	disabled  []DisabledAgent
+	// sndbufWarned is set once the engine has warned that the SCTP
+	// associations of a listener share one send buffer.
+	sndbufWarned bool
 }
 
 type entry struct {
@@ -177,7 +180,9 @@ func (e *Engine) open(s Spec) (*entry, error) {
 	case "TCP":
 		l, err = openTCP(s, e.r, id, log)
 	case "SCTP":
-		l, err = openSCTP(s, e.r, id, log)
+		if l, err = openSCTP(s, e.r, id, log); err == nil {
+			e.checkSndbufPolicy(log)
+		}
 	default:
 		err = fmt.Errorf("transport %s: allowed UDP, TCP or SCTP", s.Transport)
 	}

@@ -74,6 +74,36 @@ func openSCTP(s Spec, r *router, id uint32, log *slog.Logger) (*sctpListener, er
 	return sl, nil
 }
 
+// checkSndbufPolicy warns, once per engine, when the kernel gives all the
+// associations of an SCTP listener one send buffer: a peer that stops
+// reading then delays every peer's responses (runtime/sctp, "Sending").
+func (e *Engine) checkSndbufPolicy(log *slog.Logger) {
+	if e.sndbufWarned {
+		return
+	}
+	v, err := sctp.SndbufPolicy()
+	if err != nil || v != 0 {
+		return
+	}
+	e.sndbufWarned = true
+	log.Warn("net.sctp.sndbuf_policy is 0: the associations of each SCTP sip-port share one send buffer, " +
+		"so a peer that stops reading delays the responses to every peer; " +
+		"sysctl -w net.sctp.sndbuf_policy=1 gives each association a buffer of its own")
+}
+
+// sndbufPolicyNote describes net.sctp.sndbuf_policy for show sctp options
+// ("" if it cannot be read).
+func sndbufPolicyNote() string {
+	switch v, err := sctp.SndbufPolicy(); {
+	case err != nil:
+		return ""
+	case v == 0:
+		return "0: all associations share the listener's send buffer; a peer that stops reading delays every peer's responses (sysctl -w net.sctp.sndbuf_policy=1)"
+	default:
+		return strconv.Itoa(v) + ": each association has a send buffer of its own"
+	}
+}
+
 // tracks reports whether the listener tracks associations: as
 // sctp-assoc-tracking says, and always while sctp-max-assocs limits them
 // (the limit is enforced on the association-up notifications).
@@ -255,7 +285,7 @@ const maxAssocOptions = 16
 func (sl *sctpListener) options() control.ListenerOptions {
 	li := sl.info()
 	s := sl.spec.Load()
-	lo := control.ListenerOptions{Key: s.Key, Addrs: li.Addrs, Port: s.Port}
+	lo := control.ListenerOptions{Key: s.Key, Addrs: li.Addrs, Port: s.Port, SndbufPolicy: sndbufPolicyNote()}
 	k, err := sl.l.ReadOptions()
 	if err != nil {
 		lo.Error = err.Error()

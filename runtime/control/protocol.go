@@ -211,6 +211,9 @@ type ListenerOptions struct {
 	Assocs  []AssocOptions `json:"assocs,omitempty"`
 	// MoreAssocs counts associations not listed in Assocs.
 	MoreAssocs int `json:"more_assocs,omitempty"`
+	// SndbufPolicy is the host's net.sctp.sndbuf_policy and what it means
+	// for the listener ("" if unknown).
+	SndbufPolicy string `json:"sndbuf_policy,omitempty"`
 }
 
 // Port states.

@@ -92,6 +92,9 @@ func WriteSCTPOptions(w io.Writer, los []ListenerOptions) {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", o.Name, o.Kernel, o.Configured, strings.TrimSpace(mark+" "+o.Note))
 		}
 		tw.Flush()
+		if lo.SndbufPolicy != "" {
+			fmt.Fprintf(w, "  host: net.sctp.sndbuf_policy %s\n", lo.SndbufPolicy)
+		}
 		if len(lo.Assocs) > 0 {
 			fmt.Fprintf(w, "  existing associations (their own values; a change affects new associations only):\n")
 			tw := table(w)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acli-project/acli/runtime/blockread"
+	"github.com/acli-project/acli/runtime/internal/testcfg"
 )
 
 // TestBatchLargeMessages: messages longer than a batch slot arrive whole,
@@ -334,7 +335,7 @@ func TestFlushBeforeWait(t *testing.T) {
 // buffer per association (1), as an operator would for a server with
 // many peers.
 func TestBacklog(t *testing.T) {
-	sndbufPolicy(t, "1")
+	testcfg.SndbufPolicy(t, "1")
 	l := smallSendBuffer(t)
 	l.SetReadDeadline(time.Now().Add(10 * time.Second))
 	slowOpts := testOptions()
@@ -428,20 +429,6 @@ func TestBacklog(t *testing.T) {
 	if sent := st.Sent - before.Sent; sent+backlogged != uint64(more) {
 		t.Errorf("sent %d + backlogged %d, want the %d queued", sent, backlogged, more)
 	}
-}
-
-// sndbufPolicy sets net.sctp.sndbuf_policy for the endpoints created
-// from now on, and puts the old value back after the test.
-func sndbufPolicy(t *testing.T, v string) {
-	const f = "/proc/sys/net/sctp/sndbuf_policy"
-	old, err := os.ReadFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(f, []byte(v), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.WriteFile(f, old, 0o644) })
 }
 
 // TestWriteMsgNoRoom: a Listener's WriteMsg to a peer that does not read

@@ -26,7 +26,8 @@
 // share its send buffer, and a peer that stops reading fills it for every
 // association until the stack gives its messages up (sctp-send-ttl) or the
 // association ends; with 1, each association has a buffer of its own, as a
-// server with many peers wants.
+// server with many peers wants. SndbufPolicy reads the setting; the runtime
+// warns when it is 0 and shows it in show sctp options.
 //
 // # Options
 //

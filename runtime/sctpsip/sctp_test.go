@@ -3,6 +3,7 @@ package sctpsip
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -10,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acli-project/acli/runtime"
 	"github.com/acli-project/acli/runtime/control"
 	"github.com/acli-project/acli/runtime/internal/sipptest"
+	"github.com/acli-project/acli/runtime/internal/testcfg"
 	"github.com/acli-project/acli/runtime/internal/testwait"
 	"github.com/acli-project/acli/runtime/sctp"
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
@@ -448,4 +451,60 @@ func TestAssocTrackingDisabled(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// net.sctp.sndbuf_policy 0, the kernel's default, gives all the
+// associations of a listener one send buffer: the engine warns once, when
+// it opens SCTP listeners, and show sctp options says what the setting
+// means either way.
+func TestSndbufPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		policy string
+		warns  int
+		show   string
+	}{
+		{"0", 1, "host: net.sctp.sndbuf_policy 0: all associations share the listener's send buffer"},
+		{"1", 0, "host: net.sctp.sndbuf_policy 1: each association has a send buffer of its own"},
+	} {
+		t.Run("policy "+tc.policy, func(t *testing.T) {
+			testcfg.SndbufPolicy(t, tc.policy)
+			var log lockedBuffer
+			e := runtime.NewEngine(slog.New(slog.NewTextHandler(&log, nil)))
+			t.Cleanup(func() { e.Close() })
+			p1, p2 := port(), port()
+			apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p1, nil}, sipPort{"SCTP", "127.0.0.2", p2, nil}), "v1")
+			apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p1, nil}, sipPort{"SCTP", "127.0.0.3", port(), nil}), "v2")
+			if n := strings.Count(log.String(), "net.sctp.sndbuf_policy is 0"); n != tc.warns {
+				t.Errorf("%d warnings about sndbuf_policy over three SCTP listeners, want %d:\n%s", n, tc.warns, log.String())
+			}
+			los, err := e.SCTPOptions("127.0.0.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			control.WriteSCTPOptions(&out, los)
+			if !strings.Contains(out.String(), tc.show) {
+				t.Errorf("show sctp options lacks %q:\n%s", tc.show, out.String())
+			}
+		})
+	}
+}
+
+// lockedBuffer is a log destination the engine's goroutine writes while
+// the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -5,6 +5,7 @@ package testcfg
 
 import (
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,4 +116,20 @@ func WaitState(t testing.TB, e Agents, host, state string, d time.Duration) time
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// SndbufPolicy sets net.sctp.sndbuf_policy (runtime/sctp.SndbufPolicyFile)
+// to v for the rest of the test and restores it afterwards. It needs root,
+// as in the tests' UML guest.
+func SndbufPolicy(t testing.TB, v string) {
+	t.Helper()
+	const f = "/proc/sys/net/sctp/sndbuf_policy"
+	old, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f, []byte(v), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.WriteFile(f, old, 0o644) })
 }
