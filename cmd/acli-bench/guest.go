@@ -520,7 +520,7 @@ func (g *guestState) askStubs(p *Plan, q stubQuery, pid int) (stubAnswer, error)
 		q.Sig = sig
 	}
 	a, err := askHost(p.Dir, q, 3*time.Second)
-	if err != nil && len(a.Pids) == 0 && a.Err == "" {
+	if err != nil && a.Err == "" { // no answer at all, not the host's refusal
 		g.noHost = true
 	}
 	return a, err

@@ -34,7 +34,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -166,10 +166,7 @@ func askHost(dir string, q stubQuery, timeout time.Duration) (stubAnswer, error)
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return stubAnswer{}, err
 	}
-	querySeq.Lock()
-	querySeq.n++
-	n := querySeq.n
-	querySeq.Unlock()
+	n := querySeq.Add(1)
 	b, _ := json.Marshal(q)
 	name := fmt.Sprintf("q%d.json", n)
 	if err := writeAtomic(filepath.Join(d, name), b); err != nil {
@@ -197,10 +194,7 @@ func askHost(dir string, q stubQuery, timeout time.Duration) (stubAnswer, error)
 	}
 }
 
-var querySeq struct {
-	sync.Mutex
-	n int
-}
+var querySeq atomic.Int64 // numbers the queries of this guest driver
 
 func writeAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"
