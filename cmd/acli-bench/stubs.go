@@ -23,7 +23,6 @@ package main
 // processes running the same binary at the same address).
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -324,15 +323,13 @@ func umlProcesses(dir string) (kernel int, children []int, err error) {
 // schedRuntime is the CPU time of pid's main thread in nanoseconds, the
 // first field of /proc/PID/schedstat (UML's processes have one thread each).
 func schedRuntime(pid int) (uint64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/schedstat", pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", pid))
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	if !s.Scan() {
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
 		return 0, fmt.Errorf("/proc/%d/schedstat: empty", pid)
 	}
-	v, _, _ := strings.Cut(s.Text(), " ")
-	return strconv.ParseUint(v, 10, 64)
+	return strconv.ParseUint(f[0], 10, 64)
 }
