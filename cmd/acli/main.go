@@ -1,13 +1,17 @@
 // Command acli is the ACLI configuration shell of the acli SBC.
 //
 //	acli [--db FILE] [--prompt NAME] [--continue-on-error] [CMD ARGS...]
+//	acli [--db FILE] --init
 //
 // With a terminal on stdin it runs the interactive shell; with a pipe it runs
 // the piped lines as one script; with CMD it runs that one top-level command
-// (for example verify-config) and exits with its status.
+// (for example verify-config) and exits with its status. Only the shell and
+// a script create a database that does not exist yet (and --init, which
+// creates an empty one); CMD and serve refuse a missing one.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,6 +33,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	db := fs.String("db", os.Getenv("ACLI_DB"), "configuration database `file` (default $ACLI_DB, else $XDG_STATE_HOME/acli/acli.db)")
 	prompt := fs.String("prompt", "ACLI", "prompt `name`, e.g. ORACLE")
 	cont := fs.Bool("continue-on-error", false, "run a piped script on after a failing command (what succeeded is stored)")
+	initDB := fs.Bool("init", false, "create an empty configuration database at the --db path and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: acli [flags] [command args...]\n\nWith no command, runs the shell (a script when stdin is not a terminal).\n\nflags:\n")
 		fs.PrintDefaults()
@@ -44,6 +49,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		path = p
+	}
+	if *initDB {
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "acli: --init takes no command (got %q): it creates an empty database and exits\n", fs.Arg(0))
+			return 2
+		}
+		return initialize(path, stdout, stderr)
+	}
+	if fs.NArg() > 0 {
+		// A one-shot command or serve reads or changes an existing
+		// configuration: on a mistyped path it must not make a new one.
+		if err := mustExist(path); err != nil {
+			fmt.Fprintf(stderr, "acli: %v\n", err)
+			return 1
+		}
 	}
 	if fs.Arg(0) == "serve" {
 		return serve(path, fs.Args()[1:], stderr)
@@ -62,6 +82,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		history := filepath.Join(filepath.Dir(path), "history")
+		// The state directory may not exist before the first session.
+		if err := os.MkdirAll(filepath.Dir(history), 0o700); err != nil {
+			fmt.Fprintf(stderr, "acli: %v\n", err)
+			return 1
+		}
 		if f, err := os.OpenFile(history, os.O_CREATE|os.O_RDONLY, 0o600); err == nil {
 			f.Close() // readline would create it world-readable
 		}
@@ -74,6 +99,30 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return sh.RunInteractive(t)
 	}
 	return sh.RunScript(stdin)
+}
+
+// mustExist refuses a database path where no file is.
+func mustExist(path string) error {
+	_, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no configuration database at %s (acli --db %s --init creates an empty one; the shell or a script creates it too)", path, path)
+	}
+	return err
+}
+
+// initialize is --init: create an empty database at path (its directory
+// too), refusing an existing one.
+func initialize(path string, stdout, stderr io.Writer) int {
+	if _, err := os.Lstat(path); err == nil {
+		fmt.Fprintf(stderr, "acli --init: a file already exists at %s; it was left as it is\n", path)
+		return 1
+	}
+	if err := store.New(path).Update(func(*store.Tx) error { return nil }); err != nil {
+		fmt.Fprintf(stderr, "acli --init: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "Created an empty configuration database at %s\n", path)
+	return 0
 }
 
 // user is recorded as last-modified-by: $ACLI_USER, else $USER, else admin.

@@ -11,6 +11,8 @@ import (
 
 // TestTerminal drives the interactive shell in a real terminal (tmux): Tab
 // completion, the ? key, history, Ctrl-C, the save question and Ctrl-D.
+// The database's directory does not exist yet: the first session creates
+// it (0700) and saves its history there.
 func TestTerminal(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatal("tmux is needed to test the interactive shell: apt-get install -y tmux (.ci/run installs it)")
@@ -20,7 +22,8 @@ func TestTerminal(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	db := filepath.Join(dir, "acli.db")
+	state := filepath.Join(dir, "state", "acli")
+	db := filepath.Join(state, "acli.db")
 	sock := filepath.Join(dir, "tmux.sock")
 	tmux := func(args ...string) string {
 		t.Helper()
@@ -105,7 +108,18 @@ func TestTerminal(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "transport-protocol              SCTP") || !strings.Contains(string(out), "172.16.10.76") {
 		t.Fatalf("stored configuration after the terminal session: %v\n%s", err, out)
 	}
-	if st, err := os.Stat(db); err != nil || st.Mode().Perm() != 0o600 {
-		t.Fatalf("database mode: %v %v, want 0600", st.Mode(), err)
+	history := filepath.Join(state, "history")
+	for _, f := range []struct {
+		path string
+		mode os.FileMode
+	}{{db, 0o600}, {state, 0o700}, {history, 0o600}} {
+		if st, err := os.Stat(f.path); err != nil {
+			t.Fatal(err)
+		} else if st.Mode().Perm() != f.mode {
+			t.Fatalf("%s: mode %v, want %v", f.path, st.Mode().Perm(), f.mode)
+		}
+	}
+	if h, err := os.ReadFile(history); err != nil || !strings.Contains(string(h), "address 172.16.10.76\n") {
+		t.Fatalf("the first session's history was not saved: %v\n%s", err, h)
 	}
 }
