@@ -23,19 +23,34 @@ import (
 	"github.com/acli-project/acli/verify"
 )
 
-// The runtime daemon's control channel (variables so that tests can stand
-// in for a daemon). notifyRuntime asks the daemon serving the database at
-// dbPath to apply its running version and returns its report; attached is
-// false when none serves it. runtimeAttached only asks whether one does.
-var (
-	notifyRuntime   = control.NotifyApply
-	runtimeAttached = func(dbPath string) bool {
-		c := control.NewClient(control.SocketPath(dbPath))
-		c.Timeout = 2 * time.Second
-		_, err := c.Status()
-		return !errors.Is(err, control.ErrNotAttached)
+// Runtime is the shell's link to the runtime daemon (acli serve) serving
+// its database; Options.Runtime replaces it in tests.
+type Runtime interface {
+	// Attached reports whether a daemon serves the database at dbPath.
+	Attached(dbPath string) bool
+	// Apply has that daemon apply the running version and returns its
+	// report (Errors set when it refused the version); nil and no error
+	// when no daemon serves the database.
+	Apply(dbPath string) (*control.ApplyReport, error)
+}
+
+// controlRuntime is the daemon on the database's control socket.
+type controlRuntime struct{}
+
+func (controlRuntime) Attached(dbPath string) bool {
+	c := control.NewClient(control.SocketPath(dbPath))
+	c.Timeout = 2 * time.Second
+	_, err := c.Status()
+	return !errors.Is(err, control.ErrNotAttached)
+}
+
+func (controlRuntime) Apply(dbPath string) (*control.ApplyReport, error) {
+	r, err := control.NewClient(control.SocketPath(dbPath)).Apply()
+	if errors.Is(err, control.ErrNotAttached) {
+		return nil, nil
 	}
-)
+	return r, err
+}
 
 // maxConfirmMinutes bounds activate-config confirmed MINUTES (one day).
 const maxConfirmMinutes = 1440
@@ -299,7 +314,7 @@ func activateArgs(s *Shell, prev []Token) []cand {
 // verified again. With confirmed, unless activate-config runs again within
 // MINUTES, running returns to the version that ran before.
 func (s *Shell) activateConfig(args []Token) error {
-	var within time.Duration
+	minutes := 0
 	switch {
 	case len(args) == 0:
 	case len(args) == 2 && !args[0].List && !args[1].List:
@@ -310,7 +325,7 @@ func (s *Shell) activateConfig(args []Token) error {
 		if err != nil || m < 1 || m > maxConfirmMinutes {
 			return fmt.Errorf("activate-config confirmed: invalid number of minutes %q: allowed 1-%d", args[1].Text, maxConfirmMinutes)
 		}
-		within = time.Duration(m) * time.Minute
+		minutes = m
 	case len(args) == 1 && !args[0].List && strings.HasPrefix("confirmed", strings.ToLower(args[0].Text)):
 		return fmt.Errorf("activate-config confirmed needs a number of minutes: allowed 1-%d", maxConfirmMinutes)
 	default:
@@ -319,9 +334,10 @@ func (s *Shell) activateConfig(args []Token) error {
 	if err := s.expireConfirmed(); err != nil {
 		return err
 	}
+	// verify's warnings print at once; the lines that say the version is
+	// running wait for the runtime's word (tellRuntime).
 	var version int
-	var w strings.Builder
-	done := -1
+	var pre, done strings.Builder
 	err := s.be.write(func(tx *store.Tx) error {
 		saved := tx.SavedVersion()
 		if saved == 0 {
@@ -338,7 +354,7 @@ func (s *Shell) activateConfig(args []Token) error {
 		if err != nil {
 			return err
 		}
-		if err := verifyBefore(&w, "activate-config", "nothing was activated", cfg); err != nil {
+		if err := verifyBefore(&pre, "activate-config", "nothing was activated", cfg); err != nil {
 			return err
 		}
 		pending, err := tx.PendingConfirm()
@@ -346,7 +362,7 @@ func (s *Shell) activateConfig(args []Token) error {
 			return err
 		}
 		prev := tx.RunningVersion()
-		c, err := tx.Activate(saved, s.now(), within, s.opt.User)
+		c, err := tx.Activate(saved, s.now(), time.Duration(minutes)*s.opt.ConfirmUnit, s.opt.User)
 		if err == nil {
 			err = tx.MarkRuntimeApply(saved, prev)
 		}
@@ -354,45 +370,52 @@ func (s *Shell) activateConfig(args []Token) error {
 			return fmt.Errorf("activate-config: %w", err)
 		}
 		version = saved
-		done = w.Len()
-		fmt.Fprintf(&w, "Activate-Config received, processing.\nwaiting for request to finish\nRequest to 'ACTIVATE-CONFIG' has Finished,\nActivate Complete\n")
-		fmt.Fprintf(&w, "Running configuration version is %d\n", saved)
+		fmt.Fprintf(&done, "Activate-Config received, processing.\nwaiting for request to finish\nRequest to 'ACTIVATE-CONFIG' has Finished,\nActivate Complete\n")
+		fmt.Fprintf(&done, "Running configuration version is %d\n", saved)
 		switch {
 		case c != nil:
-			fmt.Fprintf(&w, "Confirmed activation: unless activate-config runs again by %s UTC (%d minutes), running returns to %s\n",
-				c.Deadline.Format(dateLayout), int(within/time.Minute), versionName(c.Previous))
+			fmt.Fprintf(&done, "Confirmed activation: unless activate-config runs again by %s UTC (%d minutes), running returns to %s\n",
+				c.Deadline.Format(dateLayout), minutes, versionName(c.Previous))
 		case pending != nil:
-			fmt.Fprintf(&w, "Activation confirmed: the return to %s is cancelled\n", versionName(pending.Previous))
+			fmt.Fprintf(&done, "Activation confirmed: the return to %s is cancelled\n", versionName(pending.Previous))
 		}
 		return nil
 	})
-	s.printf("%s", successful(w.String(), done, err))
+	s.printf("%s", pre.String())
 	if err != nil {
 		return err
 	}
-	if within > 0 && !s.script {
+	if minutes > 0 && !s.script {
 		// A terminal session that outlives the deadline (an operator cut
-		// off by the activation) rolls back by itself.
-		time.AfterFunc(within, func() { _ = s.expireConfirmedDirect() })
+		// off by the activation) rolls back by itself, as the runtime
+		// daemon does when one serves the database.
+		time.AfterFunc(time.Duration(minutes)*s.opt.ConfirmUnit, func() { _ = s.expireConfirmedDirect() })
 	}
-	return s.tellRuntime("activate-config", version)
+	return s.tellRuntime(activation{cmd: "activate-config", done: done.String()}, version)
 }
+
+// activation is a change of the running version that the runtime daemon
+// has to apply: the command that made it and what it prints once the
+// version is applied (or no runtime is attached to refuse it).
+type activation struct{ cmd, done string }
 
 // tellRuntime has the runtime daemon apply the running version once the
 // change is stored: at once, or, in a script, when the script's
 // transaction has committed (afterScript).
-func (s *Shell) tellRuntime(cmd string, version int) error {
+func (s *Shell) tellRuntime(a activation, version int) error {
 	if _, inScript := s.be.(txBackend); !inScript {
-		if err := s.syncRuntime(s.out, false); err != nil {
-			return fmt.Errorf("%s: %w", cmd, err)
+		if err := s.syncRuntime(s.out, &a); err != nil {
+			return fmt.Errorf("%s: %w", a.cmd, err)
 		}
 		return nil
 	}
-	if runtimeAttached(s.opt.Store.Path) {
+	if s.opt.Runtime.Attached(s.opt.Store.Path) {
 		s.printf("The runtime applies version %d when the script ends and its changes are stored\n", version)
-	} else {
-		s.printf("%s\n", noRuntime(version))
+		s.pending = &a
+		return nil
 	}
+	s.printf("%s%s\n", a.done, noRuntime(version))
+	s.pending = nil
 	return nil
 }
 
@@ -401,53 +424,104 @@ func noRuntime(version int) string {
 }
 
 // syncRuntime tells the runtime daemon to apply the running version when a
-// committed change of it is pending (store.RuntimeApply), and writes the
-// daemon's report to out, or that none is attached unless quiet. When the
-// daemon refuses the version it keeps serving the previous one, and running
-// is put back to say so.
-func (s *Shell) syncRuntime(out io.Writer, quiet bool) error {
+// committed change of it is pending (store.RuntimeApply). Once the daemon
+// has applied it, or when none is attached, it writes a's lines to out
+// (with the daemon's report, or that none is attached); a nil a writes
+// only the daemon's report.
+//
+// When the daemon refuses the version it keeps serving the one it served,
+// and the running pointer goes back to the version that ran before, in a
+// transaction that does so only while running still names the refused
+// version (store.Tx.RevertRunning): a configuration the runtime cannot
+// apply is not left recorded as running. The refusal is a *refusedError
+// and makes the invocation exit 1.
+func (s *Shell) syncRuntime(out io.Writer, a *activation) error {
 	st := s.opt.Store
 	var ra *store.RuntimeApply
-	if err := st.View(func(tx *store.Tx) (err error) { ra, err = tx.TakeRuntimeApply(); return err }); err != nil || ra == nil {
+	if err := st.View(func(tx *store.Tx) (err error) { ra, err = tx.TakeRuntimeApply(); return err }); err != nil {
 		return err
 	}
-	if err := st.Update(func(tx *store.Tx) (err error) { ra, err = tx.TakeRuntimeApply(); return err }); err != nil || ra == nil {
-		return err
+	if ra != nil {
+		if err := st.Update(func(tx *store.Tx) (err error) { ra, err = tx.TakeRuntimeApply(); return err }); err != nil {
+			return err
+		}
 	}
-	report, attached, err := notifyRuntime(st.Path)
-	if !attached {
-		if !quiet {
-			fmt.Fprintf(out, "%s\n", noRuntime(ra.Version))
+	if ra == nil { // told already (another session took the mark)
+		if a != nil {
+			fmt.Fprint(out, a.done)
 		}
 		return nil
 	}
-	if report != "" {
-		fmt.Fprintf(out, "%s\n", strings.TrimRight(report, "\n"))
-	}
-	if err == nil {
+	rep, err := s.opt.Runtime.Apply(st.Path)
+	switch {
+	case err != nil:
+		s.refused = true
+		return fmt.Errorf("%s is recorded as running, but the runtime did not answer: %v (show sip-ports tells what it serves)", versionName(ra.Version), err)
+	case rep == nil:
+		if a != nil {
+			fmt.Fprintf(out, "%s%s\n", a.done, noRuntime(ra.Version))
+		}
+		return nil
+	case len(rep.Errors) == 0:
+		if a != nil {
+			fmt.Fprint(out, a.done)
+		}
+		fmt.Fprintf(out, "%s\n", strings.TrimRight(rep.String(), "\n"))
 		return nil
 	}
-	reverted := false
+	s.refused = true
+	e := &refusedError{version: ra.Version, serving: rep.Previous, reasons: rep.Errors}
 	if uerr := st.Update(func(tx *store.Tx) (uerr error) {
-		reverted, uerr = tx.RevertRunning(ra.Version, ra.Previous)
+		e.reverted, uerr = tx.RevertRunning(ra.Version, ra.Previous)
+		e.running = tx.RunningVersion()
 		return uerr
 	}); uerr != nil {
-		return fmt.Errorf("the runtime refused %s (%v), and running could not be put back: %w", versionName(ra.Version), err, uerr)
+		return fmt.Errorf("%w\n%%   and running could not be put back to %s: %v", e, versionName(ra.Previous), uerr)
 	}
-	if reverted {
-		return fmt.Errorf("the runtime refused %s, so %s stays running: %w", versionName(ra.Version), versionName(ra.Previous), err)
-	}
-	return fmt.Errorf("the runtime refused %s: %w", versionName(ra.Version), err)
+	return e
 }
 
-// afterScript runs when a script's session has closed (RunScript defers it
-// first): the runtime daemon is told about a running version the script
-// changed, now that it is stored. (The script already said when none is
-// attached.)
-func (s *Shell) afterScript() {
-	if err := s.syncRuntime(s.opt.Out, true); err != nil && !errors.Is(err, store.ErrLocked) {
-		fmt.Fprintf(s.opt.Err, "%% %v\n", err)
+// refusedError is a version the runtime refused: what runs now, and one
+// line per reason the runtime gave.
+type refusedError struct {
+	version  int
+	serving  string // the version the runtime keeps serving ("": none)
+	reverted bool   // running went back (else it had changed meanwhile)
+	running  int    // the running version now
+	reasons  []string
+}
+
+func (e *refusedError) Error() string {
+	var b strings.Builder
+	serving := "nothing"
+	if e.serving != "" {
+		serving = "version " + e.serving
 	}
+	fmt.Fprintf(&b, "%s was NOT applied: the runtime refused it and keeps serving %s", versionName(e.version), serving)
+	if e.reverted {
+		fmt.Fprintf(&b, "; running configuration version is %d", e.running)
+	} else {
+		fmt.Fprintf(&b, "; running configuration version is %d (changed by another session meanwhile)", e.running)
+	}
+	for _, r := range e.reasons {
+		fmt.Fprintf(&b, "\n%%   runtime: %s", r)
+	}
+	return b.String()
+}
+
+// afterScript runs when a script's session has closed and its transaction
+// has committed: the runtime daemon is told about a running version the
+// script changed, now that it is stored, and the script's activation
+// prints what became of it. (The script already said when none is
+// attached.)
+func (s *Shell) afterScript() error {
+	a := s.pending
+	s.pending = nil
+	err := s.syncRuntime(s.opt.Out, a)
+	if err != nil && a != nil {
+		return fmt.Errorf("%s: %w", a.cmd, err)
+	}
+	return err
 }
 
 func versionName(n int) string {
@@ -496,7 +570,10 @@ func (s *Shell) expireWith(be backend, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "%% %s\n", rollbackNotice(c))
 	if _, inScript := be.(txBackend); !inScript {
-		return s.syncRuntime(w, false)
+		// The command that noticed goes on whatever the runtime says.
+		if err := s.syncRuntime(w, &activation{}); err != nil {
+			fmt.Fprintf(w, "%% activate-config confirmed: %v\n", err)
+		}
 	}
 	return nil
 }
@@ -909,7 +986,7 @@ func (s *Shell) restoreBackup(args []Token) error {
 	s.printf("Restored backup %s, taken %s UTC by %s: saved %s, running %s\n",
 		name, info.Time.Format(dateLayout), info.User, versionOrNone(info.Saved), versionOrNone(info.Running))
 	if changed {
-		return s.tellRuntime("restore-backup-config", info.Running)
+		return s.tellRuntime(activation{cmd: "restore-backup-config"}, info.Running)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/acli-project/acli/model"
 	"github.com/acli-project/acli/model/store"
+	"github.com/acli-project/acli/runtime/control"
 )
 
 const crashEnv = "ACLI_CRASH_CHILD_DB"
@@ -27,15 +28,13 @@ func TestCrashChild(t *testing.T) {
 	if db == "" {
 		return
 	}
-	notifyRuntime = func(string) (string, bool, error) { return "", false, nil }
-	runtimeAttached = func(string) bool { return false }
 	for i := 0; ; i++ {
 		tag := fmt.Sprintf("pid %d iteration %d", os.Getpid(), i)
 		script := fmt.Sprintf("conf t\nmedia\nrealm-config\nselect marker\n1\ndescription %q\ndone\nexit\nexit\nexit\nsave-config comment %q\nactivate-config\n", tag, tag)
 		if i%7 == 3 {
 			script += "rollback-config running\n" // editing = running: nothing to confirm
 		}
-		sh := New(Options{Store: store.New(db), Out: io.Discard, Err: os.Stderr})
+		sh := New(Options{Store: store.New(db), Out: io.Discard, Err: os.Stderr, Runtime: noRuntimeAttached{}})
 		if code := sh.RunScript(strings.NewReader(script)); code != 0 {
 			os.Exit(3)
 		}
@@ -44,6 +43,12 @@ func TestCrashChild(t *testing.T) {
 		}
 	}
 }
+
+// noRuntimeAttached is a Runtime with no daemon.
+type noRuntimeAttached struct{}
+
+func (noRuntimeAttached) Attached(string) bool                        { return false }
+func (noRuntimeAttached) Apply(string) (*control.ApplyReport, error) { return nil, nil }
 
 // TestCrashSafety kills (SIGKILL) a process that saves and activates in a
 // loop on a database of a few thousand elements, at random moments, many

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/acli-project/acli/model/store"
 )
 
 // scriptReader reads a script's lines and echoes each after its prompt, so
@@ -41,8 +43,20 @@ func (r scriptReader) ReadPassword(prompt string) (string, error) {
 // RunScript runs the commands read from in as one transaction: if a command
 // fails (and Continue is off) nothing the script did is stored. It returns
 // the exit status: 0 when every command succeeded.
+//
+// A running version the script changed is applied by the runtime daemon
+// once the script's transaction has committed and its session closed; a
+// version the runtime refuses makes the script exit 1 too.
 func (s *Shell) RunScript(in io.Reader) int {
-	defer s.afterScript() // lifecycle.go: tell the runtime, once stored and closed
+	code := s.runScript(in)
+	if err := s.afterScript(); err != nil && !errors.Is(err, store.ErrLocked) {
+		fmt.Fprintf(s.opt.Err, "%% %v\n", err)
+		code = 1
+	}
+	return code
+}
+
+func (s *Shell) runScript(in io.Reader) int {
 	sess, err := s.opt.Store.OpenSession()
 	if err != nil {
 		fmt.Fprintf(s.opt.Err, "%v\n", err)
@@ -72,6 +86,11 @@ func (s *Shell) RunScript(in io.Reader) int {
 		fmt.Fprintf(s.opt.Err, "%v\n", err)
 		return 1
 	}
+	defer func() {
+		if !s.committed {
+			s.pending = nil // nothing the script did was stored
+		}
+	}()
 	failed, stopped := false, false
 	for !s.done {
 		line, err := s.r.ReadLine(s.Prompt())
@@ -102,6 +121,7 @@ func (s *Shell) RunScript(in io.Reader) int {
 		fmt.Fprintf(s.opt.Err, "store the script's changes: %v\n", err)
 		return 1
 	}
+	s.committed = true
 	if failed {
 		return 1
 	}
@@ -182,6 +202,9 @@ func (s *Shell) RunInteractive(r LineReader) int {
 		if err != nil {
 			status = 1
 		}
+	}
+	if s.refused {
+		return 1 // the runtime refused an activation of this session
 	}
 	return status
 }

@@ -123,9 +123,11 @@ func TestActivateTellsRuntime(t *testing.T) {
 		t.Fatalf("activate-config with a runtime: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
 	}
 
-	out, stderr, _ = runScript(t, db, "configure terminal\n"+sipPort("TCP", ports[2], true)+"save-config\nactivate-config\nexit\n", true)
-	if !strings.Contains(out, "% runtime: version 3 was NOT applied; version 2 keeps serving") || !strings.Contains(out, "address already in use") {
-		t.Fatalf("activate-config of a version the runtime refuses:\nstdout:\n%s\nstderr:\n%s", out, stderr)
+	out, stderr, code = runScript(t, db, "configure terminal\n"+sipPort("TCP", ports[2], true)+"save-config\nactivate-config\nexit\n", true)
+	if code != 1 || strings.Contains(out, "Activate Complete") ||
+		!strings.Contains(stderr, "% activate-config: version 3 was NOT applied: the runtime refused it and keeps serving version 2; running configuration version is 2\n") ||
+		!strings.Contains(stderr, "address already in use") {
+		t.Fatalf("activate-config of a version the runtime refuses: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
 	}
 	out, _, _ = runScript(t, db, "show sip-ports\n", false)
 	for _, want := range []string{"serving version 2", "last apply FAILED: version 3", "TCP        127.0.0.1  " + ports[2] + "  failed"} {

@@ -34,6 +34,12 @@ type Options struct {
 	Now    func() time.Time
 	// Continue runs a script on after a failing command.
 	Continue bool
+	// Runtime is the runtime daemon's control channel (nil: the daemon on
+	// the database's control socket, when one runs).
+	Runtime Runtime
+	// ConfirmUnit is the length of one of activate-config confirmed's
+	// MINUTES (0: a minute); tests shorten it.
+	ConfirmUnit time.Duration
 }
 
 // Shell is one ACLI session.
@@ -53,6 +59,13 @@ type Shell struct {
 	// script state
 	script bool
 	lineNo int
+	// pending is the activation a script made, printed when the runtime
+	// has applied it after the script (nil: none, or already printed).
+	pending   *activation
+	committed bool // the script's transaction committed
+	// refused: the runtime refused an activation of this invocation,
+	// which therefore exits 1.
+	refused bool
 }
 
 type modeKind int
@@ -96,6 +109,12 @@ func New(opt Options) *Shell {
 	}
 	if opt.Err == nil {
 		opt.Err = io.Discard
+	}
+	if opt.Runtime == nil {
+		opt.Runtime = controlRuntime{}
+	}
+	if opt.ConfirmUnit <= 0 {
+		opt.ConfirmUnit = time.Minute
 	}
 	s := &Shell{opt: opt, out: opt.Out, modes: []*mode{{kind: modeTop}}, super: true}
 	s.be = directBackend{opt.Store}

@@ -130,9 +130,10 @@ func TestServeProcess(t *testing.T) {
 	// A version the runtime cannot apply: refused, the old version serves on.
 	cmd := exec.Command("acli", "--db", db)
 	cmd.Stdin = strings.NewReader(sipPortScript("TCP", "127.0.0.1", p3))
-	outb, _ := cmd.CombinedOutput()
-	if !strings.Contains(string(outb), "% runtime: version 3 was NOT applied; version 2 keeps serving") {
-		t.Fatalf("activate-config of a refused version:\n%s", outb)
+	outb, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); err == nil || code != 1 ||
+		!strings.Contains(string(outb), "% activate-config: version 3 was NOT applied: the runtime refused it and keeps serving version 2; running configuration version is 2\n") {
+		t.Fatalf("activate-config of a refused version: exit %d\n%s", code, outb)
 	}
 	out = acliCmd(t, db, "", "show", "sip-ports")
 	for _, want := range []string{"serving version 2", "last apply FAILED: version 3", "TCP        127.0.0.1  " + p3 + "  failed",
