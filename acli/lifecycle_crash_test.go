@@ -47,7 +47,7 @@ func TestCrashChild(t *testing.T) {
 // noRuntimeAttached is a Runtime with no daemon.
 type noRuntimeAttached struct{}
 
-func (noRuntimeAttached) Attached(string) bool                        { return false }
+func (noRuntimeAttached) Attached(string) bool                       { return false }
 func (noRuntimeAttached) Apply(string) (*control.ApplyReport, error) { return nil, nil }
 
 // TestCrashSafety kills (SIGKILL) a process that saves and activates in a
