@@ -19,6 +19,15 @@ import (
 // database only for the moment it reads the configuration (at start, on
 // SIGHUP and on a control apply), so shells and scripts keep working on
 // the file while it runs.
+//
+// It owns confirmed activation (activate-config confirmed MINUTES): the
+// deadline is stored with the pending confirmation (store.Confirm), and
+// after each apply the daemon keeps a timer for it. At the deadline, or at
+// start when the deadline passed while no daemon ran, it returns running to
+// the previous version (store.Tx.ExpireConfirm, a transaction that does so
+// only while the confirmation is still pending and due, so that a shell
+// enforcing the same deadline rolls back no second time) and applies that
+// version, whatever became of the shell that activated.
 type Daemon struct {
 	st      *store.Store
 	eng     *Engine
@@ -26,8 +35,10 @@ type Daemon struct {
 	log     *slog.Logger
 	started time.Time
 
-	mu      sync.Mutex // serializes applies; guards lastErr
+	mu      sync.Mutex // serializes applies; guards lastErr, confirm, closed
 	lastErr string
+	confirm *time.Timer // fires at a pending confirmation's deadline
+	closed  bool
 	done    chan error
 }
 
@@ -60,7 +71,11 @@ func Start(o DaemonOptions) (*Daemon, error) {
 	}
 	d.srv = srv
 	log.Info("runtime starting", "database", o.DB, "control", o.Control, "pid", os.Getpid())
-	d.Apply()
+	d.mu.Lock()
+	d.expireConfirmed() // a deadline that passed while no daemon ran
+	d.applyLocked()
+	d.armConfirm()
+	d.mu.Unlock()
 	go func() { d.done <- srv.Serve() }()
 	return d, nil
 }
@@ -74,6 +89,12 @@ func (d *Daemon) Done() <-chan error { return d.done }
 
 // Close removes the control socket and closes every listener gracefully.
 func (d *Daemon) Close() error {
+	d.mu.Lock()
+	d.closed = true
+	if d.confirm != nil {
+		d.confirm.Stop()
+	}
+	d.mu.Unlock()
 	err := d.srv.Close()
 	d.eng.Close()
 	d.log.Info("runtime stopped")
@@ -106,10 +127,17 @@ func readRunning(st *store.Store) (*model.Config, string, error) {
 }
 
 // Apply reads the running configuration and applies it (control apply,
-// SIGHUP).
+// SIGHUP), then keeps a timer for the confirmed activation pending, if
+// any (a plain activate-config that confirmed it leaves none).
 func (d *Daemon) Apply() control.ApplyReport {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	rep := d.applyLocked()
+	d.armConfirm()
+	return rep
+}
+
+func (d *Daemon) applyLocked() control.ApplyReport {
 	cfg, version, err := readRunning(d.st)
 	if err != nil {
 		err = fmt.Errorf("read the running configuration: %w", err)
@@ -124,6 +152,70 @@ func (d *Daemon) Apply() control.ApplyReport {
 		d.lastErr = errors.Join(e).Error()
 	}
 	return rep
+}
+
+// confirmRetry is how soon the daemon tries again to read or enforce a
+// confirmation when the database could not be read (locked by a script).
+const confirmRetry = time.Second
+
+// armConfirm sets the timer for the pending confirmed activation's
+// deadline, or stops it when none is pending. d.mu is held.
+func (d *Daemon) armConfirm() {
+	if d.confirm != nil {
+		d.confirm.Stop()
+		d.confirm = nil
+	}
+	if d.closed {
+		return
+	}
+	var c *store.Confirm
+	if err := d.st.View(func(tx *store.Tx) (err error) { c, err = tx.PendingConfirm(); return err }); err != nil {
+		d.log.Error("confirmed activation: cannot read it; trying again", "err", err, "in", confirmRetry)
+		d.confirm = time.AfterFunc(confirmRetry, d.confirmDue)
+		return
+	}
+	if c == nil {
+		return
+	}
+	wait := time.Until(c.Deadline)
+	d.log.Info("confirmed activation pending", "version", c.Version, "deadline", c.Deadline.UTC().Format(time.RFC3339),
+		"returns_to", c.Previous)
+	d.confirm = time.AfterFunc(max(wait, 0), d.confirmDue)
+}
+
+// confirmDue runs at a deadline: it rolls back when the confirmation is
+// still pending and due, applies the version that runs then, and sets the
+// timer again.
+func (d *Daemon) confirmDue() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	if d.expireConfirmed() {
+		d.applyLocked()
+	}
+	d.armConfirm()
+}
+
+// expireConfirmed enforces a pending confirmed activation whose deadline
+// has passed and reports whether running changed. d.mu is held.
+func (d *Daemon) expireConfirmed() bool {
+	var c *store.Confirm
+	err := d.st.View(func(tx *store.Tx) (err error) { c, err = tx.PendingConfirm(); return err })
+	if err != nil || c == nil || time.Now().Before(c.Deadline) {
+		return false // a read error is retried by armConfirm
+	}
+	if err := d.st.Update(func(tx *store.Tx) (err error) { c, err = tx.ExpireConfirm(time.Now()); return err }); err != nil {
+		d.log.Error("confirmed activation: cannot enforce its deadline", "err", err)
+		return false
+	}
+	if c == nil {
+		return false
+	}
+	d.log.Warn("confirmed activation not confirmed in time: running returns to the previous version",
+		"version", c.Version, "deadline", c.Deadline.UTC().Format(time.RFC3339), "running", c.Previous)
+	return true
 }
 
 // SCTPInfo implements control.Backend.
