@@ -800,8 +800,8 @@ func (s *Shell) confirmStatus(tx *store.Tx) error {
 		return err
 	}
 	if c != nil {
-		s.printf("Confirmed activation pending: unless activate-config runs by %s UTC, running returns to %s\n",
-			c.Deadline.Format(dateLayout), versionName(c.Previous))
+		s.printf("Version %d is pending confirmation until %s UTC (%s): unless activate-config confirms it by then, running returns to %s\n",
+			c.Version, c.Deadline.Format(time.TimeOnly), c.Deadline.Format(time.DateOnly), versionName(c.Previous))
 		return nil
 	}
 	r, err := tx.LastAutoRollback()

@@ -68,6 +68,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if fs.Arg(0) == "serve" {
 		return serve(path, fs.Args()[1:], stderr)
 	}
+	unit, err := confirmUnit()
+	if err != nil {
+		fmt.Fprintf(stderr, "acli: %v\n", err)
+		return 2
+	}
 	sh := acli.New(acli.Options{
 		Store:    store.New(path),
 		Prompt:   *prompt,
@@ -76,6 +81,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		User:     user(),
 		Now:      clock(),
 		Continue: *cont,
+
+		ConfirmUnit: unit,
 	})
 	if fs.NArg() > 0 {
 		return sh.RunCommand(fs.Args())
@@ -123,6 +130,23 @@ func initialize(path string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "Created an empty configuration database at %s\n", path)
 	return 0
+}
+
+// confirmUnitEnv, for tests only, shortens the minute of activate-config
+// confirmed MINUTES to a Go duration (e.g. 1s), so that a test can watch a
+// confirmed activation expire.
+const confirmUnitEnv = "ACLI_TEST_CONFIRM_MINUTE"
+
+func confirmUnit() (time.Duration, error) {
+	v := os.Getenv(confirmUnitEnv)
+	if v == "" {
+		return time.Minute, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 || d > time.Minute {
+		return 0, fmt.Errorf("%s=%q: allowed a duration from 1ns to 1m, e.g. 1s", confirmUnitEnv, v)
+	}
+	return d, nil
 }
 
 // user is recorded as last-modified-by: $ACLI_USER, else $USER, else admin.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -519,5 +520,53 @@ func TestLoadVersionAndClear(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExpireConfirmOnce: the shell's timer, the next command and the
+// runtime daemon may all enforce the same deadline at once, each in a
+// transaction of its own (here: processes' worth of stores on one file);
+// exactly one of them rolls back.
+func TestExpireConfirmOnce(t *testing.T) {
+	st := vStore(t)
+	for i := 1; i <= 2; i++ {
+		vPut(t, st, vRealm(fmt.Sprint("r", i)))
+		vSave(t, st, "")
+	}
+	if err := st.Update(func(tx *store.Tx) error {
+		if _, err := tx.Activate(1, vEpoch, 0, "admin"); err != nil {
+			return err
+		}
+		_, err := tx.Activate(2, vEpoch, time.Minute, "admin")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	rolled := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := store.New(st.Path)
+			s.LockTimeout = 10 * time.Second
+			var c *store.Confirm
+			if err := s.Update(func(tx *store.Tx) (err error) { c, err = tx.ExpireConfirm(vEpoch.Add(time.Hour)); return err }); err != nil {
+				t.Error(err)
+			}
+			if c != nil {
+				rolled <- c.Version
+			}
+		}()
+	}
+	wg.Wait()
+	close(rolled)
+	var got []int
+	for v := range rolled {
+		got = append(got, v)
+	}
+	if !slices.Equal(got, []int{2}) {
+		t.Fatalf("rollbacks %v, want exactly one, of version 2", got)
 	}
 }
