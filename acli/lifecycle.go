@@ -337,6 +337,7 @@ func (s *Shell) activateConfig(args []Token) error {
 	// verify's warnings print at once; the lines that say the version is
 	// running wait for the runtime's word (tellRuntime).
 	var version int
+	var confirm *store.Confirm
 	var pre, done strings.Builder
 	err := s.be.write(func(tx *store.Tx) error {
 		saved := tx.SavedVersion()
@@ -372,6 +373,7 @@ func (s *Shell) activateConfig(args []Token) error {
 		version = saved
 		fmt.Fprintf(&done, "Activate-Config received, processing.\nwaiting for request to finish\nRequest to 'ACTIVATE-CONFIG' has Finished,\nActivate Complete\n")
 		fmt.Fprintf(&done, "Running configuration version is %d\n", saved)
+		confirm = c
 		switch {
 		case c != nil:
 			fmt.Fprintf(&done, "Confirmed activation: unless activate-config runs again by %s UTC (%d minutes), running returns to %s\n",
@@ -385,11 +387,12 @@ func (s *Shell) activateConfig(args []Token) error {
 	if err != nil {
 		return err
 	}
-	if minutes > 0 && !s.script {
+	if confirm != nil && !s.script {
 		// A terminal session that outlives the deadline (an operator cut
 		// off by the activation) rolls back by itself, as the runtime
 		// daemon does when one serves the database.
-		time.AfterFunc(time.Duration(minutes)*s.opt.ConfirmUnit, func() { _ = s.expireConfirmedDirect() })
+		c := *confirm
+		time.AfterFunc(time.Duration(minutes)*s.opt.ConfirmUnit, func() { s.confirmTimer(c) })
 	}
 	return s.tellRuntime(activation{cmd: "activate-config", done: done.String()}, version)
 }
@@ -534,20 +537,35 @@ func versionName(n int) string {
 // expireConfirmed enforces a confirmed activation whose time is up (in the
 // session's transaction) and says so on stderr.
 func (s *Shell) expireConfirmed() error {
-	return s.expireWith(s.be, s.opt.Err)
+	_, err := s.expireWith(s.be, s.opt.Err)
+	return err
 }
 
-// expireConfirmedDirect is expireConfirmed in a transaction of its own,
-// from a timer: what it prints goes to the notice writer.
-func (s *Shell) expireConfirmedDirect() error {
+// confirmTimer runs at the deadline of the confirmed activation c that
+// this terminal session made: it enforces it in a transaction of its own,
+// or, when the runtime daemon did so first, says that it did. What it
+// prints goes to the notice writer.
+func (s *Shell) confirmTimer(c store.Confirm) {
 	w := s.notice
 	if w == nil {
 		w = s.opt.Err
 	}
-	return s.expireWith(directBackend{s.opt.Store}, w)
+	st := s.opt.Store
+	if rolled, err := s.expireWith(directBackend{st}, w); err != nil || rolled {
+		return
+	}
+	var r *store.Confirm
+	if err := st.View(func(tx *store.Tx) (err error) { r, err = tx.LastAutoRollback(); return err }); err != nil || r == nil {
+		return
+	}
+	if r.Version == c.Version && r.Deadline.Equal(c.Deadline) {
+		fmt.Fprintf(w, "%% the runtime: %s\n", rollbackNotice(r))
+	}
 }
 
-func (s *Shell) expireWith(be backend, w io.Writer) error {
+// expireWith enforces a confirmed activation whose time is up, in be's
+// transaction, says so on w and reports whether it rolled back.
+func (s *Shell) expireWith(be backend, w io.Writer) (bool, error) {
 	now := s.opt.Now()
 	due := false
 	err := be.read(func(tx *store.Tx) error {
@@ -556,7 +574,7 @@ func (s *Shell) expireWith(be backend, w io.Writer) error {
 		return err
 	})
 	if err != nil || !due {
-		return err
+		return false, err
 	}
 	var c *store.Confirm
 	err = be.write(func(tx *store.Tx) (err error) {
@@ -566,7 +584,7 @@ func (s *Shell) expireWith(be backend, w io.Writer) error {
 		return tx.MarkRuntimeApply(c.Previous, c.Version)
 	})
 	if err != nil || c == nil {
-		return err
+		return false, err
 	}
 	fmt.Fprintf(w, "%% %s\n", rollbackNotice(c))
 	if _, inScript := be.(txBackend); !inScript {
@@ -575,7 +593,7 @@ func (s *Shell) expireWith(be backend, w io.Writer) error {
 			fmt.Fprintf(w, "%% activate-config confirmed: %v\n", err)
 		}
 	}
-	return nil
+	return true, nil
 }
 
 func rollbackNotice(c *store.Confirm) string {

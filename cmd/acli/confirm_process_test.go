@@ -110,7 +110,8 @@ func udpFree(port int) bool {
 // the daemon can roll back: at the deadline it returns running to version
 // 1 by itself, port a serves again and port b is released. The same when
 // the daemon is killed and restarted before the deadline (it reads the
-// deadline at start) and after it (it rolls back at once).
+// deadline at start) and after it (it rolls back at once). With the shell
+// alive as well, one of the two rolls back and the terminal says so once.
 func TestConfirmedServe(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatal("tmux is needed to run the interactive shell: apt-get install -y tmux (.ci/run installs it)")
@@ -122,12 +123,13 @@ func TestConfirmedServe(t *testing.T) {
 	tests := []struct {
 		name string
 		// restart kills the daemon and starts another; after waits for
-		// the deadline to pass before the restart.
-		restart, after bool
+		// the deadline to pass before the restart; alive keeps the shell.
+		restart, after, alive bool
 	}{
-		{"daemon runs", false, false},
-		{"daemon restarted before the deadline", true, false},
-		{"daemon restarted after the deadline", true, true},
+		{"daemon runs", false, false, false},
+		{"daemon restarted before the deadline", true, false, false},
+		{"daemon restarted after the deadline", true, true, false},
+		{"shell alive too", false, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,9 +142,7 @@ func TestConfirmedServe(t *testing.T) {
 			acliCmd(t, db, fmt.Sprintf("configure terminal\nsession-router\nsip-interface\nselect\ncore\n1\nsip-ports\nselect\n127.0.0.1\n1\n"+
 				"port %d\ndone\nexit\ndone\nexit\nexit\nsave-config\nexit\n", b))
 			d := startServe(t, db)
-			if s := sipOptions(a); s != "SIP/2.0 200 OK" {
-				t.Fatalf("version 1's port %d answers %q", a, s)
-			}
+			waitUntil(t, "version 1's port to serve", 10*time.Second, func() bool { return sipOptions(a) == "SIP/2.0 200 OK" }, d.logs.String)
 
 			sock := filepath.Join(dir, "tmux.sock")
 			tmux := func(args ...string) string {
@@ -167,6 +167,22 @@ func TestConfirmedServe(t *testing.T) {
 			}
 			if !udpFree(a) {
 				t.Fatalf("version 1's port %d still held while version 2 runs", a)
+			}
+			if tt.alive {
+				// Both the shell's timer and the daemon's are due: one
+				// rolls back, and the terminal says so once.
+				const notice = "activate-config confirmed of version 2 was not confirmed by "
+				waitUntil(t, "the shell's notice", 10*time.Second, func() bool { return strings.Contains(screen(), notice) }, screen)
+				time.Sleep(time.Second)
+				if n := strings.Count(screen(), notice); n != 1 {
+					t.Errorf("the terminal says %d times that version 2 was rolled back:\n%s", n, screen())
+				}
+				waitUntil(t, "version 1's port to serve again", 10*time.Second, func() bool { return sipOptions(a) == "SIP/2.0 200 OK" }, d.logs.String)
+				waitUntil(t, "version 2's port to be released", 5*time.Second, func() bool { return udpFree(b) }, d.logs.String)
+				if n := strings.Count(d.logs.String(), "not confirmed in time"); n > 1 {
+					t.Errorf("the daemon rolled back %d times:\n%s", n, d.logs.String())
+				}
+				return
 			}
 			// The operator's terminal is lost.
 			pid, err := strconv.Atoi(strings.TrimSpace(tmux("display-message", "-p", "-t", "acli", "#{pane_pid}")))
