@@ -458,7 +458,7 @@ func (s *Shell) syncRuntime(out io.Writer, a *activation) error {
 	rep, err := s.opt.Runtime.Apply(st.Path)
 	switch {
 	case err != nil:
-		s.refused = true
+		s.refused.Store(true)
 		return fmt.Errorf("%s is recorded as running, but the runtime did not answer: %v (show sip-ports tells what it serves)", versionName(ra.Version), err)
 	case rep == nil:
 		if a != nil {
@@ -472,7 +472,7 @@ func (s *Shell) syncRuntime(out io.Writer, a *activation) error {
 		fmt.Fprintf(out, "%s\n", strings.TrimRight(rep.String(), "\n"))
 		return nil
 	}
-	s.refused = true
+	s.refused.Store(true)
 	e := &refusedError{version: ra.Version, serving: rep.Previous, reasons: rep.Errors}
 	if uerr := st.Update(func(tx *store.Tx) (uerr error) {
 		e.reverted, uerr = tx.RevertRunning(ra.Version, ra.Previous)

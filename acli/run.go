@@ -203,7 +203,7 @@ func (s *Shell) RunInteractive(r LineReader) int {
 			status = 1
 		}
 	}
-	if s.refused {
+	if s.refused.Load() {
 		return 1 // the runtime refused an activation of this session
 	}
 	return status

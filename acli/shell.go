@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/acli-project/acli/model"
@@ -64,8 +65,8 @@ type Shell struct {
 	pending   *activation
 	committed bool // the script's transaction committed
 	// refused: the runtime refused an activation of this invocation,
-	// which therefore exits 1.
-	refused bool
+	// which therefore exits 1 (set from a confirmation timer too).
+	refused atomic.Bool
 }
 
 type modeKind int
