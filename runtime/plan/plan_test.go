@@ -12,7 +12,21 @@ import (
 	"github.com/acli-project/acli/runtime/internal/testcfg"
 )
 
-type port = testcfg.Port
+// port is a sip-port of a test configuration.
+type port struct {
+	iface, transport, addr string
+	port                   int
+	multi                  []string
+}
+
+// config builds a configuration (see testcfg.Config).
+func config(ports []port, np, iface map[string]string, agents ...[]string) *model.Config {
+	ps := make([]testcfg.Port, len(ports))
+	for i, p := range ports {
+		ps[i] = testcfg.Port{Iface: p.iface, Transport: p.transport, Addr: p.addr, Port: p.port, Multi: p.multi}
+	}
+	return testcfg.Config(ps, np, iface, agents...)
+}
 
 func TestMakeKey(t *testing.T) {
 	tests := []struct {
@@ -94,7 +108,7 @@ func TestListeners(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Build(testcfg.Config(tt.ports, tt.np, tt.iface))
+			p, err := Build(config(tt.ports, tt.np, tt.iface))
 			var keys []string
 			for _, l := range p.Listeners {
 				keys = append(keys, l.Key)
@@ -131,7 +145,7 @@ func TestListeners(t *testing.T) {
 }
 
 func TestListenerOptions(t *testing.T) {
-	p, err := Build(testcfg.Config([]port{{"core", "SCTP", "127.0.0.1", 5060, nil}, {"core", "TCP", "::ffff:127.0.0.1", 5060, nil}},
+	p, err := Build(config([]port{{"core", "SCTP", "127.0.0.1", 5060, nil}, {"core", "TCP", "::ffff:127.0.0.1", 5060, nil}},
 		map[string]string{"sctp-rto-initial": "1500", "sctp-send-mode": "ordered", "sctp-max-assocs": "7", "tcp-keepalive-count": "3"},
 		map[string]string{"tcp-keepalive": "enabled"}))
 	if err != nil {
@@ -203,7 +217,7 @@ func TestAgents(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Build(testcfg.Config(tt.ports, tt.np, tt.iface, tt.agent))
+			p, err := Build(config(tt.ports, tt.np, tt.iface, tt.agent))
 			ps := Problems(err)
 			if len(ps) != len(tt.errs) {
 				t.Fatalf("problems %v, want %q", err, tt.errs)
@@ -254,7 +268,7 @@ func orNone(s string) string {
 // Every problem of every element is reported, and each names a rule of
 // Rules.
 func TestEveryProblem(t *testing.T) {
-	_, err := Build(testcfg.Config([]port{{"core", "TLS", "127.0.0.1", 5061, nil}}, map[string]string{"sctp-max-assocs": "0"}, nil,
+	_, err := Build(config([]port{{"core", "TLS", "127.0.0.1", 5061, nil}}, map[string]string{"sctp-max-assocs": "0"}, nil,
 		[]string{"a", "transport-method", "StaticTLS"}, []string{"b", "transport-method", "staticSCTP"}))
 	ps := Problems(err)
 	if len(ps) != 4 {
