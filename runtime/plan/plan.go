@@ -354,15 +354,15 @@ func (b *builder) checkPort(pi *portInfo) {
 		bad(RuleSipPortTransport, "transport-protocol", "has transport-protocol [TLS] which the runtime does not serve "+
 			"(there is no tls-profile element yet): allowed UDP, TCP or SCTP")
 	default:
-		bad(RuleSipPortTransport, "transport-protocol", "has transport-protocol "+br(tr)+": allowed UDP, TCP or SCTP")
+		bad(RuleParamValue, "transport-protocol", "has transport-protocol "+br(tr)+": allowed UDP, TCP or SCTP")
 	}
 	v := sp.Str("address")
 	a, err := netip.ParseAddr(v)
 	switch {
 	case v == "":
-		bad(RuleSipPortAddress, "address", "has no address: a sip-port needs the IP address to listen on")
+		bad(RuleKeyMissing, "address", "has no address: a sip-port needs the IP address to listen on")
 	case err != nil || a.Zone() != "":
-		bad(RuleSipPortAddress, "address", "has address "+br(v)+" which is not an IP address: allowed an IPv4 or IPv6 address")
+		bad(RuleParamValue, "address", "has address "+br(v)+" which is not an IP address: allowed an IPv4 or IPv6 address")
 	default:
 		pi.addrs = []netip.Addr{a.Unmap()}
 	}
@@ -383,7 +383,7 @@ func (b *builder) checkPort(pi *portInfo) {
 		e, err := netip.ParseAddr(m)
 		switch {
 		case err != nil || e.Zone() != "":
-			bad(RuleMultiHomedAddress, "multi-homed-addrs", "has multi-homed-addrs entry "+br(m)+" which is not an IP address")
+			bad(RuleParamValue, "multi-homed-addrs", "has multi-homed-addrs entry "+br(m)+" which is not an IP address")
 			continue
 		case e.IsUnspecified():
 			bad(RuleMultiHomedWildcard, "multi-homed-addrs", "has multi-homed-addrs entry "+br(m)+
@@ -520,11 +520,15 @@ func (b *builder) agents() {
 			bad(RuleSessionAgentTransport, "transport-method", "has transport-method "+br(a.Method)+
 				" which the runtime does not serve (there is no tls-profile element yet): allowed UDP, UDP+TCP, StaticTCP, DynamicTCP, staticSCTP or DynamicSCTP")
 		default:
-			bad(RuleSessionAgentTransport, "transport-method", "has transport-method "+br(a.Method)+
+			bad(RuleParamValue, "transport-method", "has transport-method "+br(a.Method)+
 				": allowed UDP, UDP+TCP, StaticTCP, DynamicTCP, staticSCTP or DynamicSCTP")
 		}
-		if p := sa.Str("app-protocol"); p != "SIP" {
-			bad(RuleSessionAgentAppProtocol, "app-protocol", "has app-protocol "+br(p)+" which the runtime does not speak: allowed SIP")
+		switch p := sa.Str("app-protocol"); p {
+		case "SIP":
+		case "H323":
+			bad(RuleSessionAgentAppProtocol, "app-protocol", "has app-protocol [H323] which the runtime does not speak: allowed SIP")
+		default:
+			bad(RuleParamValue, "app-protocol", "has app-protocol "+br(p)+" which the runtime does not speak: allowed SIP")
 		}
 		if a.Transport != "" {
 			a.Local = b.localAddrs(&a, bad)

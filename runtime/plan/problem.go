@@ -69,13 +69,16 @@ func Problems(err error) []*Problem {
 	return out
 }
 
-// The rules of Build.
+// The rules of Build. A value the schema refuses, or a missing key, is
+// a problem of the schema's rules, which verify-config applies to every
+// element: RuleParamValue and RuleKeyMissing (not in Rules).
 const (
+	RuleParamValue = "param-value"
+	RuleKeyMissing = "key-missing"
+
 	RuleSipPortTransport        = "sip-port-transport"
-	RuleSipPortAddress          = "sip-port-address"
 	RuleSipPortConflict         = "sip-port-conflict"
 	RuleMultiHomedTransport     = "multi-homed-transport"
-	RuleMultiHomedAddress       = "multi-homed-address"
 	RuleMultiHomedFamily        = "multi-homed-family"
 	RuleMultiHomedWildcard      = "multi-homed-wildcard"
 	RuleSessionAgentTransport   = "session-agent-transport"
@@ -92,10 +95,9 @@ type Rule struct {
 	Doc  string // what it requires, in one line
 }
 
-// Rules lists the rules of Build, sorted by name.
+// Rules lists the rules of Build, sorted by name, but for the schema's.
 func Rules() []Rule {
 	return []Rule{
-		{RuleMultiHomedAddress, "every SCTP multi-homed-addrs entry is an IP address"},
 		{RuleMultiHomedFamily, "SCTP multi-homed-addrs entries are of the address family of the sip-port address"},
 		{RuleMultiHomedTransport, "multi-homed-addrs is set only on SCTP sip-ports"},
 		{RuleMultiHomedWildcard, "an SCTP sip-port with multi-homed-addrs has a specific address, and no entry is a wildcard"},
@@ -105,7 +107,6 @@ func Rules() []Rule {
 		{RuleSessionAgentAppProtocol, "an enabled session-agent has app-protocol SIP"},
 		{RuleSessionAgentSCTPPort, "an enabled SCTP session-agent has a realm-id whose enabled sip-interface has an SCTP sip-port of the agent's address family that can listen"},
 		{RuleSessionAgentTransport, "an enabled session-agent has a transport-method the runtime serves (not TLS)"},
-		{RuleSipPortAddress, "a sip-port of an enabled sip-interface has an IP address"},
 		{RuleSipPortConflict, "no two sip-ports of enabled sip-interfaces listen on the same transport, address and port (TCP and TLS share TCP ports; a wildcard covers every address of its family)"},
 		{RuleSipPortTransport, "a sip-port of an enabled sip-interface has transport-protocol UDP, TCP or SCTP (TLS needs a tls-profile element, which does not exist yet)"},
 	}
