@@ -32,7 +32,7 @@ func TestRuleSessionAgentSCTPPort(t *testing.T) {
 			edit(c, model.SipInterface, "core-172", "state", "disabled")
 		}, want: []string{"ERROR: " + seedAgent + " has transport-method [staticSCTP] but sip-interface [core-172] of its realm is disabled, so no SCTP sip-port to start the association from"}},
 		{name: "IPv6 agent and an IPv6 SCTP port", edit: func(c *model.Config) {
-			addPort(c, "core-172", "address", "::", "transport-protocol", "SCTP")
+			addPort(c, "core-172", "address", "::", "transport-protocol", "SCTP", "port", "5062")
 			edit(c, model.SessionAgent, "core-172S1", "ip-address", "2001:db8::5")
 		}},
 		{name: "as printed: no realm-id", edit: func(c *model.Config) {

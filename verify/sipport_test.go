@@ -63,8 +63,12 @@ func TestRuleSipPortConflict(t *testing.T) {
 			addPort(c, "core-172", "address", "172.16.10.76", "transport-protocol", "TCP")
 			addPort(c, "core-172", "address", "172.16.10.76", "transport-protocol", "TLS", "port", "5061")
 			addPort(c, "other", "address", "182.16.10.76", "transport-protocol", "SCTP", "port", "5062")
-			addPort(c, "other", "address", "::", "transport-protocol", "SCTP")
+			addPort(c, "other", "address", "2001:db8::1", "transport-protocol", "SCTP")
 		}},
+		{name: "the IPv6 wildcard is dual-stack", edit: func(c *model.Config) {
+			addPort(c, "other", "address", "::", "transport-protocol", "SCTP")
+		}, want: []string{"ERROR: sip-port [:::5060:SCTP] of sip-interface [other] conflicts with sip-port [172.16.10.76:5060:SCTP] of sip-interface [core-172]: " +
+			"both listen on SCTP port [5060] at [::] and [172.16.10.76]: allowed one sip-port per transport, address and port"}},
 		{name: "same address", edit: func(c *model.Config) {
 			addPort(c, "core-172", "address", "172.16.10.76", "transport-protocol", "TCP")
 			addPort(c, "other", "address", "172.16.10.76", "transport-protocol", "TLS")

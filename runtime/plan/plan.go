@@ -418,58 +418,34 @@ func portSpace(transport string) string {
 }
 
 // conflicts reports the sip-ports that would listen where an earlier one
-// does: the same port space and port, and a shared address, or a wildcard
-// and any address of its family.
+// does: the same port space and port, and a shared address or a wildcard.
+// A wildcard takes the port on every address, of both families: :: binds
+// a dual-stack socket, and Linux refuses 0.0.0.0 beside any dual-stack
+// IPv6 socket on the port (the runtime's IPv6 sockets are dual-stack, as
+// Linux makes them by default).
 func (b *builder) conflicts() {
 	type slot struct {
 		space string
 		port  int64
-		a     netip.Addr // the address, or the unspecified address of the family
 	}
 	type holder struct {
 		p *portInfo
 		a netip.Addr
 	}
-	exact := map[slot]holder{}       // first listener on a specific address
-	wild := map[slot]holder{}        // first wildcard listener of a family
-	anySpecific := map[slot]holder{} // first specific listener of a family
+	held := map[slot][]holder{} // in the order met
 	for _, p := range b.ports {
 		space, pn := portSpace(p.in.Str("transport-protocol")), p.in.Int("port")
+		k := slot{space, pn}
 		var reported []*portInfo // one problem per pair of sip-ports
 		for _, a := range p.addrs {
-			fam := netip.IPv6Unspecified()
-			if a.Is4() {
-				fam = netip.IPv4Unspecified()
-			}
-			fk := slot{space, pn, fam}
-			var other holder
-			found := false
-			if a.IsUnspecified() {
-				if h, ok := wild[fk]; ok && h.p != p {
-					other, found = h, true
-				} else if h, ok := anySpecific[fk]; ok && h.p != p {
-					other, found = h, true
-				}
-				if _, ok := wild[fk]; !ok {
-					wild[fk] = holder{p, a}
-				}
-			} else {
-				ek := slot{space, pn, a}
-				if h, ok := exact[ek]; ok && h.p != p {
-					other, found = h, true
-				} else if h, ok := wild[fk]; ok && h.p != p {
-					other, found = h, true
-				}
-				if _, ok := exact[ek]; !ok {
-					exact[ek] = holder{p, a}
-				}
-				if _, ok := anySpecific[fk]; !ok {
-					anySpecific[fk] = holder{p, a}
-				}
-			}
-			if !found || slices.Contains(reported, other.p) {
+			i := slices.IndexFunc(held[k], func(h holder) bool {
+				return h.p != p && !slices.Contains(reported, h.p) && overlap(a, h.a)
+			})
+			held[k] = append(held[k], holder{p, a})
+			if i < 0 {
 				continue
 			}
+			other := held[k][i]
 			reported = append(reported, other.p)
 			where := br(a.String())
 			if a != other.a {
@@ -484,6 +460,10 @@ func (b *builder) conflicts() {
 		}
 	}
 }
+
+// overlap reports whether sockets bound to a and b on one port would
+// conflict.
+func overlap(a, b netip.Addr) bool { return a == b || a.IsUnspecified() || b.IsUnspecified() }
 
 // agents checks the session-agents and derives the enabled ones.
 func (b *builder) agents() {

@@ -107,7 +107,7 @@ func Rules() []Rule {
 		{RuleSessionAgentAppProtocol, "an enabled session-agent has app-protocol SIP"},
 		{RuleSessionAgentSCTPPort, "an enabled SCTP session-agent has a realm-id whose enabled sip-interface has an SCTP sip-port of the agent's address family that can listen"},
 		{RuleSessionAgentTransport, "an enabled session-agent has a transport-method the runtime serves (not TLS)"},
-		{RuleSipPortConflict, "no two sip-ports of enabled sip-interfaces listen on the same transport, address and port (TCP and TLS share TCP ports; a wildcard covers every address of its family)"},
+		{RuleSipPortConflict, "no two sip-ports of enabled sip-interfaces listen on the same transport, address and port (TCP and TLS share TCP ports; a wildcard, 0.0.0.0 or ::, takes the port on every address of both families)"},
 		{RuleSipPortTransport, "a sip-port of an enabled sip-interface has transport-protocol UDP, TCP or SCTP (TLS needs a tls-profile element, which does not exist yet)"},
 	}
 }
