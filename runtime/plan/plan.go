@@ -208,6 +208,7 @@ type builder struct {
 	sctp     SCTPOptions
 	sctpErr  []*Problem // network-parameters problems that stop SCTP
 	ports    []*portInfo
+	portsOf  map[*model.Instance][]*portInfo // by sip-interface
 }
 
 // portInfo is a sip-port of an enabled sip-interface as the rules see it.
@@ -295,11 +296,13 @@ func (b *builder) enabledInterfaces() []*model.Instance {
 // sipPorts checks the sip-ports of the enabled sip-interfaces and derives
 // their listeners.
 func (b *builder) sipPorts() {
+	b.portsOf = map[*model.Instance][]*portInfo{}
 	for _, si := range b.enabledInterfaces() {
 		for _, sp := range si.SubsOf(model.SipPort) {
 			pi := &portInfo{si: si, in: sp}
 			b.checkPort(pi)
 			b.ports = append(b.ports, pi)
+			b.portsOf[si] = append(b.portsOf[si], pi)
 		}
 	}
 	b.conflicts()
@@ -429,23 +432,61 @@ func (b *builder) conflicts() {
 		port  int64
 	}
 	type holder struct {
-		p *portInfo
-		a netip.Addr
+		p   *portInfo
+		a   netip.Addr
+		seq int // the order met
 	}
-	held := map[slot][]holder{} // in the order met
+	// Each index keeps the first holders of a few distinct sip-ports: the
+	// first one that is neither the sip-port itself nor one it was already
+	// reported against is the first conflict in configuration order.
+	const keep = 4
+	type index struct {
+		exact map[netip.Addr][]holder
+		wild  []holder // on a wildcard
+		all   []holder
+	}
+	push := func(l []holder, h holder) []holder {
+		if len(l) < keep && !slices.ContainsFunc(l, func(o holder) bool { return o.p == h.p }) {
+			l = append(l, h)
+		}
+		return l
+	}
+	held := map[slot]*index{}
+	seq := 0
 	for _, p := range b.ports {
 		space, pn := portSpace(p.in.Str("transport-protocol")), p.in.Int("port")
-		k := slot{space, pn}
+		ix := held[slot{space, pn}]
+		if ix == nil {
+			ix = &index{exact: map[netip.Addr][]holder{}}
+			held[slot{space, pn}] = ix
+		}
 		var reported []*portInfo // one problem per pair of sip-ports
 		for _, a := range p.addrs {
-			i := slices.IndexFunc(held[k], func(h holder) bool {
-				return h.p != p && !slices.Contains(reported, h.p) && overlap(a, h.a)
-			})
-			held[k] = append(held[k], holder{p, a})
-			if i < 0 {
+			var other holder
+			found := false
+			consider := func(l []holder) {
+				for _, h := range l {
+					if h.p != p && !slices.Contains(reported, h.p) && (!found || h.seq < other.seq) {
+						other, found = h, true
+						return
+					}
+				}
+			}
+			consider(ix.exact[a])
+			consider(ix.wild)
+			if a.IsUnspecified() {
+				consider(ix.all)
+			}
+			h := holder{p, a, seq}
+			seq++
+			ix.exact[a] = push(ix.exact[a], h)
+			ix.all = push(ix.all, h)
+			if a.IsUnspecified() {
+				ix.wild = push(ix.wild, h)
+			}
+			if !found {
 				continue
 			}
-			other := held[k][i]
 			reported = append(reported, other.p)
 			where := br(a.String())
 			if a != other.a {
@@ -565,8 +606,8 @@ func (b *builder) localAddrs(a *Agent, bad func(rule, param, msg string)) []neti
 		return nil
 	}
 	any := false
-	for _, pi := range b.ports {
-		if pi.si != si || pi.in.Str("transport-protocol") != a.Transport {
+	for _, pi := range b.portsOf[si] {
+		if pi.in.Str("transport-protocol") != a.Transport {
 			continue
 		}
 		any = true
