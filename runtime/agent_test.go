@@ -263,7 +263,7 @@ func TestAgentsApplyDiff(t *testing.T) {
 
 	// v4 is refused (a TLS agent): nothing changes.
 	rep = e.Apply(withAgents(config(ports, nil, nil), sa{"t.example", []string{"transport-method", "StaticTLS"}}), "v4")
-	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0], `session-agent "t.example": transport-method StaticTLS`) || rep.Changed() {
+	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0], `session-agent [t.example] has transport-method [StaticTLS]`) || rep.Changed() {
 		t.Errorf("v4: %+v", rep)
 	}
 	if as, _ := e.SessionAgents(""); len(as) != 2 {

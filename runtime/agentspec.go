@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -9,12 +8,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/runtime/plan"
 	"github.com/acli-project/acli/runtime/sctp"
 )
 
 // AgentSpec is one enabled session-agent: the connection the runtime keeps
-// to it and how it watches its health.
+// to it and how it watches its health (a planned agent, see package plan,
+// with the socket options of package sctp).
 type AgentSpec struct {
 	Hostname string
 	Realm    string
@@ -76,140 +76,13 @@ func (s *AgentSpec) connKey() string {
 
 // DisabledAgent is a session-agent whose state is disabled: listed, not
 // connected.
-type DisabledAgent struct {
-	Hostname, Realm, Method, Target string
-}
+type DisabledAgent = plan.DisabledAgent
 
-// DesiredAgents derives the session-agents of cfg: the enabled ones, and
-// the disabled ones for show. err joins the problems of the enabled ones
-// that the runtime cannot serve (an apply refuses the version, as for an
-// invalid sip-port).
-func DesiredAgents(cfg *model.Config) (specs []AgentSpec, disabled []DisabledAgent, err error) {
-	np := cfg.NetworkParameters()
-	opts, optErr := SCTPOptions(np)
-	opts.Autoclose = 0
-	opts.MaxAssocs = 0
-	ka := keepaliveOf(np)
-	var errs []error
-	for _, sa := range cfg.List(model.SessionAgent.Name) {
-		s := AgentSpec{Hostname: sa.Str("hostname"), Realm: sa.Str("realm-id"), Method: sa.Str("transport-method"),
-			Port: int(sa.Int("port"))}
-		if s.Port == 0 {
-			s.Port = 5060
-		}
-		s.Addr = sa.Addr("ip-address").Unmap()
-		if !s.Addr.IsValid() {
-			if a, err := netip.ParseAddr(s.Hostname); err == nil {
-				s.Addr = a.Unmap()
-			}
-		}
-		if sa.Str("state") != "enabled" {
-			disabled = append(disabled, DisabledAgent{Hostname: s.Hostname, Realm: s.Realm, Method: s.Method, Target: s.Target()})
-			continue
-		}
-		fail := func(format string, args ...any) {
-			errs = append(errs, fmt.Errorf("session-agent %q: "+format, append([]any{s.Hostname}, args...)...))
-		}
-		switch s.Method {
-		case "UDP", "UDP+TCP":
-			s.Transport = "UDP"
-		case "StaticTCP", "DynamicTCP":
-			s.Transport = "TCP"
-		case "staticSCTP", "DynamicSCTP":
-			s.Transport = "SCTP"
-		case "StaticTLS", "DynamicTLS":
-			fail("transport-method %s: TLS is not supported by the runtime yet (no tls-profile support): allowed UDP, TCP or SCTP methods", s.Method)
-			continue
-		default:
-			fail("transport-method %q: allowed UDP, UDP+TCP, StaticTCP, DynamicTCP, staticSCTP or DynamicSCTP", s.Method)
-			continue
-		}
-		if p := sa.Str("app-protocol"); p != "" && p != "SIP" {
-			fail("app-protocol %s: the runtime speaks SIP only", p)
-			continue
-		}
-		local, err := localAddrs(cfg, &s)
-		if err != nil {
-			fail("%v", err)
-			continue
-		}
-		s.Local = local
-		if s.Transport == "SCTP" {
-			if optErr != nil {
-				fail("%v", optErr)
-				continue
-			}
-			s.SCTP = opts
-			s.SendRetries = int(np.Int("sctp-send-retries"))
-		}
-		if s.Transport == "TCP" {
-			s.Keepalive = ka
-			s.Keepalive.Enable = sa.Str("tcp-keepalive") == "enabled"
-			s.ConnectTimeout = time.Duration(np.Int("tcp-keepinit-timer")) * time.Second
-			s.Reconnect = time.Duration(sa.Int("tcp-reconn-interval")) * time.Second
-		}
-		s.PingMethod = sa.Str("ping-method")
-		s.PingInterval = time.Duration(sa.Int("ping-interval")) * time.Second
-		if !s.Pings() {
-			s.PingMethod, s.PingInterval = "", 0
-		}
-		specs = append(specs, s)
-	}
-	return specs, disabled, errors.Join(errs...)
-}
-
-// localAddrs finds where a connection to the agent s starts: the sip-port
-// of the agent's transport (and address family) of the sip-interface of
-// its realm. SCTP needs one: its address set is the SBC's multi-homed
-// endpoint in that realm (the guide's "SCTP-based transport connection");
-// UDP and TCP without one let the kernel choose.
-func localAddrs(cfg *model.Config, s *AgentSpec) ([]netip.Addr, error) {
-	var si *model.Instance
-	if s.Realm != "" {
-		for _, in := range cfg.List(model.SipInterface.Name) {
-			if in.Str("realm-id") == s.Realm {
-				si = in
-				break
-			}
-		}
-	}
-	if si == nil || si.Str("state") != "enabled" {
-		if s.Transport != "SCTP" {
-			return nil, nil
-		}
-		switch {
-		case s.Realm == "":
-			return nil, fmt.Errorf("transport-method %s needs a realm-id whose sip-interface has an SCTP sip-port: the agent's association starts from its addresses", s.Method)
-		case si == nil:
-			return nil, fmt.Errorf("transport-method %s: realm-id %q has no sip-interface, so no SCTP sip-port to start the association from", s.Method, s.Realm)
-		default:
-			return nil, fmt.Errorf("transport-method %s: the sip-interface of realm-id %q is disabled", s.Method, s.Realm)
-		}
-	}
-	for _, sp := range si.SubsOf(model.SipPort) {
-		if sp.Str("transport-protocol") != s.Transport {
-			continue
-		}
-		spec, err := portSpec(s.Realm, sp)
-		if err != nil {
-			continue // the listener reports it
-		}
-		if s.Addr.IsValid() && spec.Addrs[0].Is4() != s.Addr.Is4() {
-			continue
-		}
-		if spec.Addrs[0].IsUnspecified() {
-			return nil, nil
-		}
-		return slices.Clone(spec.Addrs), nil
-	}
-	if s.Transport != "SCTP" {
-		return nil, nil
-	}
-	fam := ""
-	if s.Addr.IsValid() {
-		fam = " of the agent's address family"
-	}
-	return nil, fmt.Errorf("transport-method %s: the sip-interface of realm-id %q has no valid SCTP sip-port%s to start the association from", s.Method, s.Realm, fam)
+// agentSpecOf is the AgentSpec of a planned session-agent.
+func agentSpecOf(a plan.Agent) AgentSpec {
+	return AgentSpec{Hostname: a.Hostname, Realm: a.Realm, Method: a.Method, Transport: a.Transport, Addr: a.Addr, Port: a.Port,
+		Local: a.Local, SCTP: sctpOptions(a.SCTP), SendRetries: a.SendRetries, PingMethod: a.PingMethod, PingInterval: a.PingInterval,
+		Keepalive: a.Keepalive, ConnectTimeout: a.ConnectTimeout, Reconnect: a.Reconnect}
 }
 
 // agentChanges compares the kept agent's old and new spec: what changed,

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -30,107 +29,6 @@ func withAgents(cfg *model.Config, agents ...sa) *model.Config {
 		cfg.Put(in)
 	}
 	return cfg
-}
-
-func TestDesiredAgents(t *testing.T) {
-	sctpPorts := []port{{"core", "SCTP", "127.0.0.1", 5060, []string{"127.0.0.2"}}, {"core", "UDP", "127.0.0.1", 5060, nil},
-		{"core", "TCP", "127.0.0.1", 5060, nil}}
-	tests := []struct {
-		name     string
-		ports    []port
-		np       map[string]string
-		agent    sa
-		want     string // fields of the spec, formatted by specText
-		disabled bool
-		err      string
-	}{
-		{"guide's staticSCTP", sctpPorts, map[string]string{"sctp-send-retries": "2", "sctp-send-ttl": "5000"},
-			sa{"core-172S1", []string{"ip-address", "127.0.0.10", "port", "0", "transport-method", "staticSCTP", "realm-id", "core",
-				"ping-method", "OPTIONS", "ping-interval", "5"}},
-			"SCTP 127.0.0.10:5060 local [127.0.0.1 127.0.0.2] ping OPTIONS every 5s retries 2 ttl 5000 autoclose 0", false, ""},
-		{"hostname is the address", sctpPorts, nil, sa{"127.0.0.10", []string{"transport-method", "DynamicSCTP", "realm-id", "core", "port", "5070"}},
-			"SCTP 127.0.0.10:5070 local [127.0.0.1 127.0.0.2] ping none every 0s retries 0 ttl 32000 autoclose 0", false, ""},
-		{"name to resolve", sctpPorts, nil, sa{"agent.example", []string{"transport-method", "UDP", "realm-id", "core"}},
-			"UDP agent.example:5060 local [127.0.0.1] ping none every 0s retries 0 ttl 0 autoclose 0", false, ""},
-		{"udp without realm", nil, nil, sa{"a", []string{"ip-address", "127.0.0.10", "ping-method", "OPTIONS", "ping-interval", "1"}},
-			"UDP 127.0.0.10:5060 local [] ping OPTIONS every 1s retries 0 ttl 0 autoclose 0", false, ""},
-		{"udp+tcp is udp", sctpPorts, nil, sa{"a", []string{"ip-address", "127.0.0.10", "transport-method", "UDP+TCP", "realm-id", "core"}},
-			"UDP 127.0.0.10:5060 local [127.0.0.1] ping none every 0s retries 0 ttl 0 autoclose 0", false, ""},
-		{"tcp", sctpPorts, map[string]string{"tcp-keepinit-timer": "9"}, sa{"a", []string{"ip-address", "127.0.0.10", "transport-method", "StaticTCP",
-			"realm-id", "core", "tcp-reconn-interval", "4", "tcp-keepalive", "enabled"}},
-			"TCP 127.0.0.10:5060 local [127.0.0.1] ping none every 0s retries 0 ttl 0 autoclose 0 connect 9s reconnect 4s keepalive true", false, ""},
-		{"ping method without interval", nil, nil, sa{"a", []string{"ip-address", "127.0.0.10", "ping-method", "OPTIONS"}},
-			"UDP 127.0.0.10:5060 local [] ping none every 0s retries 0 ttl 0 autoclose 0", false, ""},
-		{"wildcard sip-port", []port{{"core", "SCTP", "0.0.0.0", 5060, nil}}, nil,
-			sa{"a", []string{"ip-address", "127.0.0.10", "transport-method", "staticSCTP", "realm-id", "core"}},
-			"SCTP 127.0.0.10:5060 local [] ping none every 0s retries 0 ttl 32000 autoclose 0", false, ""},
-		{"disabled", nil, nil, sa{"a", []string{"state", "disabled", "transport-method", "StaticTLS"}}, "", true, ""},
-		{"sctp without realm", sctpPorts, nil, sa{"a", []string{"ip-address", "127.0.0.10", "transport-method", "staticSCTP"}}, "", false,
-			`session-agent "a": transport-method staticSCTP needs a realm-id whose sip-interface has an SCTP sip-port`},
-		{"realm without sip-interface", sctpPorts, nil, sa{"a", []string{"ip-address", "127.0.0.10", "transport-method", "staticSCTP", "realm-id", "edge"}}, "", false,
-			`session-agent "a": transport-method staticSCTP: realm-id "edge" has no sip-interface`},
-		{"no sctp sip-port", []port{{"core", "UDP", "127.0.0.1", 5060, nil}}, nil,
-			sa{"a", []string{"ip-address", "127.0.0.10", "transport-method", "staticSCTP", "realm-id", "core"}}, "", false,
-			`the sip-interface of realm-id "core" has no valid SCTP sip-port of the agent's address family`},
-		{"family", sctpPorts, nil, sa{"a", []string{"ip-address", "::1", "transport-method", "staticSCTP", "realm-id", "core"}}, "", false,
-			"has no valid SCTP sip-port of the agent's address family"},
-		{"tls", nil, nil, sa{"a", []string{"transport-method", "StaticTLS"}}, "", false, "TLS is not supported by the runtime yet"},
-		{"h323", nil, nil, sa{"a", []string{"app-protocol", "H323"}}, "", false, "app-protocol H323: the runtime speaks SIP only"},
-		{"bad sctp options", sctpPorts, map[string]string{"sctp-rto-initial": "10"},
-			sa{"a", []string{"ip-address", "127.0.0.10", "transport-method", "staticSCTP", "realm-id", "core"}}, "", false,
-			"sctp-rto-initial 10: allowed"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			specs, disabled, err := DesiredAgents(withAgents(config(tt.ports, tt.np, nil), tt.agent))
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) || len(specs) != 0 {
-					t.Fatalf("err %v (specs %d), want one containing %q", err, len(specs), tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.disabled {
-				if len(specs) != 0 || len(disabled) != 1 || disabled[0].Hostname != tt.agent.host {
-					t.Fatalf("specs %v, disabled %v", specs, disabled)
-				}
-				return
-			}
-			if len(specs) != 1 {
-				t.Fatalf("%d specs", len(specs))
-			}
-			if got := specText(&specs[0]); got != tt.want {
-				t.Errorf("spec\n%s\nwant\n%s", got, tt.want)
-			}
-		})
-	}
-}
-
-func specText(s *AgentSpec) string {
-	t := fmt.Sprintf("%s %s local %v ping %s every %v retries %d ttl %d autoclose %d", s.Transport, s.Target(), s.Local,
-		orNone(s.PingMethod), s.PingInterval, s.SendRetries, s.SCTP.SendTTL, s.SCTP.Autoclose)
-	if s.Transport == "TCP" {
-		t += fmt.Sprintf(" connect %v reconnect %v keepalive %v", s.ConnectTimeout, s.Reconnect, s.Keepalive.Enable)
-	}
-	return t
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
-}
-
-// Every problem of every agent is reported.
-func TestDesiredAgentsEveryError(t *testing.T) {
-	_, _, err := DesiredAgents(withAgents(config(nil, nil, nil),
-		sa{"a", []string{"transport-method", "StaticTLS"}}, sa{"b", []string{"transport-method", "staticSCTP"}}))
-	if err == nil || len(err.(interface{ Unwrap() []error }).Unwrap()) != 2 {
-		t.Fatalf("err %v, want two errors", err)
-	}
 }
 
 func TestAgentChanges(t *testing.T) {

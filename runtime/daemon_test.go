@@ -120,7 +120,7 @@ func TestControl(t *testing.T) {
 	writeConfig(t, db, config([]port{{"core", "TLS", "127.0.0.1", p, nil}, {"core", "UDP", "", p, nil}}, nil, nil))
 	report, attached, err = control.NotifyApply(db)
 	if err == nil || !attached || !strings.Contains(report, "version 3 was NOT applied; version 2 keeps serving") || strings.Count(report, "error:") != 2 ||
-		!strings.Contains(err.Error(), "TLS is not supported") || !strings.Contains(err.Error(), "address is not set") {
+		!strings.Contains(err.Error(), "has transport-protocol [TLS]") || !strings.Contains(err.Error(), "has no address") {
 		t.Fatalf("NotifyApply of a bad version: %q, %v, %v", report, attached, err)
 	}
 	if stat, _ := c.Status(); stat.Listeners != 3 || stat.LastError == "" {

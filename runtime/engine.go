@@ -10,7 +10,7 @@
 //
 // Apply works by diff, never by restart. A listener is keyed by transport,
 // the sorted set of its addresses (address plus multi-homed-addrs) and its
-// port (see MakeKey): new keys are opened first, kept keys are updated in
+// port (see plan.MakeKey): new keys are opened first, kept keys are updated in
 // place (for SCTP, network-parameters changes become the endpoint's
 // defaults and so affect new associations only), and removed keys are
 // closed last. A new listener whose address and port a removed one still
@@ -22,7 +22,7 @@
 // previous version keeps serving and every error is returned.
 //
 // The engine's goroutine owns the session-agents too (see agent.go): an
-// apply derives them (DesiredAgents), refuses the version with the
+// apply derives them (package plan), refuses the version with the
 // listeners if one cannot be served, and otherwise, once the listeners
 // are committed, diffs them by hostname: new agents start, removed ones
 // stop, kept ones whose connection is unchanged are updated in place
@@ -46,6 +46,7 @@ import (
 
 	"github.com/acli-project/acli/model"
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/plan"
 	sipr "github.com/acli-project/acli/runtime/sip"
 )
 
@@ -194,21 +195,22 @@ func (e *Engine) open(s Spec) (*entry, error) {
 
 func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 	rep := control.ApplyReport{Version: version, Previous: e.version}
-	specs, ports, _ := Desired(cfg)
-	agentSpecs, disabled, agentErr := DesiredAgents(cfg)
+	pl, planErr := plan.Build(cfg)
 	var errs []error
+	for _, p := range plan.Problems(planErr) {
+		errs = append(errs, p)
+	}
 	keyErr := map[string]error{}
-	for _, p := range ports {
-		if p.Err != nil {
-			errs = append(errs, p.Err)
-		}
-	}
-	if agentErr != nil {
-		errs = append(errs, agentErr.(interface{ Unwrap() []error }).Unwrap()...)
-	}
+	ports := pl.Ports
+	specs := make([]Spec, len(pl.Listeners))
 	want := map[string]Spec{}
-	for _, s := range specs {
-		want[s.Key] = s
+	for i, l := range pl.Listeners {
+		specs[i] = specOf(l)
+		want[l.Key] = specs[i]
+	}
+	agentSpecs := make([]AgentSpec, len(pl.Agents))
+	for i, a := range pl.Agents {
+		agentSpecs[i] = agentSpecOf(a)
 	}
 
 	// 1. Open the new listeners (every one is tried, to report every error).
@@ -218,6 +220,16 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 	opened := map[string]*entry{}
 	var openOrder []string
 	var replace []Spec
+	var facts hostFacts // failures that are facts of this host: one line each
+	failed := func(s Spec, err error) {
+		if why := hostFact(s, err); why != "" {
+			keyErr[s.Key] = errors.New(why)
+			facts.add(s, err)
+			return
+		}
+		errs = append(errs, err)
+		keyErr[s.Key] = err
+	}
 	for _, s := range specs {
 		if _, ok := e.table[s.Key]; ok {
 			continue
@@ -228,13 +240,13 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 				replace = append(replace, s)
 				continue
 			}
-			errs = append(errs, err)
-			keyErr[s.Key] = err
+			failed(s, err)
 			continue
 		}
 		opened[s.Key] = ent
 		openOrder = append(openOrder, s.Key)
 	}
+	errs = append(errs, facts.errors()...)
 
 	// 2. Update the kept ones in place, if nothing failed so far.
 	type undo struct {
@@ -279,13 +291,13 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 			}
 			ent, err := e.open(s)
 			if err != nil {
-				errs = append(errs, err)
-				keyErr[s.Key] = err
+				failed(s, err)
 				continue
 			}
 			opened[s.Key] = ent
 			openOrder = append(openOrder, s.Key)
 		}
+		errs = append(errs, facts.errors()...)
 	} else {
 		for _, s := range replace {
 			err := fmt.Errorf("listener %s (sip-interface %q): waits for %s to release the port; not tried because of the other errors",
@@ -356,7 +368,7 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 		e.log.Info("listener updated", "listener", u.Key, "changes", strings.Join(u.Changes, "; "))
 	}
 	rep.Unchanged = len(e.table) - len(rep.Opened) - len(rep.Updated)
-	stop := e.applyAgents(agentSpecs, disabled, &rep)
+	stop := e.applyAgents(agentSpecs, pl.Disabled, &rep)
 	e.publish()
 	for _, a := range stop {
 		a.close()
@@ -545,7 +557,7 @@ func specEqual(a, b Spec) bool {
 
 // portStates gives each sip-port its state: for a refused version, failed
 // (with why) or not applied.
-func (e *Engine) portStates(ports []PortSpec, keyErr map[string]error, refused bool) []control.PortState {
+func (e *Engine) portStates(ports []plan.Port, keyErr map[string]error, refused bool) []control.PortState {
 	out := make([]control.PortState, 0, len(ports))
 	for _, p := range ports {
 		ps := control.PortState{Interface: p.Interface, Transport: p.Transport, Address: p.Address,

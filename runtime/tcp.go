@@ -202,13 +202,6 @@ func (l *tcpListener) update(s Spec) ([]string, error) {
 	return ch, nil
 }
 
-func (k Keepalive) String() string {
-	if !k.Enable {
-		return "off"
-	}
-	return fmt.Sprintf("idle %v interval %v count %d", k.Idle, k.Interval, k.Count)
-}
-
 func (l *tcpListener) info() control.Listener {
 	s := l.spec.Load()
 	return control.Listener{Key: s.Key, Transport: s.Transport, Interface: s.Interface,

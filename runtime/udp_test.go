@@ -103,3 +103,57 @@ func TestUDPHot(t *testing.T) {
 		t.Fatalf("OPTIONS to the hot listener: %q, %v", s, err)
 	}
 }
+
+// RFC 4475 3.3.11 "novelsc": an OPTIONS whose Request-URI has the scheme
+// soap.beep is answered 416 Unsupported URI Scheme, over UDP and over TCP,
+// and the listener counts it as answered, not as a parse error.
+func TestUnsupportedURIScheme(t *testing.T) {
+	p := freePort(t)
+	e := NewEngine(testLog(t))
+	defer e.Close()
+	wantReport(t, e.Apply(config([]port{{"core", "UDP", "127.0.0.1", p, nil}, {"core", "TCP", "127.0.0.1", p, nil}}, nil, nil), "v1"),
+		[]string{"UDP 127.0.0.1:" + itoa(p), "TCP 127.0.0.1:" + itoa(p)}, nil, nil, 0)
+	novelsc := func(transport string) []byte {
+		return []byte("OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0\r\n" +
+			"To: sip:framework@example.com\r\n" +
+			"From: sip:tester@example.com;tag=8392034\r\n" +
+			"Max-Forwards: 70\r\n" +
+			"Call-ID: novelsc.asdfasser0q239nvn\r\n" +
+			"CSeq: 3923423 OPTIONS\r\n" +
+			"Via: SIP/2.0/" + transport + " host9.example.com;branch=z9hG4bKkdjuw39234\r\n" +
+			"Content-Length: 0\r\n\r\n")
+	}
+	u, err := net.Dial("udp", addr("127.0.0.1", p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	u.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := u.Write(novelsc("UDP")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65536)
+	n, err := u.Read(buf)
+	if err != nil {
+		t.Fatalf("no answer to novelsc over UDP: %v", err)
+	}
+	resp := string(buf[:n])
+	if !strings.HasPrefix(resp, "SIP/2.0 416 Unsupported URI Scheme\r\n") || !strings.Contains(resp, "\r\nCSeq: 3923423 OPTIONS\r\n") ||
+		!strings.Contains(resp, "\r\nVia: SIP/2.0/UDP host9.example.com;branch=z9hG4bKkdjuw39234;received=127.0.0.1\r\n") {
+		t.Fatalf("novelsc over UDP:\n%s", resp)
+	}
+
+	c := dialTCP(t, addr("127.0.0.1", p))
+	c.Write(novelsc("TCP"))
+	if s, err := c.readResponse(); err != nil || !strings.HasPrefix(s, "SIP/2.0 416 Unsupported URI Scheme") {
+		t.Fatalf("novelsc over TCP: %q, %v", s, err)
+	}
+	eventually(t, "counters", func() string { // an answer is counted just after it is sent
+		for _, l := range e.Listeners() {
+			if l.Counters.MessagesIn != 1 || l.Counters.MessagesOut != 1 || l.Counters.ParseErrors != 0 {
+				return fmt.Sprintf("%s counters %+v", l.Key, l.Counters)
+			}
+		}
+		return ""
+	})
+}

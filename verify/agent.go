@@ -11,11 +11,6 @@ import (
 
 func isStaticSCTP(sa *model.Instance) bool { return sa.Str("transport-method") == "staticSCTP" }
 
-func isSCTPAgent(sa *model.Instance) bool {
-	m := sa.Str("transport-method")
-	return m == "staticSCTP" || m == "DynamicSCTP"
-}
-
 // agentAddr returns the address a session-agent is reached at: ip-address,
 // else the hostname when it is an IP address.
 func agentAddr(sa *model.Instance) (netip.Addr, bool) {
@@ -32,58 +27,6 @@ var ruleSessionAgentStaticSCTPReuse = Rule{
 		for _, sa := range s.list(model.SessionAgent) {
 			if r := sa.Str("reuse-connections"); isStaticSCTP(sa) && r != "none" {
 				report(at(sa, "reuse-connections", "has transport-method [staticSCTP] which requires reuse-connections [none], not "+br(r)))
-			}
-		}
-	},
-}
-
-var ruleSessionAgentSCTPPort = Rule{
-	Name: "session-agent-sctp-port", Severity: Error,
-	Doc: "an SCTP session-agent has a realm-id whose sip-interface has an SCTP sip-port of the agent's address family",
-	Check: func(s *Snapshot, report func(Finding)) {
-		for _, sa := range s.list(model.SessionAgent) {
-			if !isSCTPAgent(sa) {
-				continue
-			}
-			tm := br(sa.Str("transport-method"))
-			realm := sa.Str("realm-id")
-			if realm == "" {
-				report(at(sa, "realm-id", "has transport-method "+tm+" but no realm-id, so no SCTP sip-port is chosen for it"))
-				continue
-			}
-			if s.get(model.RealmConfig, realm) == nil {
-				continue // session-agent-realm reports it
-			}
-			si := s.get(model.SipInterface, realm)
-			if si == nil {
-				report(at(sa, "realm-id", "has transport-method "+tm+" but realm-id "+br(realm)+" has no sip-interface, so no SCTP sip-port"))
-				continue
-			}
-			var sctp []netip.Addr
-			hasSCTP := false
-			for _, p := range si.SubsOf(model.SipPort) {
-				if isSCTP(p) {
-					hasSCTP = true
-					if a, ok := addr(p, "address"); ok {
-						sctp = append(sctp, a)
-					}
-				}
-			}
-			if !hasSCTP {
-				report(at(sa, "transport-method", "has transport-method "+tm+" but sip-interface "+br(realm)+" of its realm has no SCTP sip-port"))
-				continue
-			}
-			a, ok := agentAddr(sa)
-			if !ok || len(sctp) == 0 {
-				continue
-			}
-			match := false
-			for _, p := range sctp {
-				match = match || sameFamily(a, p)
-			}
-			if !match {
-				report(at(sa, "transport-method", "has transport-method "+tm+" toward "+br(a.String())+" but sip-interface "+br(realm)+
-					" of its realm has no SCTP sip-port of that address family ("+family(a)+")"))
 			}
 		}
 	},

@@ -19,30 +19,58 @@ func TestRuleSessionAgentStaticSCTPReuse(t *testing.T) {
 }
 
 func TestRuleSessionAgentSCTPPort(t *testing.T) {
-	ruleTest(t, ruleSessionAgentSCTPPort, []ruleCase{
+	ruleTest(t, planRule("session-agent-sctp-port"), []ruleCase{
 		{name: "seed"},
 		{name: "UDP agent without realm", edit: func(c *model.Config) { add(c, model.SessionAgent, "hostname", "b") }},
-		{name: "missing realm is session-agent-realm's", edit: func(c *model.Config) {
-			edit(c, model.SessionAgent, "core-172S1", "realm-id", "nowhere")
+		{name: "disabled agent", edit: func(c *model.Config) {
+			edit(c, model.SessionAgent, "core-172S1", "realm-id", "nowhere", "state", "disabled")
 		}},
+		{name: "missing realm", edit: func(c *model.Config) {
+			edit(c, model.SessionAgent, "core-172S1", "realm-id", "nowhere")
+		}, want: []string{"ERROR: " + seedAgent + " has transport-method [staticSCTP] but realm-id [nowhere] has no sip-interface, so no SCTP sip-port to start the association from"}},
+		{name: "disabled sip-interface", edit: func(c *model.Config) {
+			edit(c, model.SipInterface, "core-172", "state", "disabled")
+		}, want: []string{"ERROR: " + seedAgent + " has transport-method [staticSCTP] but sip-interface [core-172] of its realm is disabled, so no SCTP sip-port to start the association from"}},
 		{name: "IPv6 agent and an IPv6 SCTP port", edit: func(c *model.Config) {
-			addPort(c, "core-172", "address", "::", "transport-protocol", "SCTP")
+			addPort(c, "core-172", "address", "::", "transport-protocol", "SCTP", "port", "5062")
 			edit(c, model.SessionAgent, "core-172S1", "ip-address", "2001:db8::5")
 		}},
 		{name: "as printed: no realm-id", edit: func(c *model.Config) {
 			edit(c, model.SessionAgent, "core-172S1", "realm-id", "")
-		}, want: []string{"ERROR: " + seedAgent + " has transport-method [staticSCTP] but no realm-id, so no SCTP sip-port is chosen for it"}},
+		}, want: []string{"ERROR: " + seedAgent + " has transport-method [staticSCTP] but no realm-id, so no SCTP sip-port is chosen for it: allowed a realm-id whose sip-interface has an SCTP sip-port to start the association from"}},
 		{name: "realm without sip-interface, interface without SCTP", edit: func(c *model.Config) {
 			add(c, model.RealmConfig, "identifier", "bare")
 			add(c, model.SessionAgent, "hostname", "10.9.9.9", "transport-method", "DynamicSCTP", "realm-id", "bare")
 			seedPort(c).Set("transport-protocol", []string{"TCP"})
 		}, want: []string{
-			"ERROR: session-agent [10.9.9.9] has transport-method [DynamicSCTP] but realm-id [bare] has no sip-interface, so no SCTP sip-port",
-			"ERROR: " + seedAgent + " has transport-method [staticSCTP] but sip-interface [core-172] of its realm has no SCTP sip-port",
+			"ERROR: session-agent [10.9.9.9] has transport-method [DynamicSCTP] but realm-id [bare] has no sip-interface, so no SCTP sip-port to start the association from",
+			"ERROR: " + seedAgent + " has transport-method [staticSCTP] but sip-interface [core-172] of its realm has no SCTP sip-port to start the association from",
 		}},
 		{name: "family", edit: func(c *model.Config) {
 			edit(c, model.SessionAgent, "core-172S1", "ip-address", "2001:db8::5")
-		}, want: []string{"ERROR: " + seedAgent + " has transport-method [staticSCTP] toward [2001:db8::5] but sip-interface [core-172] of its realm has no SCTP sip-port of that address family (IPv6)"}},
+		}, want: []string{"ERROR: " + seedAgent + " has transport-method [staticSCTP] toward [2001:db8::5] but sip-interface [core-172] of its realm has no SCTP sip-port of that address family (IPv6) that can listen"}},
+	})
+}
+
+func TestRuleSessionAgentTransport(t *testing.T) {
+	ruleTest(t, planRule("session-agent-transport"), []ruleCase{
+		{name: "seed"},
+		{name: "disabled TLS agent", edit: func(c *model.Config) {
+			add(c, model.SessionAgent, "hostname", "b", "transport-method", "StaticTLS", "state", "disabled")
+		}},
+		{name: "TLS", edit: func(c *model.Config) {
+			add(c, model.SessionAgent, "hostname", "b", "transport-method", "DynamicTLS")
+		}, want: []string{"ERROR: session-agent [b] has transport-method [DynamicTLS] which the runtime does not serve (there is no tls-profile element yet): " +
+			"allowed UDP, UDP+TCP, StaticTCP, DynamicTCP, staticSCTP or DynamicSCTP"}},
+	})
+}
+
+func TestRuleSessionAgentAppProtocol(t *testing.T) {
+	ruleTest(t, planRule("session-agent-app-protocol"), []ruleCase{
+		{name: "seed"},
+		{name: "H323", edit: func(c *model.Config) {
+			edit(c, model.SessionAgent, "core-172S1", "app-protocol", "H323")
+		}, want: []string{"ERROR: " + seedAgent + " has app-protocol [H323] which the runtime does not speak: allowed SIP"}},
 	})
 }
 

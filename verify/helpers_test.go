@@ -69,6 +69,16 @@ func ruleTest(t *testing.T, r Rule, cases []ruleCase) {
 	tested[r.Name] += len(cases)
 }
 
+// planRule returns the rule of Rules named name (a rule of runtime/plan).
+func planRule(name string) Rule {
+	for _, r := range Rules {
+		if r.Name == name {
+			return r
+		}
+	}
+	panic("no rule " + name)
+}
+
 // mustSet sets a parameter of in, failing loudly on a value the schema rejects.
 func mustSet(in *model.Instance, kv ...string) *model.Instance {
 	for i := 0; i+1 < len(kv); i += 2 {

@@ -37,28 +37,6 @@ func val(name string, n int64) string { return name + " [" + strconv.FormatInt(n
 // sctp-sack-timeout 0 SACKs at once and sctp-sack-freq 1 SACKs every packet.
 func delayedSACK(sack, freq int64) bool { return sack != 0 && freq != 1 }
 
-var ruleSCTPRTOOrder = Rule{
-	Name: "sctp-rto-order", Severity: Error,
-	Doc: "sctp-rto-min <= sctp-rto-initial <= sctp-rto-max (the kernel accepts an initial outside the range)",
-	Check: func(s *Snapshot, report func(Finding)) {
-		np := s.params()
-		v, ok := knobs(np, "sctp-rto-min", "sctp-rto-initial", "sctp-rto-max")
-		if !ok {
-			return
-		}
-		lo, ini, hi := v[0], v[1], v[2]
-		if lo > hi {
-			report(at(np, "sctp-rto-min", "has "+val("sctp-rto-min", lo)+" above "+val("sctp-rto-max", hi)))
-		}
-		if ini < lo {
-			report(at(np, "sctp-rto-initial", "has "+val("sctp-rto-initial", ini)+" below "+val("sctp-rto-min", lo)))
-		}
-		if ini > hi {
-			report(at(np, "sctp-rto-initial", "has "+val("sctp-rto-initial", ini)+" above "+val("sctp-rto-max", hi)))
-		}
-	},
-}
-
 // The delayed-SACK rules skip sctp-sack-timeout 0 and sctp-sack-freq 1: then
 // the delayed-SACK timer never runs (the kernel SACKs every packet at once).
 var ruleSCTPSackVsRTOMin = Rule{
@@ -139,31 +117,6 @@ var ruleSCTPHeartbeat = Rule{
 		if n, ok := integer(np, "sctp-hb-interval"); ok && n == 0 {
 			report(at(np, "sctp-hb-interval", "has sctp-hb-interval [0] which disables heartbeats: "+
 				"the failure of an idle path or peer is not detected until traffic is sent"))
-		}
-	},
-}
-
-var ruleSCTPAssocReuseTracking = Rule{
-	Name: "sctp-assoc-reuse-tracking", Severity: Error,
-	Doc: "sctp-assoc-reuse enabled requires sctp-assoc-tracking enabled",
-	Check: func(s *Snapshot, report func(Finding)) {
-		np := s.params()
-		if np.Str("sctp-assoc-reuse") == "enabled" && np.Str("sctp-assoc-tracking") == "disabled" {
-			report(at(np, "sctp-assoc-reuse", "has sctp-assoc-reuse [enabled] which requires sctp-assoc-tracking [enabled], not [disabled]"))
-		}
-	},
-}
-
-// ruleSCTPMaxAssocsZero is an error: 0 is never useful (every inbound
-// association is closed at once and no outbound one opens), while -1 is the
-// documented "operating system maximum".
-var ruleSCTPMaxAssocsZero = Rule{
-	Name: "sctp-max-assocs-zero", Severity: Error,
-	Doc: "sctp-max-assocs is not 0 (no association could be opened; -1 is the operating system maximum)",
-	Check: func(s *Snapshot, report func(Finding)) {
-		np := s.params()
-		if n, ok := integer(np, "sctp-max-assocs"); ok && n == 0 {
-			report(at(np, "sctp-max-assocs", "has sctp-max-assocs [0] which allows no SCTP association at all (-1 is the operating system maximum)"))
 		}
 	},
 }

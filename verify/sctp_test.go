@@ -11,15 +11,17 @@ func npCase(name string, want []string, kv ...string) ruleCase {
 	return ruleCase{name: name, want: want, edit: func(c *model.Config) { params(c, kv...) }}
 }
 
+const rtoOrder = ": allowed sctp-rto-min <= sctp-rto-initial <= sctp-rto-max"
+
 func TestRuleSCTPRTOOrder(t *testing.T) {
-	ruleTest(t, ruleSCTPRTOOrder, []ruleCase{
+	ruleTest(t, planRule("sctp-rto-order"), []ruleCase{
 		{name: "defaults"},
 		npCase("equal", nil, "sctp-rto-min", "2000", "sctp-rto-initial", "2000", "sctp-rto-max", "2000"),
-		npCase("initial below min", []string{"ERROR: network-parameters has sctp-rto-initial [500] below sctp-rto-min [1000]"}, "sctp-rto-initial", "500"),
-		npCase("initial above max", []string{"ERROR: network-parameters has sctp-rto-initial [70000] above sctp-rto-max [60000]"}, "sctp-rto-initial", "70000"),
+		npCase("initial below min", []string{"ERROR: network-parameters has sctp-rto-initial [500] below sctp-rto-min [1000]" + rtoOrder}, "sctp-rto-initial", "500"),
+		npCase("initial above max", []string{"ERROR: network-parameters has sctp-rto-initial [70000] above sctp-rto-max [60000]" + rtoOrder}, "sctp-rto-initial", "70000"),
 		npCase("min above max", []string{
-			"ERROR: network-parameters has sctp-rto-min [5000] above sctp-rto-max [4000]",
-			"ERROR: network-parameters has sctp-rto-initial [3000] below sctp-rto-min [5000]",
+			"ERROR: network-parameters has sctp-rto-min [5000] above sctp-rto-max [4000]" + rtoOrder,
+			"ERROR: network-parameters has sctp-rto-initial [3000] below sctp-rto-min [5000]" + rtoOrder,
 		}, "sctp-rto-min", "5000", "sctp-rto-max", "4000"),
 	})
 }
@@ -77,7 +79,7 @@ func TestRuleSCTPHeartbeat(t *testing.T) {
 }
 
 func TestRuleSCTPAssocReuseTracking(t *testing.T) {
-	ruleTest(t, ruleSCTPAssocReuseTracking, []ruleCase{
+	ruleTest(t, planRule("sctp-assoc-reuse-tracking"), []ruleCase{
 		{name: "defaults"},
 		npCase("both off", nil, "sctp-assoc-reuse", "disabled", "sctp-assoc-tracking", "disabled"),
 		npCase("reuse without tracking", []string{"ERROR: network-parameters has sctp-assoc-reuse [enabled] which requires sctp-assoc-tracking [enabled], not [disabled]"},
@@ -86,10 +88,10 @@ func TestRuleSCTPAssocReuseTracking(t *testing.T) {
 }
 
 func TestRuleSCTPMaxAssocsZero(t *testing.T) {
-	ruleTest(t, ruleSCTPMaxAssocsZero, []ruleCase{
+	ruleTest(t, planRule("sctp-max-assocs-zero"), []ruleCase{
 		{name: "defaults (-1)"},
 		npCase("1", nil, "sctp-max-assocs", "1"),
-		npCase("0", []string{"ERROR: network-parameters has sctp-max-assocs [0] which allows no SCTP association at all (-1 is the operating system maximum)"},
+		npCase("0", []string{"ERROR: network-parameters has sctp-max-assocs [0] which allows no SCTP association at all: allowed -1 (the operating system maximum) or a positive limit"},
 			"sctp-max-assocs", "0"),
 	})
 }

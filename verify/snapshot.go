@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/runtime/plan"
 )
 
 // Snapshot is the configuration under verification plus indexes the rules
@@ -20,6 +21,9 @@ type Snapshot struct {
 	ports  []port
 	ported bool
 	ranks  map[string]map[string]int // element -> key -> position in list
+
+	planned  bool
+	problems []*plan.Problem // the runtime's (see plan.go)
 }
 
 // port is a sip-port with the sip-interface it belongs to.

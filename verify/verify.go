@@ -9,6 +9,9 @@
 // network-interface address plans, sip-port addresses, transports and
 // listening conflicts, session-agent transports and the SCTP timers and
 // counters of network-parameters; each Rule's Doc says what it checks.
+// What the runtime can serve is decided by package runtime/plan, whose
+// rules are rules here (plan.go): verify-config accepting a configuration
+// means activate-config can apply it.
 //
 // [Run] applies every rule of [Rules] and returns the findings in a
 // deterministic order: by element type in schema tree order (sub-elements
@@ -93,7 +96,7 @@ type Rule struct {
 }
 
 // Rules is every rule Run applies, sorted by name.
-var Rules = sortedRules(
+var Rules = sortedRules(append(planRules(),
 	// references
 	ruleNetworkInterfacePhy,
 	ruleRealmNetworkInterface,
@@ -115,29 +118,20 @@ var Rules = sortedRules(
 	ruleSipInterfaceNoPorts,
 	ruleSipPortAddressOwner,
 	ruleSipPortAddressRealm,
-	ruleSipPortConflict,
-	ruleSipPortTLSProfile,
-	ruleMultiHomedTransport,
-	ruleMultiHomedFamily,
 	ruleMultiHomedDuplicate,
-	ruleMultiHomedWildcard,
 	// session-agents
 	ruleSessionAgentStaticSCTPReuse,
-	ruleSessionAgentSCTPPort,
 	ruleSessionAgentSCTPAddress,
 	ruleSessionAgentAddressMismatch,
 	// SCTP timers and counters
-	ruleSCTPRTOOrder,
 	ruleSCTPSackVsRTOMin,
 	ruleSCTPSackVsRTOMax,
 	ruleSCTPRTOMinLow,
 	ruleSCTPFailureDetection,
 	ruleSCTPHeartbeat,
-	ruleSCTPAssocReuseTracking,
-	ruleSCTPMaxAssocsZero,
 	ruleSCTPMaxAssocsAgents,
 	ruleSCTPMaxAssocsUntracked,
-)
+)...)
 
 func sortedRules(rs ...Rule) []Rule {
 	slices.SortFunc(rs, func(a, b Rule) int { return cmp.Compare(a.Name, b.Name) })

@@ -29,6 +29,8 @@
 //     this SBC, so neither 404 (the target does not exist) nor 503 (makes
 //     peers fail over and mark the SBC down although OPTIONS succeed) fits.
 //   - An unknown method: 501 Not Implemented with Allow (RFC 3261 21.5.2).
+//   - A Request-URI whose scheme is not sip, sips or tel: 416 Unsupported
+//     URI Scheme (RFC 3261 8.2.2.1).
 //   - Max-Forwards 0 (not OPTIONS): 483 Too Many Hops; a Require with any
 //     option tag: 420 Bad Extension with Unsupported; a version other than
 //     SIP/2.0: 505.
@@ -208,13 +210,23 @@ func (h *Handler) Process(b []byte, src Source, out *bytes.Buffer) (res Result) 
 	}
 	msg, err := h.parser.ParseSIP(b)
 	req, isReq := msg.(*sip.Request)
+	foreign := foreignScheme(b)
+	if !isReq && foreign {
+		// The parser refuses some schemes it need not read (soap.beep:):
+		// read the rest of the request to answer 416.
+		msg, err = h.parser.ParseSIP(withRequestURI(b, "sip:unsupported.invalid"))
+		req, isReq = msg.(*sip.Request)
+	}
 	if !isReq {
 		if resp, ok := msg.(*sip.Response); ok && err == nil {
 			return h.relay(resp, b, out)
 		}
 		return Result{Verdict: Malformed}
 	}
-	t := h.routes.Load().Lookup(&req.Recipient)
+	var t Target
+	if !foreign {
+		t = h.routes.Load().Lookup(&req.Recipient)
+	}
 	if req.Method == sip.ACK {
 		// Never answered, even malformed; forwarded when well formed.
 		if t == nil || err != nil || req.Via() == nil || missing(req) != "" {
@@ -226,11 +238,58 @@ func (h *Handler) Process(b []byte, src Source, out *bytes.Buffer) (res Result) 
 		req.CSeq().MethodName == req.Method {
 		return h.forward(req, b, src, out, t)
 	}
-	return Result{Verdict: h.local(req, err, src, out)}
+	return Result{Verdict: h.local(req, err, foreign, src, out)}
 }
 
-// local answers req itself (err is the parser's).
-func (h *Handler) local(req *sip.Request, err error, src Source, out *bytes.Buffer) Verdict {
+// foreignScheme reports whether b is a request whose Request-URI has a
+// scheme (RFC 3986 3.1) other than sip, sips and tel.
+func foreignScheme(b []byte) bool {
+	uri, ok := requestURI(b)
+	if !ok {
+		return false
+	}
+	colon := bytes.IndexByte(uri, ':')
+	if colon <= 0 {
+		return false
+	}
+	scheme := uri[:colon]
+	for i, c := range scheme {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	for _, s := range []string{"sip", "sips", "tel"} {
+		if bytes.EqualFold(scheme, []byte(s)) {
+			return false
+		}
+	}
+	return true
+}
+
+// requestURI returns the Request-URI of the request line of b.
+func requestURI(b []byte) ([]byte, bool) {
+	line, _, ok := bytes.Cut(b, []byte("\n"))
+	if !ok {
+		return nil, false
+	}
+	f := bytes.Fields(line)
+	if len(f) != 3 {
+		return nil, false
+	}
+	return f[1], true
+}
+
+// withRequestURI returns a copy of the request b with another Request-URI.
+func withRequestURI(b []byte, uri string) []byte {
+	old, _ := requestURI(b)
+	i := bytes.Index(b, old)
+	return append(append(append([]byte(nil), b[:i]...), uri...), b[i+len(old):]...)
+}
+
+// local answers req itself (err is the parser's; foreign: the
+// Request-URI's scheme is not sip, sips or tel).
+func (h *Handler) local(req *sip.Request, err error, foreign bool, src Source, out *bytes.Buffer) Verdict {
 	if req.Via() == nil {
 		return Malformed // nowhere to send a response
 	}
@@ -249,6 +308,10 @@ func (h *Handler) local(req *sip.Request, err error, src Source, out *bytes.Buff
 	}
 	if req.CSeq().MethodName != req.Method {
 		return h.reject(req, src, out, "Bad Request (CSeq method does not match the request method)")
+	}
+	if foreign {
+		h.respond(req, src, out, 416, "Unsupported URI Scheme", nil)
+		return Answered
 	}
 	if mf := req.MaxForwards(); mf != nil && *mf == 0 && req.Method != sip.OPTIONS {
 		h.respond(req, src, out, 483, "Too Many Hops", nil)

@@ -27,6 +27,19 @@ func options(extra ...string) []byte {
 	}, append(extra, "Content-Length: 0")...)...)
 }
 
+// novelsc is RFC 4475 3.3.11 (an OPTIONS whose Request-URI has the scheme
+// soap.beep), as a message over UDP.
+func novelsc() []byte {
+	return req("OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0",
+		"To: sip:framework@example.com",
+		"From: sip:tester@example.com;tag=8392034",
+		"Max-Forwards: 70",
+		"Call-ID: novelsc.asdfasser0q239nvn",
+		"CSeq: 3923423 OPTIONS",
+		"Via: SIP/2.0/UDP host9.example.com;branch=z9hG4bKkdjuw39234",
+		"Content-Length: 0")
+}
+
 func method(m string, extra ...string) []byte {
 	return req(append([]string{
 		m + " sip:bob@127.0.0.1 SIP/2.0",
@@ -62,6 +75,17 @@ func TestHandle(t *testing.T) {
 		{"ack", method("ACK"), Ignored, "", nil},
 		{"malformed ack", req("ACK sip:x SIP/2.0", "Via: nonsense"), Ignored, "", nil},
 		{"max-forwards 0", method("INVITE", "Max-Forwards: 0"), Answered, "SIP/2.0 483 Too Many Hops", nil},
+		{"novelsc", novelsc(), Answered, "SIP/2.0 416 Unsupported URI Scheme", []string{"CSeq: 3923423 OPTIONS",
+			"Call-ID: novelsc.asdfasser0q239nvn", "Via: SIP/2.0/UDP host9.example.com;branch=z9hG4bKkdjuw39234;received=127.0.0.9"}},
+		{"mailto", bytes.Replace(method("INVITE"), []byte("sip:bob@127.0.0.1 SIP"), []byte("mailto:bob@example.com SIP"), 1), Answered,
+			"SIP/2.0 416 Unsupported URI Scheme", nil},
+		{"scheme in capitals", bytes.Replace(method("MESSAGE"), []byte("sip:bob@127.0.0.1 SIP"), []byte("IM:bob@example.com SIP"), 1), Answered,
+			"SIP/2.0 416 Unsupported URI Scheme", nil},
+		{"ack to a foreign scheme", bytes.Replace(method("ACK"), []byte("sip:bob@127.0.0.1 SIP"), []byte("soap.beep://x SIP"), 1), Ignored, "", nil},
+		{"tel", bytes.Replace(options(), []byte("sip:127.0.0.1:5060 SIP"), []byte("tel:+358-555-1234567 SIP"), 1), Answered, "SIP/2.0 200 OK", nil},
+		{"SIPS", bytes.Replace(options(), []byte("sip:127.0.0.1:5060 SIP"), []byte("SIPS:127.0.0.1:5060 SIP"), 1), Answered, "SIP/2.0 200 OK", nil},
+		{"foreign scheme, no call-id", req("OPTIONS soap.beep://x SIP/2.0", "Via: SIP/2.0/UDP 1.2.3.4;branch=z9hG4bK-3",
+			"From: <sip:a@b>;tag=1", "To: <sip:c@d>", "CSeq: 1 OPTIONS"), Rejected, "SIP/2.0 400 Bad Request (missing Call-ID)", nil},
 		{"options max-forwards 0", options("Max-Forwards: 0"), Answered, "SIP/2.0 200 OK", nil},
 		{"require", options("Require: 100rel, timer"), Answered, "SIP/2.0 420 Bad Extension", []string{"Unsupported: 100rel, timer"}},
 		{"version", bytes.Replace(options(), []byte("SIP/2.0\r\n"), []byte("SIP/3.0\r\n"), 1), Answered, "SIP/2.0 505 Version Not Supported", nil},

@@ -42,6 +42,8 @@ var quickCases = []struct {
 
 	// To the parser.
 	{"ack", method("ACK"), false},
+	{"novelsc", novelsc(), false},
+	{"tel", bytes.Replace(options(), []byte("sip:127.0.0.1:5060 SIP"), []byte("tel:+358-555-1234567 SIP"), 1), false},
 	{"require", options("Require: 100rel"), false},
 	{"max-forwards 0", method("INVITE", "Max-Forwards: 0"), false},
 	{"quoted display name with a comma", req("OPTIONS sip:127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bK-1",
