@@ -129,12 +129,12 @@ func (e *endpoint) readBlocking(r *reader) error {
 // sendBatch is a blocking endpoint's queued messages, used by its reader
 // only; sending them (flushLocked) takes the endpoint's rmu.
 type sendBatch struct {
-	hdr   [batchSlots]mmsghdr
-	iov   [batchSlots]unix.Iovec
-	oob   [batchSlots][64]byte
-	data  [batchSlots][]byte // copies, their capacity reused
-	info  [batchSlots]sctpwire.SndRcvInfo
-	n     int
+	hdr  [batchSlots]mmsghdr
+	iov  [batchSlots]unix.Iovec
+	oob  [batchSlots][64]byte
+	data [batchSlots][]byte // copies, their capacity reused
+	info [batchSlots]sctpwire.SndRcvInfo
+	n    int
 
 	sent, failed int   // since the last Flush
 	err          error // the first error since the last Flush
