@@ -100,6 +100,8 @@ var NetworkParameters = &Element{
 		sctp("sctp-autoclose", "180", 0, maxU32, true, "seconds before an idle association is closed (0 = never)"),
 		sctp("sctp-send-ttl", "32000", 0, maxU32, false, "ms before an unsent SIP message is dropped (0 = never)"),
 		sctp("sctp-send-retries", "0", 0, 9, false, "times to resend a message on a re-opened association after the stack gave up; keep low (1-3)"),
+		sctp("sctp-backlog-assoc", "4194304", 65536, 2147483647, false, "bytes of SIP messages for one association that may wait for room in its send buffer, up to sctp-send-ttl; more are dropped and counted"),
+		sctp("sctp-backlog-total", "67108864", 65536, 2147483647, false, "bytes of SIP messages for all associations of an SCTP sip-port that may wait for room in the send buffer"),
 		enum("sctp-assoc-tracking", "enabled", enabledDisabled, "track associations inside acli (needed by sctp-assoc-reuse)"),
 		enum("sctp-assoc-reuse", "enabled", enabledDisabled, "reuse the request's association for responses (requires sctp-assoc-tracking)"),
 		sctp("sctp-max-assocs", "-1", -1, 2147483647, false, "maximum open SCTP associations; new ones beyond it are closed at once (-1 = operating system maximum)"),

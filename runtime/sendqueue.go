@@ -1,37 +1,42 @@
 package runtime
 
 import (
-	"bytes"
 	"errors"
 	"sync"
+	"time"
 )
 
 // sendQueue decouples senders from a connection that may be slow: put
-// copies the message into a bounded queue and returns at once (failing
-// when the queue is full), one writer goroutine sends in order and waits
-// for room in the socket's buffer as long as needed. A goroutine that
-// reads one connection and sends on another (forwarding to an agent,
-// relaying a response back to a client) is so never held up by the
-// other's peer; a burst the peer cannot take yet waits in the queue
-// instead of being dropped, and a peer that stops reading fills the queue
-// and gets 503s, not a stalled SBC.
+// copies the message into a queue bounded in bytes and returns at once
+// (failing when the queue is full), one writer goroutine sends in order and
+// waits for room in the socket's buffer as long as the message's lifetime
+// allows (write decides, given when the message was queued). A goroutine
+// that reads one connection and sends on another (forwarding to an agent)
+// is so never held up by the other's peer; a burst the peer cannot take
+// yet waits in the queue instead of being dropped, and a peer that stops
+// reading fills the queue and gets 503s, not a stalled SBC.
 type sendQueue struct {
-	q     chan queued
-	done  chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
-	write func(queued) error
+	mu     sync.Mutex
+	q      []queued
+	bytes  int
+	limit  int           // bound of bytes
+	closed bool          // close was called
+	wake   chan struct{} // 1-buffered: q grew or closed
+	done   chan struct{} // closed when the writer has returned
+	write  func(queued) error
 	// failed is called with what could not be sent, by write's error or
 	// because the queue was closed first; it may be nil.
 	failed func(queued, error)
 }
 
 // queued is one message: on connection conn (an SCTP association on a
-// listener), with an SCTP context (sctp-send-retries left).
+// listener), with an SCTP context (sctp-send-retries left), queued at
+// (zero when the writer was idle: it was queued just now).
 type queued struct {
 	b       []byte
 	conn    uint32
 	context uint32
+	at      time.Time
 }
 
 // errQueueFull: the peer does not take messages as fast as they come.
@@ -40,47 +45,64 @@ var errQueueFull = errors.New("send queue full: the peer does not keep up")
 // errQueueClosed: the connection is closing.
 var errQueueClosed = errors.New("connection closed")
 
-func newSendQueue(size int, write func(queued) error, failed func(queued, error)) *sendQueue {
-	s := &sendQueue{q: make(chan queued, size), done: make(chan struct{}), write: write, failed: failed}
-	s.wg.Add(1)
+// newSendQueue starts a queue of at most limit bytes.
+func newSendQueue(limit int, write func(queued) error, failed func(queued, error)) *sendQueue {
+	s := &sendQueue{limit: limit, wake: make(chan struct{}, 1), done: make(chan struct{}), write: write, failed: failed}
 	go s.run()
 	return s
 }
 
-// put queues a copy of b.
+// put queues a copy of b. The time is taken only when messages wait
+// already: an idle writer takes the message at once.
 func (s *sendQueue) put(b []byte, conn, context uint32) error {
-	select {
-	case <-s.done:
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
 		return errQueueClosed
-	default:
-	}
-	select {
-	case s.q <- queued{b: bytes.Clone(b), conn: conn, context: context}:
-		return nil
-	default:
+	case s.bytes+len(b) > s.limit:
 		return errQueueFull
 	}
+	m := queued{b: append([]byte(nil), b...), conn: conn, context: context}
+	if len(s.q) > 0 {
+		m.at = time.Now()
+	}
+	s.q = append(s.q, m)
+	s.bytes += len(b)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 func (s *sendQueue) run() {
-	defer s.wg.Done()
+	defer close(s.done)
 	for {
-		select {
-		case m := <-s.q:
-			if err := s.write(m); err != nil && s.failed != nil {
-				s.failed(m, err)
+		s.mu.Lock()
+		if len(s.q) == 0 {
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return
 			}
-		case <-s.done:
-			for {
-				select {
-				case m := <-s.q:
-					if s.failed != nil {
-						s.failed(m, errQueueClosed)
-					}
-				default:
-					return
-				}
-			}
+			<-s.wake
+			continue
+		}
+		m := s.q[0]
+		s.q[0] = queued{}
+		s.q = s.q[1:]
+		s.bytes -= len(m.b)
+		closed := s.closed
+		s.mu.Unlock()
+		var err error
+		if closed {
+			err = errQueueClosed
+		} else {
+			err = s.write(m)
+		}
+		if err != nil && s.failed != nil {
+			s.failed(m, err)
 		}
 	}
 }
@@ -88,6 +110,12 @@ func (s *sendQueue) run() {
 // close stops the writer (after the write in progress, which closing the
 // socket ends) and hands what is left to failed.
 func (s *sendQueue) close() {
-	s.once.Do(func() { close(s.done) })
-	s.wg.Wait()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	<-s.done
 }

@@ -189,6 +189,7 @@ func SCTPOptions(np *model.Instance) (sctp.Options, error) {
 		OutStreams:      sctp.DefaultStreams,
 		InStreams:       sctp.DefaultStreams,
 		MaxAssocs:       i("sctp-max-assocs"),
+		BacklogAssoc:    i("sctp-backlog-assoc"), BacklogTotal: i("sctp-backlog-total"),
 	}
 	var errs []error
 	if o.RTOMin > o.RTOMax {

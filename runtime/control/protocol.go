@@ -182,6 +182,22 @@ type Listener struct {
 	Port      int       `json:"port"`
 	Since     time.Time `json:"since"`
 	Counters  Counters  `json:"counters"`
+	// Backlog is an SCTP listener's messages waiting for room in the send
+	// buffer.
+	Backlog *Backlog `json:"backlog,omitempty"`
+}
+
+// Backlog describes the messages of an SCTP listener that wait for room
+// in the send buffer (runtime/sctp.BacklogStats).
+type Backlog struct {
+	Messages      int    `json:"messages"`        // waiting now
+	Bytes         int    `json:"bytes"`           // waiting now
+	MaxAssocBytes int    `json:"max_assoc_bytes"` // of the association with most waiting
+	PeakBytes     int    `json:"peak_bytes"`      // the most that waited at once
+	LimitAssoc    int    `json:"limit_assoc"`     // sctp-backlog-assoc
+	LimitTotal    int    `json:"limit_total"`     // sctp-backlog-total
+	Expired       uint64 `json:"expired"`         // dropped: sctp-send-ttl passed
+	Overflowed    uint64 `json:"overflowed"`      // dropped: a limit was reached
 }
 
 // Option is one SCTP option of a listener: the kernel's value (getsockopt)

@@ -63,6 +63,12 @@ func WriteSCTPInfo(w io.Writer, ls []Listener) {
 		fmt.Fprintf(tw, "  parse errors\t%d\n", c.ParseErrors)
 		fmt.Fprintf(tw, "  dropped\t%d\n", c.Dropped)
 		fmt.Fprintf(tw, "  send errors\t%d\n", c.SendErrors)
+		if b := l.Backlog; b != nil {
+			fmt.Fprintf(tw, "  send backlog\t%d messages, %d bytes (largest association %d), peak %d bytes\n",
+				b.Messages, b.Bytes, b.MaxAssocBytes, b.PeakBytes)
+			fmt.Fprintf(tw, "  backlog limits\t%d bytes per association, %d in all\n", b.LimitAssoc, b.LimitTotal)
+			fmt.Fprintf(tw, "  backlog dropped\t%d expired (sctp-send-ttl), %d overflowed\n", b.Expired, b.Overflowed)
+		}
 		tw.Flush()
 	}
 }

@@ -95,8 +95,10 @@ func newBacklog(e *endpoint) *backlog {
 }
 
 // limits returns the bounds in bytes, per association and in all.
-func (k *backlog) limits() (assoc, total int) {
-	o := k.e.opts.Load()
+func (k *backlog) limits() (assoc, total int) { return k.e.opts.Load().BacklogLimits() }
+
+// BacklogLimits returns BacklogAssoc and BacklogTotal, defaults resolved.
+func (o Options) BacklogLimits() (assoc, total int) {
 	assoc, total = o.BacklogAssoc, o.BacklogTotal
 	if assoc <= 0 {
 		assoc = DefaultBacklogAssoc
