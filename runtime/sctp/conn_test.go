@@ -180,10 +180,14 @@ func TestWriteMsgQueued(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	co := testOptions()
-	co.SendTTL = 300
-	c := dial(t, []netip.Addr{lo3}, []netip.Addr{lo1}, l.Port(), co)
-	fill(t, c)
+	c := dial(t, []netip.Addr{lo3}, []netip.Addr{lo1}, l.Port(), testOptions())
+	// Full, without a lifetime (the kernel keeps them), once the peer's
+	// SACKs of what its window took have come back too.
+	for range 3 {
+		fill(t, c)
+		time.Sleep(400 * time.Millisecond)
+	}
+	c.SetSendOptions(300, false)
 	m := []byte("late")
 	for _, tt := range []struct {
 		name     string

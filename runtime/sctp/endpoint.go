@@ -275,6 +275,15 @@ func initSocket(fd int, o Options, events []sctpwire.NotificationType) error {
 	if err := unix.SetsockoptInt(fd, sctpwire.SolSCTP, sctpwire.OptRecvRcvInfo, 1); err != nil {
 		return fmt.Errorf("sctp: SCTP_RECVRCVINFO: %w", err)
 	}
+	// A SIP message goes at once, as in Kamailio's sctp module: with
+	// Nagle's algorithm the stack holds a message while earlier ones are
+	// unacknowledged until a full packet's worth waits (64 KiB on
+	// loopback), that is until the peer's delayed SACK (200 ms) when
+	// less is queued, as when a send buffer full of a slow peer's
+	// messages drains.
+	if err := unix.SetsockoptInt(fd, sctpwire.SolSCTP, sctpwire.OptNoDelay, 1); err != nil {
+		return fmt.Errorf("sctp: SCTP_NODELAY: %w", err)
+	}
 	return Apply(fd, o)
 }
 
