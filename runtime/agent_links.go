@@ -87,6 +87,7 @@ func dialSCTPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
 		k.a.log.Debug("message not sent", "err", err, "retries_left", m.context)
 		k.a.gaveUp(m.b, m.context)
 	})
+	k.q.try = func(b []byte, context uint32) bool { return c.TryWriteMsg(b, 0, sipPPID, context) == nil }
 	return k, nil
 }
 

@@ -7,8 +7,9 @@ import (
 )
 
 // sendQueue decouples senders from a connection that may be slow: put
-// copies the message into a queue bounded in bytes and returns at once
-// (failing when the queue is full), one writer goroutine sends in order and
+// sends the message itself when nothing waits and the socket takes it at
+// once (try), else copies it into a queue bounded in bytes and returns at
+// once (failing when the queue is full); one writer goroutine sends in order and
 // waits for room in the socket's buffer as long as the message's lifetime
 // allows (write decides, given when the message was queued). A goroutine
 // that reads one connection and sends on another (forwarding to an agent)
@@ -21,9 +22,13 @@ type sendQueue struct {
 	bytes  int
 	limit  int           // bound of bytes
 	closed bool          // close was called
+	busy   bool          // a message is being sent (by put's try or the writer)
 	wake   chan struct{} // 1-buffered: q grew or closed
 	done   chan struct{} // closed when the writer has returned
 	write  func(queued) error
+	// try sends a message without waiting and reports whether it went;
+	// nil: every message goes through the writer.
+	try func(b []byte, context uint32) bool
 	// failed is called with what could not be sent, by write's error or
 	// because the queue was closed first; it may be nil.
 	failed func(queued, error)
@@ -52,8 +57,9 @@ func newSendQueue(limit int, write func(queued) error, failed func(queued, error
 	return s
 }
 
-// put queues a copy of b. The time is taken only when messages wait
-// already: an idle writer takes the message at once.
+// put sends b at once (try) when nothing else is being sent or waits,
+// else queues a copy. The time is taken only when messages wait already:
+// an idle writer takes the message at once.
 func (s *sendQueue) put(b []byte, conn, context uint32) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -63,25 +69,48 @@ func (s *sendQueue) put(b []byte, conn, context uint32) error {
 	case s.bytes+len(b) > s.limit:
 		return errQueueFull
 	}
+	now := len(s.q) > 0 || s.busy
+	if s.try != nil && !now {
+		s.busy = true
+		s.mu.Unlock()
+		sent := s.try(b, context)
+		s.mu.Lock()
+		s.busy = false
+		if len(s.q) > 0 || s.closed {
+			s.kick() // what was queued meanwhile waited for this one
+		}
+		if sent {
+			return nil
+		}
+		if s.closed {
+			return errQueueClosed
+		}
+		now = true
+	}
 	m := queued{b: append([]byte(nil), b...), conn: conn, context: context}
-	if len(s.q) > 0 {
+	if now {
 		m.at = time.Now()
 	}
 	s.q = append(s.q, m)
 	s.bytes += len(b)
+	s.kick()
+	return nil
+}
+
+// kick wakes the writer.
+func (s *sendQueue) kick() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 func (s *sendQueue) run() {
 	defer close(s.done)
 	for {
 		s.mu.Lock()
-		if len(s.q) == 0 {
-			closed := s.closed
+		if len(s.q) == 0 || s.busy {
+			closed := s.closed && len(s.q) == 0
 			s.mu.Unlock()
 			if closed {
 				return
@@ -94,6 +123,7 @@ func (s *sendQueue) run() {
 		s.q = s.q[1:]
 		s.bytes -= len(m.b)
 		closed := s.closed
+		s.busy = true
 		s.mu.Unlock()
 		var err error
 		if closed {
@@ -104,6 +134,9 @@ func (s *sendQueue) run() {
 		if err != nil && s.failed != nil {
 			s.failed(m, err)
 		}
+		s.mu.Lock()
+		s.busy = false
+		s.mu.Unlock()
 	}
 }
 
@@ -112,10 +145,7 @@ func (s *sendQueue) run() {
 func (s *sendQueue) close() {
 	s.mu.Lock()
 	s.closed = true
+	s.kick()
 	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
 	<-s.done
 }
