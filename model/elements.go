@@ -84,6 +84,7 @@ var NetworkParameters = &Element{
 		integer("tcp-keepalive-interval-timer", "75", 15, 75, "seconds between TCP keepalives"),
 		integer("tcp-keepalive-mode", "0", 0, 3, "TCP keepalive mode"),
 		enum("sctp-send-mode", "unordered", []string{"ordered", "unordered"}, "SCTP delivery mode of sent SIP messages"),
+		integer("udp-socket-rcvbuf", "4194304", 0, 2147483647, "receive buffer in bytes of each UDP sip-port's socket, to absorb bursts; the kernel caps it at net.core.rmem_max unless acli may force it (0 = operating system default)"),
 		sctp("sctp-rto-initial", "3000", 0, maxU32, true, "initial retransmission timeout in ms (RFC 4960 RTO.Initial)"),
 		sctp("sctp-rto-min", "1000", 0, maxU32, true, "minimum retransmission timeout in ms (RTO.Min); below 500 peers' delayed SACKs cause retransmissions"),
 		sctp("sctp-rto-max", "60000", 0, maxU32, true, "maximum retransmission timeout in ms (RTO.Max)"),

@@ -540,7 +540,7 @@ func (e *Engine) conflicts(s Spec, want map[string]Spec) []string {
 // specEqual reports whether a kept listener needs no update.
 func specEqual(a, b Spec) bool {
 	return a.Interface == b.Interface && slices.Equal(a.Addrs, b.Addrs) && a.SCTP == b.SCTP &&
-		a.Tracking == b.Tracking && a.Reuse == b.Reuse && a.Keepalive == b.Keepalive
+		a.Tracking == b.Tracking && a.Reuse == b.Reuse && a.Keepalive == b.Keepalive && (a.Transport != "UDP" || a.RcvBuf == b.RcvBuf)
 }
 
 // portStates gives each sip-port its state: for a refused version, failed
@@ -630,8 +630,10 @@ func (e *Engine) SIPPorts() control.Ports {
 		p.Version, p.AppliedAt = e.version, e.appliedAt
 		for _, ps := range e.ports {
 			if ent, ok := e.table[ps.Key]; ok {
-				c := ent.l.info().Counters
+				li := ent.l.info()
+				c := li.Counters
 				ps.In, ps.Out = c.MessagesIn, c.MessagesOut
+				ps.RcvBuf, ps.KernelDrops = li.RcvBuf, c.KernelDrops
 			}
 			p.Serving = append(p.Serving, ps)
 		}

@@ -26,6 +26,7 @@ type Spec struct {
 	Tracking  bool         // sctp-assoc-tracking
 	Reuse     bool         // sctp-assoc-reuse
 	Keepalive Keepalive    // TCP: keepalive of accepted connections
+	RcvBuf    int          // UDP: network-parameters udp-socket-rcvbuf
 }
 
 // Keepalive is the TCP keepalive of a listener's connections.
@@ -104,6 +105,7 @@ func Desired(cfg *model.Config) (specs []Spec, ports []PortSpec, err error) {
 			spec.SCTP = opts
 			spec.Tracking = np.Str("sctp-assoc-tracking") == "enabled"
 			spec.Reuse = np.Str("sctp-assoc-reuse") == "enabled"
+			spec.RcvBuf = int(np.Int("udp-socket-rcvbuf"))
 			if spec.Transport == "TCP" {
 				// sip-interface tcp-keepalive enabled turns keepalive on with
 				// the network-parameters timers; none and disabled leave it off.

@@ -172,6 +172,12 @@ func writePortTable(w io.Writer, ports []PortState, counters bool) {
 	}
 	tw.Flush()
 	for _, ps := range ports {
+		if counters && ps.RcvBuf > 0 {
+			fmt.Fprintf(w, "  %s %s:%d receive buffer %d bytes, %d datagrams dropped by the kernel (buffer full)\n",
+				ps.Transport, ps.Address, ps.Port, ps.RcvBuf, ps.KernelDrops)
+		}
+	}
+	for _, ps := range ports {
 		if ps.State == StateFailed {
 			fmt.Fprintf(w, "%%   %s %s:%d failed: %s\n", ps.Transport, ps.Address, ps.Port, ps.Reason)
 		}
