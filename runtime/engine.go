@@ -31,6 +31,24 @@
 // are not touched. The message path sees listeners and agents through the
 // router and the Handler's routes, which the engine swaps atomically after
 // every change (routes first, then the removed agents stop).
+//
+// Capacity and overload. No response waits for a slow peer in a reading
+// goroutine: an SCTP response the association cannot take waits in the
+// listener's backlog (runtime/sctp) as long as sctp-send-ttl allows, a
+// message for a session-agent in its link's queue likewise. Capacity is
+// what these hold: an SCTP listener is overloaded for an association when
+// more than half of sctp-backlog-assoc waits for it, or more than half of
+// sctp-backlog-total for all (its peers do not take responses as fast as
+// they send requests). Then every new request on it (but an ACK) is
+// answered 503 Service Unavailable with Retry-After 1 instead of being
+// answered or forwarded, and counted (show sctp info, overload); what
+// cannot be queued even so is dropped and counted (backlog overflowed).
+// Responses relayed back are never refused; they are dropped only when the
+// backlog is full or sctp-send-ttl passes, and counted. A session-agent
+// whose queue (sctp-backlog-assoc bytes) is full gets no more requests:
+// they are answered 503 with Retry-After. UDP has no backlog: a burst waits
+// in the socket's receive buffer (udp-socket-rcvbuf), and what the kernel
+// drops when it is full is counted (show sip-ports).
 package runtime
 
 import (

@@ -148,7 +148,8 @@ func (sl *sctpListener) read(w *worker) {
 			}
 			continue
 		}
-		src := sipr.Source{Transport: sipr.SCTP, Remote: info.Peer, Ingress: sipr.Ingress{Point: sl.id, Conn: uint32(info.Assoc)}}
+		src := sipr.Source{Transport: sipr.SCTP, Remote: info.Peer, Ingress: sipr.Ingress{Point: sl.id, Conn: uint32(info.Assoc)},
+			Overloaded: sl.l.Overloaded(info.Assoc)}
 		if resp := w.handle(buf[:n], src); resp != nil {
 			sl.l.QueueMsg(resp, info.Assoc, 0, sipPPID)
 		}

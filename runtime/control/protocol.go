@@ -171,6 +171,9 @@ type Counters struct {
 	AssocsTotal uint64 `json:"assocs_total"` // opened since the listener started
 	Aborts      uint64 `json:"aborts"`       // lost or aborted (not shut down gracefully)
 	Refused     uint64 `json:"refused"`      // refused because sctp-max-assocs was reached
+	// Shed counts requests refused 503 with Retry-After because the
+	// listener was overloaded (an SCTP backlog over half its bound).
+	Shed uint64 `json:"shed,omitempty"`
 	// KernelDrops counts a UDP socket's datagrams the kernel dropped
 	// because its receive buffer was full (the socket's drops counter).
 	KernelDrops uint64 `json:"kernel_drops,omitempty"`

@@ -167,6 +167,19 @@ func (k *backlog) push(data []byte, info sctpwire.SndRcvInfo, queued time.Time) 
 	return nil
 }
 
+// overloaded reports whether assoc's queue or the whole backlog holds more
+// than half its bound.
+func (k *backlog) overloaded(assoc AssocID) bool {
+	if k.n.Load() == 0 {
+		return false
+	}
+	limAssoc, limTotal := k.limits()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	aq := k.queues[assoc]
+	return (aq != nil && 2*aq.bytes > limAssoc) || 2*k.bytes > limTotal
+}
+
 // stats returns the backlog's figures.
 func (k *backlog) stats() BacklogStats {
 	k.mu.Lock()

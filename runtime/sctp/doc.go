@@ -24,7 +24,9 @@
 // to read, cannot stall the others. A message waits as long as
 // sctp-send-ttl allows, counted from when it was backlogged, in a backlog
 // bounded in bytes per association and in all; what expires or does not
-// fit is dropped and counted (Stats.Backlog). How much the others are spared depends on the kernel: with
+// fit is dropped and counted (Stats.Backlog). Overloaded reports when more
+// than half of either bound waits: the peers do not take responses as fast
+// as they send requests, the point where a server should refuse new work. How much the others are spared depends on the kernel: with
 // net.sctp.sndbuf_policy 0 (Linux's default) all associations of a socket
 // share its send buffer, and a peer that stops reading fills it for every
 // association until the stack gives its messages up (sctp-send-ttl) or the

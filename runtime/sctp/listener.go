@@ -107,6 +107,14 @@ func (l *Listener) Flush() (sent, failed int, err error) {
 	return sent, failed, err
 }
 
+// Overloaded reports whether the Listener is over its capacity for assoc:
+// the messages waiting for room, assoc's or all of them, are more than half
+// their bound (Options.BacklogAssoc, BacklogTotal). Then the peer, or the
+// peers together, do not take responses as fast as they send requests, and
+// a server should refuse new work until they catch up. Any goroutine may
+// call it; it takes no lock while nothing waits.
+func (l *Listener) Overloaded(assoc AssocID) bool { return l.e.slow.overloaded(assoc) }
+
 // SetHot allows (true, the default) or forbids the reader to keep its P
 // between messages while they flow (see package blockread). Forbid it when
 // the program has a single P (GOMAXPROCS 1) and other goroutines wait on
