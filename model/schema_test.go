@@ -281,6 +281,8 @@ func TestNetworkParametersSCTP(t *testing.T) {
 		{"sctp-init-max-attempts", any, 0, 0, false},
 		{"sctp-init-max-timeo", any, 0, 0, false},
 		{"sctp-sack-freq", any, 0, 0, true},
+		{"sctp-backlog-assoc", "4194304", 65536, 2147483647, false},
+		{"sctp-backlog-total", "67108864", 65536, 2147483647, false},
 	}
 	np := model.NetworkParameters
 	for _, tt := range tests {

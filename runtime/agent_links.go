@@ -29,10 +29,12 @@ func (a *agent) lost(box *linkBox, err error) {
 
 // sctpLink is an SCTP association to an agent on a socket of its own
 // (sctp.Conn), bound to the multi-homed address set of the agent's realm.
-// Messages go through a sendQueue: its writer waits for room when the
-// agent falls behind. A message the writer could not send (the
-// association went down) counts as one the stack gave up: resent per
-// sctp-send-retries like those of SEND_FAILED.
+// Messages go through a sendQueue of sctp-backlog-assoc bytes: its writer
+// waits for room when the agent falls behind, as long as sctp-send-ttl
+// allows from when the message was queued. A message the writer could not
+// send (its lifetime passed, or the association went down) counts as one
+// the stack gave up: resent per sctp-send-retries like those of
+// SEND_FAILED.
 type sctpLink struct {
 	a      *agent
 	c      *sctp.Conn
@@ -42,8 +44,12 @@ type sctpLink struct {
 	broken atomic.Bool // a write failed: the association is going down
 }
 
-// linkQueue is the number of messages waiting for an agent's writer.
-const linkQueue = 4096
+// linkQueue bounds the bytes waiting for an agent's writer: the SCTP
+// association's sctp-backlog-assoc, for TCP too.
+func linkQueue(s *AgentSpec) int {
+	n, _ := s.SCTP.BacklogLimits()
+	return n
+}
 
 func dialSCTPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
 	ctx, cancel := context.WithTimeout(a.ctx, initTimeout(s.SCTP))
@@ -70,13 +76,18 @@ func dialSCTPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
 		}
 	}
 	c.OnNotification(k.notification)
-	k.q = newSendQueue(linkQueue, func(m queued) error {
-		return c.WriteMsgContext(m.b, 0, sipPPID, m.context)
+	k.q = newSendQueue(linkQueue(s), func(m queued) error {
+		return c.WriteMsgQueued(m.b, 0, sipPPID, m.context, m.at)
 	}, func(m queued, err error) {
-		k.broken.Store(true)
+		if errors.Is(err, sctp.ErrExpired) {
+			k.a.c.sendFailed.Add(1) // as the stack's own TTL expiry
+		} else {
+			k.broken.Store(true)
+		}
 		k.a.log.Debug("message not sent", "err", err, "retries_left", m.context)
 		k.a.gaveUp(m.b, m.context)
 	})
+	k.q.try = func(b []byte, context uint32) bool { return c.TryWriteMsg(b, 0, sipPPID, context) == nil }
 	return k, nil
 }
 
@@ -213,7 +224,7 @@ func dialTCPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
 	}
 	via := c.LocalAddr().(*net.TCPAddr).AddrPort()
 	k := &tcpLink{a: a, c: c, peer: remote, via: netip.AddrPortFrom(via.Addr().Unmap(), via.Port())}
-	k.q = newSendQueue(linkQueue, func(m queued) error {
+	k.q = newSendQueue(linkQueue(s), func(m queued) error {
 		c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
 		_, err := c.Write(m.b)
 		if err != nil {

@@ -31,6 +31,24 @@
 // are not touched. The message path sees listeners and agents through the
 // router and the Handler's routes, which the engine swaps atomically after
 // every change (routes first, then the removed agents stop).
+//
+// Capacity and overload. No response waits for a slow peer in a reading
+// goroutine: an SCTP response the association cannot take waits in the
+// listener's backlog (runtime/sctp) as long as sctp-send-ttl allows, a
+// message for a session-agent in its link's queue likewise. Capacity is
+// what these hold: an SCTP listener is overloaded for an association when
+// more than half of sctp-backlog-assoc waits for it, or more than half of
+// sctp-backlog-total for all (its peers do not take responses as fast as
+// they send requests). Then every new request on it (but an ACK) is
+// answered 503 Service Unavailable with Retry-After 1 instead of being
+// answered or forwarded, and counted (show sctp info, overload); what
+// cannot be queued even so is dropped and counted (backlog overflowed).
+// Responses relayed back are never refused; they are dropped only when the
+// backlog is full or sctp-send-ttl passes, and counted. A session-agent
+// whose queue (sctp-backlog-assoc bytes) is full gets no more requests:
+// they are answered 503 with Retry-After. UDP has no backlog: a burst waits
+// in the socket's receive buffer (udp-socket-rcvbuf), and what the kernel
+// drops when it is full is counted (show sip-ports).
 package runtime
 
 import (
@@ -552,7 +570,7 @@ func (e *Engine) conflicts(s Spec, want map[string]Spec) []string {
 // specEqual reports whether a kept listener needs no update.
 func specEqual(a, b Spec) bool {
 	return a.Interface == b.Interface && slices.Equal(a.Addrs, b.Addrs) && a.SCTP == b.SCTP &&
-		a.Tracking == b.Tracking && a.Reuse == b.Reuse && a.Keepalive == b.Keepalive
+		a.Tracking == b.Tracking && a.Reuse == b.Reuse && a.Keepalive == b.Keepalive && (a.Transport != "UDP" || a.RcvBuf == b.RcvBuf)
 }
 
 // portStates gives each sip-port its state: for a refused version, failed
@@ -642,8 +660,10 @@ func (e *Engine) SIPPorts() control.Ports {
 		p.Version, p.AppliedAt = e.version, e.appliedAt
 		for _, ps := range e.ports {
 			if ent, ok := e.table[ps.Key]; ok {
-				c := ent.l.info().Counters
+				li := ent.l.info()
+				c := li.Counters
 				ps.In, ps.Out = c.MessagesIn, c.MessagesOut
+				ps.RcvBuf, ps.KernelDrops = li.RcvBuf, c.KernelDrops
 			}
 			p.Serving = append(p.Serving, ps)
 		}

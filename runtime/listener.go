@@ -30,6 +30,7 @@ type counters struct {
 	assocsTotal, aborts, refused              atomic.Uint64
 	assocs                                    atomic.Int64
 	forwarded, relayed                        atomic.Uint64
+	shed                                      atomic.Uint64 // requests refused 503 for overload
 }
 
 func (c *counters) snapshot() control.Counters {
@@ -37,7 +38,7 @@ func (c *counters) snapshot() control.Counters {
 		MessagesIn: c.in.Load(), MessagesOut: c.out.Load(), ParseErrors: c.parseErrors.Load(),
 		Dropped: c.dropped.Load(), SendErrors: c.sendErrors.Load(),
 		Assocs: int(c.assocs.Load()), AssocsTotal: c.assocsTotal.Load(),
-		Aborts: c.aborts.Load(), Refused: c.refused.Load(),
+		Aborts: c.aborts.Load(), Refused: c.refused.Load(), Shed: c.shed.Load(),
 	}
 }
 
@@ -85,6 +86,9 @@ func (w *worker) handle(b []byte, src sipr.Source) []byte {
 		}
 	case sipr.Own:
 		w.r.own(res)
+	case sipr.Shed:
+		w.c.shed.Add(1)
+		return w.out.Bytes()
 	case sipr.Rejected, sipr.Malformed:
 		w.c.parseErrors.Add(1)
 		w.limited("malformed SIP message", "from", src.Remote, "transport", src.Transport, "verdict", v, "bytes", len(b))

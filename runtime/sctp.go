@@ -34,13 +34,7 @@ type sctpListener struct {
 
 	mu     sync.Mutex // guards assocs; taken per notification, not per message
 	assocs map[sctp.AssocID]struct{}
-	// relays holds responses relayed from session-agents until the
-	// association takes them (see sendQueue).
-	relays *sendQueue
 }
-
-// relayQueue is the number of relayed responses waiting for a listener.
-const relayQueue = 4096
 
 // sipPPID is the payload protocol identifier of SIP messages (RFC 4168).
 const sipPPID = 0
@@ -60,15 +54,6 @@ func openSCTP(s Spec, r *router, id uint32, log *slog.Logger) (*sctpListener, er
 	sl := &sctpListener{l: l, id: id, since: time.Now(), log: log, assocs: map[sctp.AssocID]struct{}{}}
 	sl.spec.Store(&s)
 	l.OnNotification(sl.notification)
-	sl.relays = newSendQueue(relayQueue, func(m queued) error {
-		err := l.WriteMsg(m.b, sctp.AssocID(m.conn), 0, sipPPID)
-		if err == nil {
-			sl.c.out.Add(1)
-		} else {
-			sl.c.sendErrors.Add(1)
-		}
-		return err
-	}, nil)
 	sl.wg.Add(1)
 	go sl.read(&worker{h: r.h, r: r, c: &sl.c, log: log})
 	return sl, nil
@@ -163,7 +148,8 @@ func (sl *sctpListener) read(w *worker) {
 			}
 			continue
 		}
-		src := sipr.Source{Transport: sipr.SCTP, Remote: info.Peer, Ingress: sipr.Ingress{Point: sl.id, Conn: uint32(info.Assoc)}}
+		src := sipr.Source{Transport: sipr.SCTP, Remote: info.Peer, Ingress: sipr.Ingress{Point: sl.id, Conn: uint32(info.Assoc)},
+			Overloaded: sl.l.Overloaded(info.Assoc)}
 		if resp := w.handle(buf[:n], src); resp != nil {
 			sl.l.QueueMsg(resp, info.Assoc, 0, sipPPID)
 		}
@@ -177,10 +163,11 @@ func (sl *sctpListener) flush() {
 	}
 }
 
-// reply queues a relayed response for association conn: the caller reads
-// another connection and must not wait for this one.
+// reply sends a relayed response on association conn, or leaves it in the
+// Listener's backlog: the caller reads another connection and must not
+// wait for this one. The Listener counts it (see info).
 func (sl *sctpListener) reply(b []byte, conn uint32, _ netip.AddrPort) error {
-	return sl.relays.put(b, conn, 0)
+	return sl.l.WriteMsg(b, sctp.AssocID(conn), 0, sipPPID)
 }
 
 func (sl *sctpListener) update(s Spec) ([]string, error) {
@@ -250,10 +237,13 @@ func (sl *sctpListener) info() control.Listener {
 	li := control.Listener{Key: s.Key, Transport: s.Transport, Interface: s.Interface, Port: s.Port,
 		Since: sl.since, Counters: sl.c.snapshot()}
 	st := sl.l.Stats()
-	li.Counters.MessagesOut += st.Sent // queued responses; relayed ones are in sl.c
+	li.Counters.MessagesOut += st.Sent // responses, queued and relayed
 	li.Counters.SendErrors += st.SendFailed
 	li.Counters.Assocs = st.Assocs
 	li.Counters.Refused = st.Rejected
+	b := st.Backlog
+	li.Backlog = &control.Backlog{Messages: b.Messages, Bytes: b.Bytes, MaxAssocBytes: b.MaxAssocBytes, PeakBytes: b.PeakBytes,
+		LimitAssoc: b.LimitAssoc, LimitTotal: b.LimitTotal, Expired: b.Expired, Overflowed: b.Overflowed}
 	if addrs, err := sl.l.LocalAddrs(); err == nil {
 		for _, a := range addrs {
 			li.Addrs = append(li.Addrs, a.String())
@@ -338,7 +328,6 @@ func (sl *sctpListener) options() control.ListenerOptions {
 
 func (sl *sctpListener) close() error {
 	err := sl.l.Close() // the kernel shuts every association down gracefully
-	sl.relays.close()
 	sl.wg.Wait()
 	return err
 }
@@ -379,4 +368,6 @@ var optionTable = []sctpOption{
 	{"streams-out", func(o sctp.Options) string { return itoa(o.OutStreams) }, true, true, false},
 	{"streams-in", func(o sctp.Options) string { return itoa(o.InStreams) }, true, true, false},
 	{"sctp-max-assocs", func(o sctp.Options) string { return itoa(o.MaxAssocs) }, false, false, true},
+	{"sctp-backlog-assoc", func(o sctp.Options) string { a, _ := o.BacklogLimits(); return itoa(a) }, false, false, true},
+	{"sctp-backlog-total", func(o sctp.Options) string { _, t := o.BacklogLimits(); return itoa(t) }, false, false, true},
 }

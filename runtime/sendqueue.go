@@ -1,37 +1,47 @@
 package runtime
 
 import (
-	"bytes"
 	"errors"
 	"sync"
+	"time"
 )
 
 // sendQueue decouples senders from a connection that may be slow: put
-// copies the message into a bounded queue and returns at once (failing
-// when the queue is full), one writer goroutine sends in order and waits
-// for room in the socket's buffer as long as needed. A goroutine that
-// reads one connection and sends on another (forwarding to an agent,
-// relaying a response back to a client) is so never held up by the
-// other's peer; a burst the peer cannot take yet waits in the queue
-// instead of being dropped, and a peer that stops reading fills the queue
-// and gets 503s, not a stalled SBC.
+// sends the message itself when nothing waits and the socket takes it at
+// once (try), else copies it into a queue bounded in bytes and returns at
+// once (failing when the queue is full); one writer goroutine sends in order and
+// waits for room in the socket's buffer as long as the message's lifetime
+// allows (write decides, given when the message was queued). A goroutine
+// that reads one connection and sends on another (forwarding to an agent)
+// is so never held up by the other's peer; a burst the peer cannot take
+// yet waits in the queue instead of being dropped, and a peer that stops
+// reading fills the queue and gets 503s, not a stalled SBC.
 type sendQueue struct {
-	q     chan queued
-	done  chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
-	write func(queued) error
+	mu     sync.Mutex
+	q      []queued
+	bytes  int
+	limit  int           // bound of bytes
+	closed bool          // close was called
+	busy   bool          // a message is being sent (by put's try or the writer)
+	wake   chan struct{} // 1-buffered: q grew or closed
+	done   chan struct{} // closed when the writer has returned
+	write  func(queued) error
+	// try sends a message without waiting and reports whether it went;
+	// nil: every message goes through the writer.
+	try func(b []byte, context uint32) bool
 	// failed is called with what could not be sent, by write's error or
 	// because the queue was closed first; it may be nil.
 	failed func(queued, error)
 }
 
 // queued is one message: on connection conn (an SCTP association on a
-// listener), with an SCTP context (sctp-send-retries left).
+// listener), with an SCTP context (sctp-send-retries left), queued at
+// (zero when the writer was idle: it was queued just now).
 type queued struct {
 	b       []byte
 	conn    uint32
 	context uint32
+	at      time.Time
 }
 
 // errQueueFull: the peer does not take messages as fast as they come.
@@ -40,54 +50,102 @@ var errQueueFull = errors.New("send queue full: the peer does not keep up")
 // errQueueClosed: the connection is closing.
 var errQueueClosed = errors.New("connection closed")
 
-func newSendQueue(size int, write func(queued) error, failed func(queued, error)) *sendQueue {
-	s := &sendQueue{q: make(chan queued, size), done: make(chan struct{}), write: write, failed: failed}
-	s.wg.Add(1)
+// newSendQueue starts a queue of at most limit bytes.
+func newSendQueue(limit int, write func(queued) error, failed func(queued, error)) *sendQueue {
+	s := &sendQueue{limit: limit, wake: make(chan struct{}, 1), done: make(chan struct{}), write: write, failed: failed}
 	go s.run()
 	return s
 }
 
-// put queues a copy of b.
+// put sends b at once (try) when nothing else is being sent or waits,
+// else queues a copy. The time is taken only when messages wait already:
+// an idle writer takes the message at once.
 func (s *sendQueue) put(b []byte, conn, context uint32) error {
-	select {
-	case <-s.done:
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
 		return errQueueClosed
-	default:
-	}
-	select {
-	case s.q <- queued{b: bytes.Clone(b), conn: conn, context: context}:
-		return nil
-	default:
+	case s.bytes+len(b) > s.limit:
 		return errQueueFull
+	}
+	now := len(s.q) > 0 || s.busy
+	if s.try != nil && !now {
+		s.busy = true
+		s.mu.Unlock()
+		sent := s.try(b, context)
+		s.mu.Lock()
+		s.busy = false
+		if len(s.q) > 0 || s.closed {
+			s.kick() // what was queued meanwhile waited for this one
+		}
+		if sent {
+			return nil
+		}
+		if s.closed {
+			return errQueueClosed
+		}
+		now = true
+	}
+	m := queued{b: append([]byte(nil), b...), conn: conn, context: context}
+	if now {
+		m.at = time.Now()
+	}
+	s.q = append(s.q, m)
+	s.bytes += len(b)
+	s.kick()
+	return nil
+}
+
+// kick wakes the writer.
+func (s *sendQueue) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 
 func (s *sendQueue) run() {
-	defer s.wg.Done()
+	defer close(s.done)
 	for {
-		select {
-		case m := <-s.q:
-			if err := s.write(m); err != nil && s.failed != nil {
-				s.failed(m, err)
+		s.mu.Lock()
+		if len(s.q) == 0 || s.busy {
+			closed := s.closed && len(s.q) == 0
+			s.mu.Unlock()
+			if closed {
+				return
 			}
-		case <-s.done:
-			for {
-				select {
-				case m := <-s.q:
-					if s.failed != nil {
-						s.failed(m, errQueueClosed)
-					}
-				default:
-					return
-				}
-			}
+			<-s.wake
+			continue
 		}
+		m := s.q[0]
+		s.q[0] = queued{}
+		s.q = s.q[1:]
+		s.bytes -= len(m.b)
+		closed := s.closed
+		s.busy = true
+		s.mu.Unlock()
+		var err error
+		if closed {
+			err = errQueueClosed
+		} else {
+			err = s.write(m)
+		}
+		if err != nil && s.failed != nil {
+			s.failed(m, err)
+		}
+		s.mu.Lock()
+		s.busy = false
+		s.mu.Unlock()
 	}
 }
 
 // close stops the writer (after the write in progress, which closing the
 // socket ends) and hands what is left to failed.
 func (s *sendQueue) close() {
-	s.once.Do(func() { close(s.done) })
-	s.wg.Wait()
+	s.mu.Lock()
+	s.closed = true
+	s.kick()
+	s.mu.Unlock()
+	<-s.done
 }

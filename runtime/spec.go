@@ -21,6 +21,7 @@ type Spec struct {
 	Tracking  bool         // sctp-assoc-tracking
 	Reuse     bool         // sctp-assoc-reuse
 	Keepalive Keepalive    // TCP: keepalive of accepted connections
+	RcvBuf    int          // UDP: network-parameters udp-socket-rcvbuf
 }
 
 // Keepalive is the TCP keepalive of a listener's or an agent's connections.
@@ -29,7 +30,7 @@ type Keepalive = plan.Keepalive
 // specOf is the Spec of a planned listener.
 func specOf(l plan.Listener) Spec {
 	return Spec{Key: l.Key, Transport: l.Transport, Addrs: l.Addrs, Port: l.Port, Interface: l.Interface,
-		SCTP: sctpOptions(l.SCTP), Tracking: l.Tracking, Reuse: l.Reuse, Keepalive: l.Keepalive}
+		SCTP: sctpOptions(l.SCTP), Tracking: l.Tracking, Reuse: l.Reuse, Keepalive: l.Keepalive, RcvBuf: l.RcvBuf}
 }
 
 // sctpOptions converts planned SCTP options: the two structs have the same

@@ -131,10 +131,9 @@ func (l *tcpListener) serve(c *net.TCPConn, id uint32) {
 	}
 }
 
-// tcpRelayQueue is the number of relayed responses waiting for one TCP
-// connection (its queue is a channel of that capacity, made on the first
-// relay).
-const tcpRelayQueue = 256
+// tcpRelayQueue bounds the bytes of relayed responses waiting for one TCP
+// connection (a client that stops reading fills it; later responses fail).
+const tcpRelayQueue = 1 << 20
 
 // acceptedConn is an accepted connection as relayed responses see it: they go
 // through a sendQueue of its own, made on the first one, so that the

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -47,6 +48,11 @@ func openUDP(s Spec, r *router, id uint32, log *slog.Logger) (*udpListener, erro
 		return nil, err
 	}
 	w.SetHot(false) // until Engine.tuneReaders allows it: a thousand new hot readers would hold the Ps
+	if err := setRcvBuf(fd, s.RcvBuf); err != nil {
+		w.Close()
+		unix.Close(fd)
+		return nil, err
+	}
 	l := &udpListener{fd: fd, w: w, local: at, id: id, since: time.Now(), log: log}
 	if sa, err := unix.Getsockname(fd); err == nil { // the port the kernel chose for port 0
 		switch v := sa.(type) {
@@ -83,6 +89,40 @@ func bindUDP(at netip.AddrPort) (int, error) {
 		return -1, os.NewSyscallError("bind", err)
 	}
 	return fd, nil
+}
+
+// setRcvBuf sizes the socket's receive buffer to n bytes (0: leave the
+// system's default), so that a burst waits in the kernel instead of being
+// dropped: with SO_RCVBUFFORCE where the process may (CAP_NET_ADMIN), else
+// with SO_RCVBUF, which the kernel caps at net.core.rmem_max.
+func setRcvBuf(fd, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) == nil {
+		return nil
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n); err != nil {
+		return os.NewSyscallError("setsockopt SO_RCVBUF", err)
+	}
+	return nil
+}
+
+// skMeminfoDrops is the index of the drops counter in SO_MEMINFO's array
+// (SK_MEMINFO_DROPS): the datagrams the kernel dropped for the socket,
+// mostly because its receive buffer was full (/proc/net/udp's drops).
+const skMeminfoDrops = 8
+
+// socketDrops reads the socket's drops counter (0 if the kernel has none).
+func socketDrops(fd int) uint64 {
+	var m [16]uint32
+	l := uint32(unsafe.Sizeof(m))
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO,
+		uintptr(unsafe.Pointer(&m[0])), uintptr(unsafe.Pointer(&l)), 0)
+	if e != 0 || l < 4*(skMeminfoDrops+1) {
+		return 0
+	}
+	return uint64(m[skMeminfoDrops])
 }
 
 // udpReader is the reading goroutine's receive state, bound once so that
@@ -167,8 +207,16 @@ func (l *udpListener) reply(b []byte, _ uint32, to netip.AddrPort) error {
 var errNoAddress = errors.New("the Via names no address to send the response to")
 
 func (l *udpListener) update(s Spec) ([]string, error) {
-	old := l.spec.Swap(&s)
-	return metaChanges(old, &s), nil
+	old := l.spec.Load()
+	ch := metaChanges(old, &s)
+	if old.RcvBuf != s.RcvBuf {
+		if err := setRcvBuf(l.fd, s.RcvBuf); err != nil {
+			return nil, err
+		}
+		ch = append(ch, fmt.Sprintf("udp-socket-rcvbuf %d -> %d", old.RcvBuf, s.RcvBuf))
+	}
+	l.spec.Store(&s)
+	return ch, nil
 }
 
 // setHot allows or forbids the reader to go hot (Engine.tuneReaders).
@@ -176,8 +224,11 @@ func (l *udpListener) setHot(on bool) { l.w.SetHot(on) }
 
 func (l *udpListener) info() control.Listener {
 	s := l.spec.Load()
-	return control.Listener{Key: s.Key, Transport: s.Transport, Interface: s.Interface,
+	li := control.Listener{Key: s.Key, Transport: s.Transport, Interface: s.Interface,
 		Addrs: []string{l.local.String()}, Port: s.Port, Since: l.since, Counters: l.c.snapshot()}
+	li.RcvBuf, _ = unix.GetsockoptInt(l.fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	li.Counters.KernelDrops = socketDrops(l.fd)
+	return li
 }
 
 func (l *udpListener) close() error {

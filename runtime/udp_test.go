@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"net/netip"
 	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/acli-project/acli/runtime/control"
+	"golang.org/x/sys/unix"
 )
 
 // TestUDPListener: the blocking UDP listener answers small and large
@@ -156,4 +158,76 @@ func TestUnsupportedURIScheme(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// TestUDPReceiveBuffer: a burst of datagrams that nobody reads yet waits in
+// the socket's receive buffer when it is sized as udp-socket-rcvbuf says
+// (4 MiB, the default), where the operating system's default drops most
+// of it; either way the kernel's drops counter accounts for every datagram
+// that did not arrive.
+func TestUDPReceiveBuffer(t *testing.T) {
+	const burst, size = 400, 1200
+	for _, tt := range []struct {
+		name      string
+		rcvbuf    int
+		wantDrops bool
+	}{{"operating system default", 0, true}, {"udp-socket-rcvbuf 4194304", 4 << 20, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			fd, err := bindUDP(netip.MustParseAddrPort("127.0.0.1:0"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(fd)
+			if err := setRcvBuf(fd, tt.rcvbuf); err != nil {
+				t.Fatal(err)
+			}
+			sa, err := unix.Getsockname(fd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", sa.(*unix.SockaddrInet4).Port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			for range burst {
+				if _, err := c.Write(make([]byte, size)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := 0
+			buf := make([]byte, 2*size)
+			for {
+				if _, _, err := unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT); err != nil {
+					break
+				}
+				got++
+			}
+			drops := socketDrops(fd)
+			rcvbuf, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+			t.Logf("receive buffer %d bytes: %d of %d datagrams received, %d dropped", rcvbuf, got, burst, drops)
+			if got+int(drops) != burst {
+				t.Errorf("%d received + %d dropped, want the %d sent", got, drops, burst)
+			}
+			if (drops > 0) != tt.wantDrops {
+				t.Errorf("%d dropped; want drops %v", drops, tt.wantDrops)
+			}
+		})
+	}
+}
+
+// show sip-ports gives a UDP port's receive buffer and the kernel's drops.
+func TestUDPPortsShowBuffer(t *testing.T) {
+	p := freePort(t)
+	e := NewEngine(testLog(t))
+	defer e.Close()
+	np := map[string]string{"udp-socket-rcvbuf": "1048576"}
+	wantReport(t, e.Apply(config([]port{{"core", "UDP", "127.0.0.1", p, nil}}, np, nil), "v1"), []string{"UDP " + addr("127.0.0.1", p)}, nil, nil, 0)
+	ports := e.SIPPorts()
+	var b bytes.Buffer
+	control.WritePorts(&b, &ports)
+	want := fmt.Sprintf("  UDP 127.0.0.1:%d receive buffer 2097152 bytes, 0 datagrams dropped by the kernel (buffer full)\n", p)
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("show sip-ports:\n%s\nlacks %q", b.String(), want)
+	}
 }

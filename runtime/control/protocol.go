@@ -171,6 +171,12 @@ type Counters struct {
 	AssocsTotal uint64 `json:"assocs_total"` // opened since the listener started
 	Aborts      uint64 `json:"aborts"`       // lost or aborted (not shut down gracefully)
 	Refused     uint64 `json:"refused"`      // refused because sctp-max-assocs was reached
+	// Shed counts requests refused 503 with Retry-After because the
+	// listener was overloaded (an SCTP backlog over half its bound).
+	Shed uint64 `json:"shed,omitempty"`
+	// KernelDrops counts a UDP socket's datagrams the kernel dropped
+	// because its receive buffer was full (the socket's drops counter).
+	KernelDrops uint64 `json:"kernel_drops,omitempty"`
 }
 
 // Listener is one live listener.
@@ -182,6 +188,25 @@ type Listener struct {
 	Port      int       `json:"port"`
 	Since     time.Time `json:"since"`
 	Counters  Counters  `json:"counters"`
+	// RcvBuf is a UDP socket's receive buffer as the kernel has it
+	// (SO_RCVBUF: twice what was asked, for its bookkeeping).
+	RcvBuf int `json:"rcvbuf,omitempty"`
+	// Backlog is an SCTP listener's messages waiting for room in the send
+	// buffer.
+	Backlog *Backlog `json:"backlog,omitempty"`
+}
+
+// Backlog describes the messages of an SCTP listener that wait for room
+// in the send buffer (runtime/sctp.BacklogStats).
+type Backlog struct {
+	Messages      int    `json:"messages"`        // waiting now
+	Bytes         int    `json:"bytes"`           // waiting now
+	MaxAssocBytes int    `json:"max_assoc_bytes"` // of the association with most waiting
+	PeakBytes     int    `json:"peak_bytes"`      // the most that waited at once
+	LimitAssoc    int    `json:"limit_assoc"`     // sctp-backlog-assoc
+	LimitTotal    int    `json:"limit_total"`     // sctp-backlog-total
+	Expired       uint64 `json:"expired"`         // dropped: sctp-send-ttl passed
+	Overflowed    uint64 `json:"overflowed"`      // dropped: a limit was reached
 }
 
 // Option is one SCTP option of a listener: the kernel's value (getsockopt)
@@ -235,6 +260,10 @@ type PortState struct {
 	Reason     string   `json:"reason,omitempty"`
 	In         uint64   `json:"in"`
 	Out        uint64   `json:"out"`
+	// RcvBuf and KernelDrops: a UDP port's receive buffer and the
+	// datagrams the kernel dropped because it was full.
+	RcvBuf      int    `json:"rcvbuf,omitempty"`
+	KernelDrops uint64 `json:"kernel_drops,omitempty"`
 }
 
 // Ports are the sip-ports of the serving version and, when the last apply

@@ -63,6 +63,13 @@ func WriteSCTPInfo(w io.Writer, ls []Listener) {
 		fmt.Fprintf(tw, "  parse errors\t%d\n", c.ParseErrors)
 		fmt.Fprintf(tw, "  dropped\t%d\n", c.Dropped)
 		fmt.Fprintf(tw, "  send errors\t%d\n", c.SendErrors)
+		if b := l.Backlog; b != nil {
+			fmt.Fprintf(tw, "  send backlog\t%d messages, %d bytes (largest association %d), peak %d bytes\n",
+				b.Messages, b.Bytes, b.MaxAssocBytes, b.PeakBytes)
+			fmt.Fprintf(tw, "  backlog limits\t%d bytes per association, %d in all\n", b.LimitAssoc, b.LimitTotal)
+			fmt.Fprintf(tw, "  backlog dropped\t%d expired (sctp-send-ttl), %d overflowed\n", b.Expired, b.Overflowed)
+			fmt.Fprintf(tw, "  overload\t%d requests refused 503 with Retry-After (backlog over half a limit)\n", c.Shed)
+		}
 		tw.Flush()
 	}
 }
@@ -165,6 +172,12 @@ func writePortTable(w io.Writer, ports []PortState, counters bool) {
 		}
 	}
 	tw.Flush()
+	for _, ps := range ports {
+		if counters && ps.RcvBuf > 0 {
+			fmt.Fprintf(w, "  %s %s:%d receive buffer %d bytes, %d datagrams dropped by the kernel (buffer full)\n",
+				ps.Transport, ps.Address, ps.Port, ps.RcvBuf, ps.KernelDrops)
+		}
+	}
 	for _, ps := range ports {
 		if ps.State == StateFailed {
 			fmt.Fprintf(w, "%%   %s %s:%d failed: %s\n", ps.Transport, ps.Address, ps.Port, ps.Reason)

@@ -52,6 +52,7 @@ type Listener struct {
 	Tracking  bool        // sctp-assoc-tracking
 	Reuse     bool        // sctp-assoc-reuse
 	Keepalive Keepalive   // TCP: keepalive of accepted connections
+	RcvBuf    int         // UDP: network-parameters udp-socket-rcvbuf (bytes; 0: the system's)
 }
 
 // Port is one configured sip-port of an enabled sip-interface.
@@ -114,6 +115,10 @@ type SCTPOptions struct {
 	InStreams  int
 
 	MaxAssocs int // <= 0: unlimited
+
+	// BacklogAssoc and BacklogTotal bound in bytes the messages waiting
+	// for send room (sctp-backlog-assoc, sctp-backlog-total).
+	BacklogAssoc, BacklogTotal int
 }
 
 // Agent is one enabled session-agent: the connection the runtime keeps to
@@ -242,6 +247,8 @@ func (b *builder) options() {
 		OutStreams:      Streams,
 		InStreams:       Streams,
 		MaxAssocs:       i("sctp-max-assocs"),
+		BacklogAssoc:    i("sctp-backlog-assoc"),
+		BacklogTotal:    i("sctp-backlog-total"),
 	}
 	o := b.sctp
 	at := func(rule, param, msg string) {
@@ -330,6 +337,9 @@ func (b *builder) sipPorts() {
 		l := Listener{Transport: tr, Addrs: pi.addrs, Port: port.Port, Interface: name, SCTP: b.sctp,
 			Tracking: np.Str("sctp-assoc-tracking") == "enabled", Reuse: np.Str("sctp-assoc-reuse") == "enabled"}
 		l.Key = MakeKey(tr, l.Addrs, l.Port)
+		if tr == "UDP" {
+			l.RcvBuf = int(np.Int("udp-socket-rcvbuf"))
+		}
 		if tr == "TCP" {
 			// sip-interface tcp-keepalive enabled turns keepalive on with
 			// the network-parameters timers; none and disabled leave it off.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	goruntime "runtime"
+	"time"
 	"unsafe"
 
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
@@ -20,9 +21,9 @@ import (
 const (
 	batchSlots = 16      // messages per recvmmsg or sendmmsg
 	slotSize   = 8 << 10 // bytes per received message piece; larger messages come in pieces
-	// sendWaits bounds how many HotTimeouts a backlogged message waits
-	// for room in a full send buffer (a peer that stops reading) before
-	// it fails, and its association's backlog with it.
+	// sendWaits bounds how many HotTimeouts a Listener's ABORT or
+	// SHUTDOWN waits for room in a full send buffer (messages wait in the
+	// backlog instead, up to sctp-send-ttl).
 	sendWaits = 40
 )
 
@@ -128,12 +129,12 @@ func (e *endpoint) readBlocking(r *reader) error {
 // sendBatch is a blocking endpoint's queued messages, used by its reader
 // only; sending them (flushLocked) takes the endpoint's rmu.
 type sendBatch struct {
-	hdr   [batchSlots]mmsghdr
-	iov   [batchSlots]unix.Iovec
-	oob   [batchSlots][64]byte
-	data  [batchSlots][]byte // copies, their capacity reused
-	assoc [batchSlots]AssocID
-	n     int
+	hdr  [batchSlots]mmsghdr
+	iov  [batchSlots]unix.Iovec
+	oob  [batchSlots][64]byte
+	data [batchSlots][]byte // copies, their capacity reused
+	info [batchSlots]sctpwire.SndRcvInfo
+	n    int
 
 	sent, failed int   // since the last Flush
 	err          error // the first error since the last Flush
@@ -150,8 +151,8 @@ func (e *endpoint) queue(b []byte, assoc AssocID, stream uint16, ppid uint32) {
 	}
 	i := s.n
 	s.data[i] = append(s.data[i][:0], b...)
-	s.assoc[i] = assoc
-	oobn := sctpwire.PutSndRcvCmsg(s.oob[i][:], e.sndInfo(assoc, stream, ppid, 0))
+	s.info[i] = e.sndInfo(assoc, stream, ppid, 0)
+	oobn := sctpwire.PutSndRcvCmsg(s.oob[i][:], s.info[i])
 	h := &s.hdr[i].hdr
 	*h = unix.Msghdr{}
 	if len(s.data[i]) > 0 {
@@ -174,12 +175,16 @@ func (e *endpoint) flushLocked() {
 		s.failed++
 		e.txFailed.Add(1)
 		if s.err == nil {
-			s.err = fmt.Errorf("sctp: send to association %d: %w", s.assoc[i], err)
+			s.err = fmt.Errorf("sctp: send to association %d: %w", s.info[i].Assoc, err)
 		}
 	}
+	var now time.Time // when the first message went to the backlog
 	toBacklog := func(i int) {
-		if !e.slow.push(s.data[i], s.assoc[i], s.oob[i][:s.hdr[i].hdr.Controllen]) {
-			fail(i, errBacklogFull)
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if err := e.slow.push(s.data[i], s.info[i], now); err != nil {
+			fail(i, err)
 		}
 	}
 	for i := 0; i < s.n; {
@@ -191,12 +196,12 @@ func (e *endpoint) flushLocked() {
 		}
 		j := s.n // messages i..j-1 may go now: none is behind a backlog
 		if e.slow.n.Load() > 0 {
-			if e.slow.holds(s.assoc[i]) {
+			if e.slow.holds(AssocID(s.info[i].Assoc)) {
 				toBacklog(i)
 				i++
 				continue
 			}
-			for j = i + 1; j < s.n && !e.slow.holds(s.assoc[j]); j++ {
+			for j = i + 1; j < s.n && !e.slow.holds(AssocID(s.info[j].Assoc)); j++ {
 			}
 		}
 		k, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(e.fd), uintptr(unsafe.Pointer(&s.hdr[i])),

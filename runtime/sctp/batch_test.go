@@ -328,12 +328,12 @@ func TestFlushBeforeWait(t *testing.T) {
 // TestBacklog: a peer that does not read fills its association's send
 // buffer. Flush then returns at once, the Listener goes on answering
 // another association, and the stuck association's messages wait in the
-// backlog: sent in order once the peer reads, failed together when it
-// leaves them 200 ms without room. The kernel's default sndbuf_policy (0)
-// shares one send buffer among a socket's associations, so that a peer
-// that does not read leaves none to the others; the test asks for one
-// buffer per association (1), as an operator would for a server with
-// many peers.
+// backlog: sent in order once the peer reads, dropped and counted as
+// expired when the peer leaves them without room beyond sctp-send-ttl.
+// The kernel's default sndbuf_policy (0) shares one send buffer among a
+// socket's associations, so that a peer that does not read leaves none to
+// the others; the test asks for one buffer per association (1), as an
+// operator would for a server with many peers.
 func TestBacklog(t *testing.T) {
 	testcfg.SndbufPolicy(t, "1")
 	l := smallSendBuffer(t)
@@ -406,8 +406,13 @@ func TestBacklog(t *testing.T) {
 			st.Sent, st.SendFailed, l.e.slow.n.Load(), total+1)
 	}
 
-	// A peer that never reads: its backlog fails after sendWaits
-	// timeouts, all of it.
+	// A peer that never reads, with sctp-send-ttl 300: its backlog
+	// expires after 300 ms, all of it, counted.
+	o := l.Options()
+	o.SendTTL = 300
+	if err := l.SetOptions(o); err != nil {
+		t.Fatal(err)
+	}
 	stuckOpts := testOptions()
 	stuckOpts.RcvBuf = 4096
 	stuck, stuckID := connect("stuck", stuckOpts)
@@ -415,26 +420,39 @@ func TestBacklog(t *testing.T) {
 	before := l.Stats()
 	more := stuff(stuckID)
 	backlogged := uint64(l.e.slow.n.Load())
-	deadline := time.Now().Add(5 * time.Second)
-	for l.e.slow.n.Load() > 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	start := time.Now()
+	for l.e.slow.n.Load() > 0 && time.Since(start) < 5*time.Second {
+		time.Sleep(10 * time.Millisecond)
 	}
 	st := l.Stats()
 	if n := l.e.slow.n.Load(); n != 0 {
 		t.Fatalf("backlog of a peer that never reads: %d messages left after 5s", n)
 	}
-	if failed := st.SendFailed - before.SendFailed; failed != backlogged {
-		t.Errorf("failed %d, want the %d backlogged (of %d queued)", failed, backlogged, more)
+	t.Logf("%d backlogged messages expired after %v", backlogged, time.Since(start).Round(time.Millisecond))
+	if failed := st.SendFailed - before.SendFailed; failed != backlogged || st.Backlog.Expired-before.Backlog.Expired != backlogged {
+		t.Errorf("failed %d, expired %d; want the %d backlogged (of %d queued)", failed,
+			st.Backlog.Expired-before.Backlog.Expired, backlogged, more)
 	}
 	if sent := st.Sent - before.Sent; sent+backlogged != uint64(more) {
 		t.Errorf("sent %d + backlogged %d, want the %d queued", sent, backlogged, more)
 	}
+	if st.Backlog.Messages != 0 || st.Backlog.Bytes != 0 || st.Backlog.PeakBytes < 8*4096 ||
+		st.Backlog.LimitAssoc != DefaultBacklogAssoc || st.Backlog.LimitTotal != DefaultBacklogTotal {
+		t.Errorf("backlog stats %+v", st.Backlog)
+	}
 }
 
-// TestWriteMsgNoRoom: a Listener's WriteMsg to a peer that does not read
-// gives up after sendWaits timeouts instead of waiting for ever.
-func TestWriteMsgNoRoom(t *testing.T) {
+// TestWriteMsgBacklog: a Listener's WriteMsg to a peer that does not read
+// never waits: the messages the send buffer cannot take wait in the
+// backlog up to its bound per association (sctp-backlog-assoc), and
+// those beyond it are refused at once and counted.
+func TestWriteMsgBacklog(t *testing.T) {
 	l := smallSendBuffer(t)
+	o := l.Options()
+	o.BacklogAssoc = 64 << 10
+	if err := l.SetOptions(o); err != nil {
+		t.Fatal(err)
+	}
 	co := testOptions()
 	co.RcvBuf = 4096
 	c := dial(t, nil, []netip.Addr{lo1}, l.Port(), co)
@@ -448,22 +466,26 @@ func TestWriteMsgNoRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := bytes.Repeat([]byte{'x'}, 4096)
-	start := time.Now()
 	for i := 0; ; i++ {
+		start := time.Now()
 		err := l.WriteMsg(m, info.Assoc, 0, 0)
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Fatalf("WriteMsg %d waited %v", i, d)
+		}
 		if err == nil {
-			if i > 1000 || time.Since(start) > 10*time.Second {
-				t.Fatalf("%d messages to a peer that does not read, all sent", i)
+			if i > 1000 {
+				t.Fatalf("%d messages to a peer that does not read, all taken", i)
 			}
 			continue
 		}
-		if !errors.Is(err, errNoRoom) {
-			t.Fatalf("message %d: %v, want the no-room error", i, err)
+		if !errors.Is(err, errAssocFull) {
+			t.Fatalf("message %d: %v, want the backlog-full error", i, err)
 		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Fatalf("WriteMsg gave up after %v", d)
+		st := l.Stats().Backlog
+		if st.Overflowed != 1 || st.Bytes > 64<<10 || st.Bytes < 60<<10 || st.MaxAssocBytes != st.Bytes || st.LimitAssoc != 64<<10 {
+			t.Errorf("backlog %+v: want 1 overflowed, 16 messages of 4096 bytes held", st)
 		}
-		t.Logf("message %d: %v", i, err)
+		t.Logf("message %d: %v; backlog %+v", i, err, st)
 		return
 	}
 }

@@ -166,3 +166,67 @@ func TestSetSendOptions(t *testing.T) {
 		t.Error("sent ordered after SetSendOptions(_, true)")
 	}
 }
+
+// WriteMsgQueued waits for room no longer than the message's lifetime,
+// counted from when it was queued: to a peer that does not read, with
+// sctp-send-ttl 300, a message queued now fails with ErrExpired after
+// 300 ms, one queued 400 ms ago at once; with no lifetime it waits until
+// the peer reads.
+func TestWriteMsgQueued(t *testing.T) {
+	o := testOptions()
+	o.RcvBuf = 4096
+	l, err := Listen([]netip.Addr{lo1}, 0, o) // not read until the end: its window closes
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := dial(t, []netip.Addr{lo3}, []netip.Addr{lo1}, l.Port(), testOptions())
+	// Full, without a lifetime (the kernel keeps them), once the peer's
+	// SACKs of what its window took have come back too.
+	for range 3 {
+		fill(t, c)
+		time.Sleep(400 * time.Millisecond)
+	}
+	c.SetSendOptions(300, false)
+	m := []byte("late")
+	for _, tt := range []struct {
+		name     string
+		queued   time.Time
+		min, max time.Duration
+	}{
+		{"queued now", time.Now(), 250 * time.Millisecond, 2 * time.Second},
+		{"queued 400 ms ago", time.Now().Add(-400 * time.Millisecond), 0, 50 * time.Millisecond},
+	} {
+		start := time.Now()
+		err := c.WriteMsgQueued(m, 0, 0, 0, tt.queued)
+		d := time.Since(start)
+		if !errors.Is(err, ErrExpired) || d < tt.min || d > tt.max {
+			t.Errorf("%s: %v after %v; want ErrExpired after %v to %v", tt.name, err, d, tt.min, tt.max)
+		}
+	}
+	c.SetSendOptions(0, false)
+	done := make(chan error, 1)
+	go func() { done <- c.WriteMsgQueued(m, 0, 0, 0, time.Now().Add(-time.Hour)) }()
+	select {
+	case err := <-done:
+		t.Fatalf("without a lifetime, to a peer that does not read: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	go func() { // the peer reads: room again
+		buf := make([]byte, 4096)
+		l.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			if _, _, err := l.ReadMsg(buf); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("once the peer reads: %v", err)
+		}
+	case <-time.After(8 * time.Second):
+		t.Fatal("still waiting 8s after the peer began to read")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -106,8 +107,9 @@ func (c *Conn) ReadMsg(buf []byte) (int, RecvInfo, error) {
 	return n, info, err
 }
 
-// WriteMsg sends b as one message on stream with ppid (see
-// Listener.WriteMsg).
+// WriteMsg sends b as one message on stream with ppid, unordered if
+// Options.Unordered and with lifetime Options.SendTTL, waiting for room in
+// the send buffer as long as it takes (see WriteMsgQueued).
 func (c *Conn) WriteMsg(b []byte, stream uint16, ppid uint32) error {
 	return c.e.writeMsg(b, c.assoc, stream, ppid, 0)
 }
@@ -118,6 +120,58 @@ func (c *Conn) WriteMsg(b []byte, stream uint16, ppid uint32) error {
 // The runtime counts resend attempts in it, as sctp_send_retries does.
 func (c *Conn) WriteMsgContext(b []byte, stream uint16, ppid, context uint32) error {
 	return c.e.writeMsg(b, c.assoc, stream, ppid, context)
+}
+
+// WriteMsgQueued is WriteMsgContext for a message queued at queued (zero:
+// now): it waits for room only as long as the message's lifetime allows
+// (Options.SendTTL from queued; for ever when 0), gives the kernel what is
+// left of that lifetime, and fails with ErrExpired when it passes first.
+// Only one goroutine at a time may call it (it sets the write deadline).
+func (c *Conn) WriteMsgQueued(b []byte, stream uint16, ppid, context uint32, queued time.Time) error {
+	info := c.e.sndInfo(c.assoc, stream, ppid, context)
+	err := c.e.trySend(b, info)
+	if errors.Is(err, ErrWouldBlock) {
+		err = c.writeQueued(b, info, queued)
+	}
+	if err != nil {
+		return fmt.Errorf("sctp: send to association %d: %w", c.assoc, err)
+	}
+	return nil
+}
+
+// writeQueued waits for room to send b up to the end of its lifetime.
+func (c *Conn) writeQueued(b []byte, info sctpwire.SndRcvInfo, queued time.Time) error {
+	if info.TimeToLive == 0 {
+		return c.e.send(b, info)
+	}
+	if queued.IsZero() {
+		queued = time.Now()
+	}
+	deadline := queued.Add(time.Duration(info.TimeToLive) * time.Millisecond)
+	if !time.Now().Before(deadline) {
+		return ErrExpired
+	}
+	c.e.f.SetWriteDeadline(deadline)
+	defer c.e.f.SetWriteDeadline(time.Time{})
+	var oob [64]byte
+	var serr error
+	err := c.e.rc.Write(func(fd uintptr) bool {
+		left := time.Until(deadline)
+		if left <= 0 {
+			serr = ErrExpired
+			return true
+		}
+		info.TimeToLive = uint32((left + time.Millisecond - 1) / time.Millisecond)
+		_, serr = sendmsg(int(fd), b, oob[:sctpwire.PutSndRcvCmsg(oob[:], info)])
+		return serr != unix.EAGAIN
+	})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return ErrExpired
+	}
+	if err != nil {
+		return mapErr(err)
+	}
+	return serr
 }
 
 // TryWriteMsg is WriteMsgContext without waiting: when the send buffer is full

@@ -17,11 +17,16 @@
 //
 // # Sending
 //
-// The reader never waits for room in the send buffer: a response that
-// finds it full waits in the Listener's backlog, which its own goroutine
-// sends in order (backlog.go), so that a peer slow to read, perhaps
-// because it is itself waiting for the server to read, cannot stall the
-// others. How much the others are spared depends on the kernel: with
+// Neither the reader nor WriteMsg waits for room in the send buffer: a
+// message that finds it full waits in the Listener's backlog, which its
+// own goroutine sends in order per association (backlog.go), so that a
+// peer slow to read, perhaps because it is itself waiting for the server
+// to read, cannot stall the others. A message waits as long as
+// sctp-send-ttl allows, counted from when it was backlogged, in a backlog
+// bounded in bytes per association and in all; what expires or does not
+// fit is dropped and counted (Stats.Backlog). Overloaded reports when more
+// than half of either bound waits: the peers do not take responses as fast
+// as they send requests, the point where a server should refuse new work. How much the others are spared depends on the kernel: with
 // net.sctp.sndbuf_policy 0 (Linux's default) all associations of a socket
 // share its send buffer, and a peer that stops reading fills it for every
 // association until the stack gives its messages up (sctp-send-ttl) or the

@@ -64,10 +64,13 @@ type Stats struct {
 	// calls that returned messages, and the messages (notifications and
 	// pieces included) they returned.
 	Reads, Messages uint64
-	// Sent and SendFailed count the messages queued with QueueMsg that
-	// were sent, and that failed (the association was gone, the peer did
-	// not read, the Listener was closed).
+	// Sent and SendFailed count a Listener's messages (QueueMsg and
+	// WriteMsg) that were sent, and that failed (the association was gone,
+	// the peer did not read within sctp-send-ttl, the backlog was full,
+	// the Listener was closed).
 	Sent, SendFailed uint64
+	// Backlog describes a Listener's messages waiting for room.
+	Backlog BacklogStats
 }
 
 // endpoint is a one-to-many SCTP socket in an os.File: a Conn's is
@@ -223,9 +226,8 @@ type sender struct {
 	ctl  func(fd uintptr)      // send, for RawConn.Control
 }
 
-// send makes the sendmsg; on a blocking endpoint (a Listener's WriteMsg)
-// it waits for room up to sendWaits HotTimeouts (SO_SNDTIMEO), as the
-// backlog does.
+// send makes the sendmsg; on a blocking endpoint (a Listener's Abort or
+// Shutdown) it waits for room up to sendWaits HotTimeouts (SO_SNDTIMEO).
 func (s *sender) send(fd uintptr) bool {
 	for waits := 0; ; waits++ {
 		_, s.err = sendmsg(int(fd), s.b, s.oob[:s.oobn])
@@ -273,6 +275,15 @@ func initSocket(fd int, o Options, events []sctpwire.NotificationType) error {
 	if err := unix.SetsockoptInt(fd, sctpwire.SolSCTP, sctpwire.OptRecvRcvInfo, 1); err != nil {
 		return fmt.Errorf("sctp: SCTP_RECVRCVINFO: %w", err)
 	}
+	// A SIP message goes at once, as in Kamailio's sctp module: with
+	// Nagle's algorithm the stack holds a message while earlier ones are
+	// unacknowledged until a full packet's worth waits (64 KiB on
+	// loopback), that is until the peer's delayed SACK (200 ms) when
+	// less is queued, as when a send buffer full of a slow peer's
+	// messages drains.
+	if err := unix.SetsockoptInt(fd, sctpwire.SolSCTP, sctpwire.OptNoDelay, 1); err != nil {
+		return fmt.Errorf("sctp: SCTP_NODELAY: %w", err)
+	}
 	return Apply(fd, o)
 }
 
@@ -317,7 +328,10 @@ func recvmsg(fd int, p, oob, name []byte) (n, oobn, namelen, flags int, err erro
 
 // sendmsg is sendmsg(2); unlike unix.SendmsgN it sends an empty message as
 // such (SCTP_ABORT and SCTP_EOF need that).
-func sendmsg(fd int, p, oob []byte) (int, error) {
+func sendmsg(fd int, p, oob []byte) (int, error) { return sendmsgFlags(fd, p, oob, 0) }
+
+// sendmsgFlags is sendmsg with flags (MSG_DONTWAIT) besides MSG_NOSIGNAL.
+func sendmsgFlags(fd int, p, oob []byte, flags int) (int, error) {
 	var msg unix.Msghdr
 	var iov unix.Iovec
 	if len(p) > 0 {
@@ -330,7 +344,7 @@ func sendmsg(fd int, p, oob []byte) (int, error) {
 		msg.SetControllen(len(oob))
 	}
 	for {
-		r, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_NOSIGNAL)
+		r, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(unix.MSG_NOSIGNAL|flags))
 		if e == unix.EINTR {
 			continue
 		}
@@ -503,9 +517,17 @@ func (e *endpoint) sndInfo(assoc AssocID, stream uint16, ppid, context uint32) s
 	return info
 }
 
-// writeMsg sends b on assoc, waiting for room in the send buffer.
+// writeMsg sends b on assoc: a Conn waits for room in the send buffer, a
+// Listener sends at once or queues b in its backlog.
 func (e *endpoint) writeMsg(b []byte, assoc AssocID, stream uint16, ppid, context uint32) error {
-	if err := e.send(b, e.sndInfo(assoc, stream, ppid, context)); err != nil {
+	info := e.sndInfo(assoc, stream, ppid, context)
+	var err error
+	if e.blocking {
+		err = e.sendOrQueue(b, info)
+	} else {
+		err = e.send(b, info)
+	}
+	if err != nil {
 		return fmt.Errorf("sctp: send to association %d: %w", assoc, err)
 	}
 	return nil
@@ -515,6 +537,35 @@ func (e *endpoint) writeMsg(b []byte, assoc AssocID, stream uint16, ppid, contex
 func (e *endpoint) tryWriteMsg(b []byte, assoc AssocID, stream uint16, ppid, context uint32) error {
 	if err := e.trySend(b, e.sndInfo(assoc, stream, ppid, context)); err != nil {
 		return fmt.Errorf("sctp: send to association %d: %w", assoc, err)
+	}
+	return nil
+}
+
+// sendOrQueue sends b on a blocking endpoint without waiting: at once when
+// the association has room and nothing in the backlog, else into the
+// backlog (see backlog).
+func (e *endpoint) sendOrQueue(b []byte, info sctpwire.SndRcvInfo) error {
+	if !e.slow.holds(AssocID(info.Assoc)) {
+		var oob [64]byte
+		n := sctpwire.PutSndRcvCmsg(oob[:], info)
+		var serr error
+		if err := e.rc.Control(func(fd uintptr) { _, serr = sendmsgFlags(int(fd), b, oob[:n], unix.MSG_DONTWAIT) }); err != nil {
+			e.txFailed.Add(1)
+			return mapErr(err)
+		}
+		switch serr {
+		case nil:
+			e.txSent.Add(1)
+			return nil
+		case unix.EAGAIN:
+		default:
+			e.txFailed.Add(1)
+			return serr
+		}
+	}
+	if err := e.slow.push(b, info, time.Now()); err != nil {
+		e.txFailed.Add(1)
+		return err
 	}
 	return nil
 }
@@ -628,6 +679,9 @@ func (e *endpoint) statsSnapshot() Stats {
 	e.mu.Unlock()
 	st.Reads, st.Messages = e.rxBatches.Load(), e.rxMsgs.Load()
 	st.Sent, st.SendFailed = e.txSent.Load(), e.txFailed.Load()
+	if e.slow != nil {
+		st.Backlog = e.slow.stats()
+	}
 	return st
 }
 

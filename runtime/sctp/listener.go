@@ -90,8 +90,8 @@ func (l *Listener) QueueMsg(b []byte, assoc AssocID, stream uint16, ppid uint32)
 // the last Flush, with the first failure. It does not wait for room: a
 // message whose association's send buffer is full waits in the Listener's
 // backlog, sent in order by another goroutine (and counted in Stats, not
-// here) while the reader goes on; it fails after 200 ms without room, and
-// the rest of its association's backlog with it. Only the goroutine that calls
+// here) while the reader goes on, for as long as sctp-send-ttl allows
+// (Options.SendTTL, from when it was backlogged). Only the goroutine that calls
 // ReadMsg may call it. ReadMsg sends what is queued itself before it waits
 // for the kernel, so nothing queued waits for the next message; Flush
 // collects the counts (and sends at once what ReadMsg would).
@@ -106,6 +106,14 @@ func (l *Listener) Flush() (sent, failed int, err error) {
 	s.sent, s.failed, s.err = 0, 0, nil
 	return sent, failed, err
 }
+
+// Overloaded reports whether the Listener is over its capacity for assoc:
+// the messages waiting for room, assoc's or all of them, are more than half
+// their bound (Options.BacklogAssoc, BacklogTotal). Then the peer, or the
+// peers together, do not take responses as fast as they send requests, and
+// a server should refuse new work until they catch up. Any goroutine may
+// call it; it takes no lock while nothing waits.
+func (l *Listener) Overloaded(assoc AssocID) bool { return l.e.slow.overloaded(assoc) }
 
 // SetHot allows (true, the default) or forbids the reader to keep its P
 // between messages while they flow (see package blockread). Forbid it when
@@ -133,8 +141,11 @@ func (l *Listener) ReadMsg(buf []byte) (int, RecvInfo, error) { return l.e.readM
 
 // WriteMsg sends b as one message on association assoc, stream and ppid
 // (the wire value; SIP uses 0), unordered if Options.Unordered and with
-// lifetime Options.SendTTL. It waits for room in the send buffer for up to
-// 200 ms (a peer that does not read), then fails.
+// lifetime Options.SendTTL. It never waits: when the association's send
+// buffer is full, or earlier messages for it wait in the backlog, b joins
+// them (see Flush); it fails when the backlog is at one of its bounds
+// (Options.BacklogAssoc, BacklogTotal) or the association is gone. Any
+// goroutine may call it.
 func (l *Listener) WriteMsg(b []byte, assoc AssocID, stream uint16, ppid uint32) error {
 	return l.e.writeMsg(b, assoc, stream, ppid, 0)
 }

@@ -68,6 +68,13 @@ type Options struct {
 	// beyond it is aborted at once and counted in Stats.Rejected. <= 0 is
 	// unlimited (sctp_max_assocs -1). It is not a kernel option.
 	MaxAssocs int
+
+	// BacklogAssoc and BacklogTotal bound, in bytes, a Listener's
+	// messages waiting for room in the send buffer: one association's
+	// and all (sctp-backlog-assoc, sctp-backlog-total); 0:
+	// DefaultBacklogAssoc, DefaultBacklogTotal. BacklogAssoc bounds a
+	// session-agent's queue too. They are not kernel options.
+	BacklogAssoc, BacklogTotal int
 }
 
 // DefaultOptions returns the defaults of the SBC guide (RFC 4960 section

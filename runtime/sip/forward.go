@@ -330,7 +330,10 @@ func (h *Handler) forward(req *sip.Request, b []byte, src Source, out *bytes.Buf
 
 	if err := hop.Send(out.Bytes()); err != nil {
 		out.Reset()
-		r := answer(503, "Service Unavailable", unavailableWarning)
+		r := answer(503, "Service Unavailable", func(w *bytes.Buffer) {
+			w.WriteString("Retry-After: " + strconv.Itoa(RetryAfter) + "\r\n")
+			unavailableWarning(w)
+		})
 		if r.Verdict == Answered {
 			r.Verdict = Unavailable
 		}

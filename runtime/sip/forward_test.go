@@ -202,8 +202,54 @@ func TestForwardAnswers(t *testing.T) {
 			if tt.verdict == Unavailable && !strings.Contains(out.String(), "\r\nWarning: 399 acli \"session-agent out of service\"\r\n") {
 				t.Errorf("503 without its Warning:\n%s", out.String())
 			}
-			if tt.name == "send fails" && res.SendErr == nil {
-				t.Error("no SendErr")
+			if tt.name == "send fails" && (res.SendErr == nil || !strings.Contains(out.String(), "\r\nRetry-After: 1\r\n")) {
+				t.Errorf("SendErr %v; 503 without Retry-After:\n%s", res.SendErr, out.String())
+			}
+		})
+	}
+}
+
+// An overloaded ingress refuses new requests, its own and those for a
+// session-agent, with 503 and Retry-After, before routing; ACKs and
+// responses go their way as ever.
+func TestOverloaded(t *testing.T) {
+	hop := newUDPHop(t)
+	agent := &agentTarget{hop: hop}
+	h := NewHandler()
+	r := NewRoutes()
+	r.Add("core-172S1", 0, agent)
+	h.SetRoutes(r)
+	src := clientSrc
+	src.Overloaded = true
+	var out bytes.Buffer
+	h.Process(withBody(message(), "hello"), clientSrc, &out) // not overloaded: forwarded
+	fwd := hop.recv(t)
+	i := strings.Index(fwd, "\r\nVia: ")
+	resp := "SIP/2.0 200 OK" + fwd[i:strings.Index(fwd, "\r\nMax-Forwards")] + "\r\nFrom: <sip:bob@example.com>;tag=f1\r\n" +
+		"To: <sip:alice@core-172S1>;tag=a1\r\nCall-ID: msg-1\r\nCSeq: 5 MESSAGE\r\nContent-Length: 0\r\n\r\n"
+	for _, tt := range []struct {
+		name    string
+		msg     []byte
+		verdict Verdict
+	}{
+		{"options", options(), Shed},
+		{"message for an agent", withBody(message(), "hello"), Shed},
+		{"not an agent", method("MESSAGE"), Shed},
+		{"ack", bytes.Replace(method("ACK"), []byte("bob@127.0.0.1"), []byte("bob@core-172s1"), 1), Forwarded},
+		{"response to a forwarded request", []byte(resp), Relayed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := h.Process(tt.msg, src, &out)
+			if res.Verdict != tt.verdict {
+				t.Fatalf("verdict %v, want %v\n%s", res.Verdict, tt.verdict, out.String())
+			}
+			switch tt.verdict {
+			case Shed:
+				if !strings.HasPrefix(out.String(), "SIP/2.0 503 Service Unavailable\r\n") || !strings.Contains(out.String(), "\r\nRetry-After: 1\r\n") {
+					t.Errorf("refusal:\n%s", out.String())
+				}
+			case Forwarded:
+				hop.recv(t)
 			}
 		})
 	}

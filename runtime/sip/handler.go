@@ -12,7 +12,7 @@
 //
 // Requests whose Request-URI host is a session-agent (Routes) are
 // forwarded to it (Forwarded), answered 503 Service Unavailable while it
-// is out of service, 482 Loop Detected when they come back unchanged, 483
+// is out of service (with Retry-After when its queue is full), 482 Loop Detected when they come back unchanged, 483
 // Too Many Hops at Max-Forwards 0, 420 for a Proxy-Require. Responses to
 // forwarded requests go back by Via (Relayed); responses to the SBC's own
 // OPTIONS pings are Own.
@@ -34,6 +34,9 @@
 //   - Max-Forwards 0 (not OPTIONS): 483 Too Many Hops; a Require with any
 //     option tag: 420 Bad Extension with Unsupported; a version other than
 //     SIP/2.0: 505.
+//   - Any request (but an ACK) while the caller reports its ingress
+//     overloaded (Source.Overloaded): 503 Service Unavailable with
+//     Retry-After (Shed), before routing.
 //   - A malformed request whose Via, From, To, Call-ID and CSeq could be
 //     read: 400 Bad Request naming the problem. Anything else malformed,
 //     and every response that is not to one of the SBC's requests, is
@@ -92,6 +95,7 @@ const (
 	Unavailable // a request for a session-agent out of service: 503 in the buffer
 	Relayed     // a response to a forwarded request: the buffer holds it for Result.Back / Result.To
 	Own         // a response to the SBC's own request (a ping): Result.Back.Point, Seq, Status
+	Shed        // a request refused because its ingress is overloaded: 503 with Retry-After in the buffer
 )
 
 func (v Verdict) String() string {
@@ -102,7 +106,7 @@ func (v Verdict) String() string {
 }
 
 var verdictNames = [...]string{"answered", "ignored", "response", "malformed", "rejected",
-	"forwarded", "unavailable", "relayed", "own"}
+	"forwarded", "unavailable", "relayed", "own", "shed"}
 
 // Source is where a message came from.
 type Source struct {
@@ -111,7 +115,15 @@ type Source struct {
 	// Ingress is the listener or session-agent connection it came on, so
 	// that responses to a forwarded request find their way back.
 	Ingress Ingress
+	// Overloaded refuses new requests: each (but an ACK) is answered 503
+	// Service Unavailable with Retry-After (Shed) instead of being
+	// answered or forwarded; responses are relayed as ever.
+	Overloaded bool
 }
+
+// RetryAfter is the Retry-After, in seconds, of the 503 that refuses a
+// request for overload or because a session-agent's queue is full.
+const RetryAfter = 1
 
 // Result is what Process did with a message.
 type Result struct {
@@ -205,8 +217,10 @@ func (h *Handler) Process(b []byte, src Source, out *bytes.Buffer) (res Result) 
 	if len(bytes.Trim(b, "\r\n")) == 0 {
 		return Result{Verdict: Ignored} // keepalive (RFC 5626 CRLF) or padding
 	}
-	if v, ok := h.answerQuick(b, src, out); ok {
-		return Result{Verdict: v}
+	if !src.Overloaded {
+		if v, ok := h.answerQuick(b, src, out); ok {
+			return Result{Verdict: v}
+		}
 	}
 	msg, err := h.parser.ParseSIP(b)
 	req, isReq := msg.(*sip.Request)
@@ -222,6 +236,10 @@ func (h *Handler) Process(b []byte, src Source, out *bytes.Buffer) (res Result) 
 			return h.relay(resp, b, out)
 		}
 		return Result{Verdict: Malformed}
+	}
+	if src.Overloaded && req.Method != sip.ACK && err == nil && req.Via() != nil && missing(req) == "" {
+		h.respond(req, src, out, 503, "Service Unavailable", overloadHeaders)
+		return Result{Verdict: Shed}
 	}
 	var t Target
 	if !foreign {
@@ -239,6 +257,12 @@ func (h *Handler) Process(b []byte, src Source, out *bytes.Buffer) (res Result) 
 		return h.forward(req, b, src, out, t)
 	}
 	return Result{Verdict: h.local(req, err, foreign, src, out)}
+}
+
+// overloadHeaders are those of a 503 for overload.
+func overloadHeaders(w *bytes.Buffer) {
+	w.WriteString("Retry-After: " + strconv.Itoa(RetryAfter) + "\r\n")
+	w.WriteString("Warning: 399 acli \"overloaded: responses wait for the peer to read\"\r\n")
 }
 
 // foreignScheme reports whether b is a request whose Request-URI has a
