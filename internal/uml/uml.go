@@ -104,12 +104,54 @@ func Main(m Runner) int {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, timeout+bootMargin)
 	defer cancel()
+	unlock, err := lockGuest(ctx, LockPath())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "uml: %v\n", err)
+		return 1
+	}
+	defer unlock()
 	code, err := RunInGuest(ctx, kernel, os.Stdout, os.Stderr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "uml: %v\n", err)
 		return 1
 	}
 	return code
+}
+
+// LockPath is the host-wide lock file that makes the guests of test
+// packages run one at a time.
+//
+// go test runs several packages at once (one per CPU); two guests each
+// driving SIPp at the rates the tests offer would share the host's CPUs
+// and each would run above its capacity, so calls would time out for
+// reasons of the test machine, not of the code under test. One guest at a
+// time gets a whole host CPU (its guest kernel runs on one).
+func LockPath() string { return filepath.Join(os.TempDir(), "acli-uml-guest.lock") }
+
+// lockGuest waits until this process holds the exclusive lock on path (a
+// flock(2), released by the kernel when the process exits) or ctx ends,
+// and returns the function that releases it.
+func lockGuest(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("the guest lock: %w", err)
+	}
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if err != unix.EWOULDBLOCK && err != unix.EINTR {
+			f.Close()
+			return nil, fmt.Errorf("the guest lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("waiting for another test package's guest to finish (lock %s): %w", path, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // MissingMessage is what Main prints, before failing, where the kernel has

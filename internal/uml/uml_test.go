@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -192,5 +193,45 @@ func TestMissingMessage(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q:\n%s", want, msg)
 		}
+	}
+}
+
+// The guest lock is exclusive: a second holder waits until the first
+// releases it, and gives up with its context.
+func TestLockGuest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "guest.lock")
+	unlock, err := lockGuest(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if u, err := lockGuest(short, path); err == nil {
+		u()
+		t.Fatal("a second holder got the lock while the first held it")
+	} else if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "another test package's guest") {
+		t.Errorf("second holder: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		u, err := lockGuest(context.Background(), path)
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("the second holder did not wait: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	unlock()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second holder still waits after the first released the lock")
 	}
 }
