@@ -14,7 +14,7 @@ import (
 //
 // A misspelt name panics when the package is loaded, so that every test of
 // the package fails, rather than reading as an unset parameter; reading an
-// instance through a Ref needs no lookup by name.
+// instance through a Ref skips the schema's lookup of the name.
 type Ref struct {
 	elem  *Element
 	param *Param
