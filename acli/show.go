@@ -18,7 +18,7 @@ type showTopic struct {
 }
 
 func (s *Shell) showTopics() []showTopic {
-	// show configuration is in lifecycle.go, with its diff and script.
+	// show configuration is in lifecycle_show.go, with its diff and script.
 	return append([]showTopic{s.configurationTopic()}, append(s.moreShowTopics(), s.runtimeShowTopics()...)...)
 }
 

@@ -27,58 +27,71 @@ func NewInstance(e *Element) *Instance {
 	return &Instance{Elem: e, Values: map[string][]string{}}
 }
 
+// The accessors by name below panic when in's element declares no
+// parameter of that name: a misspelt name is a programming error that must
+// fail every test that reaches it, not read as an unset parameter. Code
+// that reads known parameters resolves them once instead (Element.MustParam).
+
 // Get returns the value of the parameter: the explicit one, else the default.
-func (in *Instance) Get(name string) []string {
-	if v, ok := in.Values[name]; ok {
-		return v
-	}
-	p := in.Elem.Param(name)
-	if p == nil || p.Default == "" {
-		return nil
-	}
-	return []string{p.Default}
-}
+func (in *Instance) Get(name string) []string { return in.value(in.param(name)) }
 
 // Str returns a scalar value ("" when unset without default).
-func (in *Instance) Str(name string) string {
-	v := in.Get(name)
-	if len(v) == 0 {
-		return ""
-	}
-	return v[0]
-}
+func (in *Instance) Str(name string) string { return in.str(in.param(name)) }
 
 // Int returns an integer value (0 when unset without default).
-func (in *Instance) Int(name string) int64 {
-	n, _ := strconv.ParseInt(in.Str(name), 10, 64)
-	return n
-}
+func (in *Instance) Int(name string) int64 { return parseInt(in.Str(name)) }
 
 // Addr returns an IP value; the zero Addr when unset.
-func (in *Instance) Addr(name string) netip.Addr {
-	a, _ := netip.ParseAddr(in.Str(name))
-	return a
-}
+func (in *Instance) Addr(name string) netip.Addr { return parseAddr(in.Str(name)) }
 
 // IsSet reports whether the parameter was set explicitly.
 func (in *Instance) IsSet(name string) bool {
-	_, ok := in.Values[name]
+	_, ok := in.Values[in.param(name).Name]
 	return ok
 }
 
 // Set stores canonical items for the parameter. Setting a value equal to the
 // empty default removes it.
-func (in *Instance) Set(name string, items []string) {
-	p := in.Elem.Param(name)
-	if p != nil && !p.List && p.Default == "" && len(items) == 1 && items[0] == "" {
-		delete(in.Values, name)
+func (in *Instance) Set(name string, items []string) { in.set(in.param(name), items) }
+
+// param returns the parameter of in's element called name; it panics when
+// there is none.
+func (in *Instance) param(name string) *Param {
+	p := in.Elem.byName[name]
+	if p == nil {
+		panicUnknown(in.Elem, name)
+	}
+	return p
+}
+
+// value returns p's value in in: the explicit one, else the default.
+func (in *Instance) value(p *Param) []string {
+	if v, ok := in.Values[p.Name]; ok {
+		return v
+	}
+	if p.Default == "" {
+		return nil
+	}
+	return []string{p.Default}
+}
+
+// str returns p's scalar value in in, the default when unset.
+func (in *Instance) str(p *Param) string {
+	if v, ok := in.Values[p.Name]; ok {
+		if len(v) == 0 {
+			return ""
+		}
+		return v[0]
+	}
+	return p.Default
+}
+
+func (in *Instance) set(p *Param, items []string) {
+	if !p.List && p.Default == "" && len(items) == 1 && items[0] == "" || p.List && len(items) == 0 {
+		delete(in.Values, p.Name)
 		return
 	}
-	if p != nil && p.List && len(items) == 0 {
-		delete(in.Values, name)
-		return
-	}
-	in.Values[name] = items
+	in.Values[p.Name] = items
 }
 
 // KeyValues returns the values of the element's key parameters.

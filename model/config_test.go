@@ -56,7 +56,6 @@ func TestInstanceGetSet(t *testing.T) {
 		{"default int", nil, "port", []string{"5060"}, false, "5060", 5060},
 		{"default enum", nil, "transport-method", []string{"UDP"}, false, "UDP", 0},
 		{"no default", nil, "realm-id", nil, false, "", 0},
-		{"unknown parameter", nil, "nope", nil, false, "", 0},
 		{"set int", [][2]string{{"port", "5070"}}, "port", []string{"5070"}, true, "5070", 5070},
 		{"set enum", [][2]string{{"transport-method", "staticSCTP"}}, "transport-method", []string{"staticSCTP"}, true, "staticSCTP", 0},
 		{"set string", [][2]string{{"realm-id", "core"}}, "realm-id", []string{"core"}, true, "core", 0},

@@ -199,6 +199,11 @@ func newSchema(cs ...*Container) *Schema {
 				panic("model: key " + k + " is not a parameter of " + e.Name)
 			}
 		}
+		for _, n := range e.Summary {
+			if e.byName[n] == nil {
+				panic("model: summary " + n + " is not a parameter of " + e.Name)
+			}
+		}
 		for _, sub := range e.Subs {
 			sub.Parent = e
 			index(sub)

@@ -9,15 +9,15 @@ import (
 // session-agents: what their transport-method needs from the rest of the
 // configuration.
 
-func isStaticSCTP(sa *model.Instance) bool { return sa.Str("transport-method") == "staticSCTP" }
+func isStaticSCTP(sa *model.Instance) bool { return saTransportMethod.Str(sa) == "staticSCTP" }
 
 // agentAddr returns the address a session-agent is reached at: ip-address,
 // else the hostname when it is an IP address.
 func agentAddr(sa *model.Instance) (netip.Addr, bool) {
-	if a, ok := addr(sa, "ip-address"); ok {
+	if a, ok := addr(sa, saIPAddress); ok {
 		return a, true
 	}
-	return addr(sa, "hostname")
+	return addr(sa, saHostname)
 }
 
 var ruleSessionAgentStaticSCTPReuse = Rule{
@@ -25,8 +25,8 @@ var ruleSessionAgentStaticSCTPReuse = Rule{
 	Doc: "a session-agent with transport-method staticSCTP has reuse-connections none",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, sa := range s.list(model.SessionAgent) {
-			if r := sa.Str("reuse-connections"); isStaticSCTP(sa) && r != "none" {
-				report(at(sa, "reuse-connections", "has transport-method [staticSCTP] which requires reuse-connections [none], not "+br(r)))
+			if r := saReuseConnections.Str(sa); isStaticSCTP(sa) && r != "none" {
+				report(at(sa, saReuseConnections, "has transport-method [staticSCTP] which requires reuse-connections [none], not "+br(r)))
 			}
 		}
 	},
@@ -37,12 +37,12 @@ var ruleSessionAgentSCTPAddress = Rule{
 	Doc: "a staticSCTP session-agent has an ip-address or an IP hostname; an FQDN alone must resolve",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, sa := range s.list(model.SessionAgent) {
-			h := sa.Str("hostname")
+			h := saHostname.Str(sa)
 			if !isStaticSCTP(sa) || h == "" {
 				continue
 			}
 			if _, ok := agentAddr(sa); !ok {
-				report(at(sa, "ip-address", "has transport-method [staticSCTP], no ip-address and hostname "+br(h)+
+				report(at(sa, saIPAddress, "has transport-method [staticSCTP], no ip-address and hostname "+br(h)+
 					" which is not an IP address: the name must resolve when the association is opened"))
 			}
 		}
@@ -54,10 +54,10 @@ var ruleSessionAgentAddressMismatch = Rule{
 	Doc: "a session-agent whose hostname is an IP address has no different ip-address",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, sa := range s.list(model.SessionAgent) {
-			h, ok1 := addr(sa, "hostname")
-			a, ok2 := addr(sa, "ip-address")
+			h, ok1 := addr(sa, saHostname)
+			a, ok2 := addr(sa, saIPAddress)
 			if ok1 && ok2 && h != a {
-				report(at(sa, "ip-address", "has ip-address "+br(a.String())+" which differs from its hostname "+br(h.String())+", itself an IP address"))
+				report(at(sa, saIPAddress, "has ip-address "+br(a.String())+" which differs from its hostname "+br(h.String())+", itself an IP address"))
 			}
 		}
 	},

@@ -33,14 +33,6 @@ func (s *Snapshot) eachInstance(fn func(parent, in *model.Instance)) {
 	}
 }
 
-// atAny returns a finding about a top-level or sub instance.
-func atAny(parent, in *model.Instance, param, msg string) Finding {
-	if parent == nil {
-		return at(in, param, msg)
-	}
-	return atPort(port{parent, in}, param, msg)
-}
-
 var ruleKeyMissing = Rule{
 	Name: "key-missing", Severity: Error,
 	Doc: "every key parameter is set (name, identifier, realm-id, hostname, sip-port address)",
@@ -94,15 +86,15 @@ var ruleNetworkInterfaceAddress = Rule{
 	Doc: "network-interface ip-address is set and is a unicast address",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, ni := range s.list(model.NetworkInterface) {
-			v := ni.Str("ip-address")
-			a, ok := addr(ni, "ip-address")
+			v := niIPAddress.Str(ni)
+			a, ok := addr(ni, niIPAddress)
 			switch {
 			case v == "":
-				report(at(ni, "ip-address", "has no ip-address"))
+				report(at(ni, niIPAddress, "has no ip-address"))
 			case !ok:
 				// param-value reports it
 			case a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-				report(at(ni, "ip-address", "has ip-address "+br(v)+" which is not a unicast address"))
+				report(at(ni, niIPAddress, "has ip-address "+br(v)+" which is not a unicast address"))
 			}
 		}
 	},
@@ -125,8 +117,8 @@ func maskBits(m netip.Addr) (int, bool) {
 
 // subnet returns the subnet of a network-interface from ip-address and netmask.
 func subnet(ni *model.Instance) (netip.Prefix, bool) {
-	a, ok1 := addr(ni, "ip-address")
-	m, ok2 := addr(ni, "netmask")
+	a, ok1 := addr(ni, niIPAddress)
+	m, ok2 := addr(ni, niNetmask)
 	if !ok1 || !ok2 || a.Is4() != m.Is4() {
 		return netip.Prefix{}, false
 	}
@@ -142,29 +134,29 @@ var ruleNetworkInterfaceNetmask = Rule{
 	Doc: "network-interface netmask is set, a contiguous mask with network bits, of the family of ip-address",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, ni := range s.list(model.NetworkInterface) {
-			a, ok := addr(ni, "ip-address")
+			a, ok := addr(ni, niIPAddress)
 			if !ok {
 				continue
 			}
-			v := ni.Str("netmask")
-			m, ok := addr(ni, "netmask")
+			v := niNetmask.Str(ni)
+			m, ok := addr(ni, niNetmask)
 			if v == "" {
-				report(at(ni, "netmask", "has no netmask, so the subnet of ip-address "+br(a.String())+" is unknown"))
+				report(at(ni, niNetmask, "has no netmask, so the subnet of ip-address "+br(a.String())+" is unknown"))
 				continue
 			}
 			if !ok {
 				continue // param-value reports it
 			}
 			if a.Is4() != m.Is4() {
-				report(at(ni, "netmask", "has netmask "+br(v)+" which is not of the address family ("+family(a)+") of ip-address "+br(a.String())))
+				report(at(ni, niNetmask, "has netmask "+br(v)+" which is not of the address family ("+family(a)+") of ip-address "+br(a.String())))
 				continue
 			}
 			bits, ok := maskBits(m)
 			switch {
 			case !ok:
-				report(at(ni, "netmask", "has netmask "+br(v)+" which is not a contiguous subnet mask"))
+				report(at(ni, niNetmask, "has netmask "+br(v)+" which is not a contiguous subnet mask"))
 			case bits == 0:
-				report(at(ni, "netmask", "has netmask "+br(v)+" which leaves no network bits"))
+				report(at(ni, niNetmask, "has netmask "+br(v)+" which leaves no network bits"))
 			}
 		}
 	},
@@ -179,16 +171,16 @@ var ruleNetworkInterfaceGateway = Rule{
 			if !ok {
 				continue
 			}
-			own, _ := addr(ni, "ip-address")
-			for _, p := range []string{"gateway", "sec-gateway"} {
+			own, _ := addr(ni, niIPAddress)
+			for _, p := range []model.Ref{niGateway, niSecGateway} {
 				g, ok := addr(ni, p)
 				switch {
 				case !ok:
 				case g == own:
-					report(at(ni, p, "has "+p+" "+br(g.String())+" which is its own ip-address"))
+					report(at(ni, p, "has "+p.Name()+" "+br(g.String())+" which is its own ip-address"))
 				case !sn.Contains(g):
-					report(at(ni, p, "has "+p+" "+br(g.String())+" which is not inside its subnet "+sn.String()+
-						" (ip-address "+br(own.String())+" netmask "+br(ni.Str("netmask"))+")"))
+					report(at(ni, p, "has "+p.Name()+" "+br(g.String())+" which is not inside its subnet "+sn.String()+
+						" (ip-address "+br(own.String())+" netmask "+br(niNetmask.Str(ni))+")"))
 				}
 			}
 		}
@@ -201,11 +193,11 @@ var ruleNetworkInterfaceDuplicateAddress = Rule{
 	Check: func(s *Snapshot, report func(Finding)) {
 		type use struct {
 			ni    *model.Instance
-			param string
+			param model.Ref
 		}
 		first := map[netip.Addr]use{}
 		for _, ni := range s.list(model.NetworkInterface) {
-			for _, p := range []string{"ip-address", "pri-utility-addr", "sec-utility-addr"} {
+			for _, p := range []model.Ref{niIPAddress, niPriUtilityAddr, niSecUtilityAddr} {
 				a, ok := addr(ni, p)
 				if !ok || a.IsUnspecified() {
 					continue
@@ -219,7 +211,7 @@ var ruleNetworkInterfaceDuplicateAddress = Rule{
 				if u.ni == ni {
 					whose = "of this network-interface"
 				}
-				report(at(ni, p, "has "+p+" "+br(a.String())+" which is also the "+u.param+" "+whose))
+				report(at(ni, p, "has "+p.Name()+" "+br(a.String())+" which is also the "+u.param.Name()+" "+whose))
 			}
 		}
 	},
@@ -231,12 +223,12 @@ var rulePhyInterfaceDuplicatePort = Rule{
 	Check: func(s *Snapshot, report func(Finding)) {
 		first := map[[2]string]*model.Instance{}
 		for _, ph := range s.list(model.PhyInterface) {
-			if ph.Str("operation-type") != "Media" {
+			if phyOperationType.Str(ph) != "Media" {
 				continue
 			}
-			k := [2]string{ph.Str("slot"), ph.Str("port")}
+			k := [2]string{phySlot.Str(ph), phyPort.Str(ph)}
 			if f, dup := first[k]; dup {
-				report(at(ph, "port", "has slot "+br(k[0])+" port "+br(k[1])+" which phy-interface "+br(f.Key())+" also uses"))
+				report(at(ph, phyPort, "has slot "+br(k[0])+" port "+br(k[1])+" which phy-interface "+br(f.Key())+" also uses"))
 				continue
 			}
 			first[k] = ph

@@ -37,7 +37,7 @@ var ruleRealmParentCycle = Rule{
 				}
 				state[id] = onPath
 				path = append(path, id)
-				id = in.Str("parent-realm")
+				id = rcParentRealm.Str(in)
 			}
 			if id != "" && state[id] == onPath {
 				i := len(path) - 1
@@ -62,14 +62,14 @@ var ruleRealmParentCycle = Rule{
 			if !ok {
 				continue
 			}
-			p := br(r.Str("parent-realm"))
+			p := br(rcParentRealm.Str(r))
 			switch {
 			case c.n == 1:
-				report(at(r, "parent-realm", "has parent-realm "+p+" which is the realm itself"))
+				report(at(r, rcParentRealm, "has parent-realm "+p+" which is the realm itself"))
 			case c.chain == nil:
-				report(at(r, "parent-realm", "has parent-realm "+p+" which leads back to this realm through a cycle of "+strconv.Itoa(c.n)+" realms"))
+				report(at(r, rcParentRealm, "has parent-realm "+p+" which leads back to this realm through a cycle of "+strconv.Itoa(c.n)+" realms"))
 			default:
-				report(at(r, "parent-realm", "has parent-realm "+p+" which forms a cycle: "+strings.Join(c.chain, " -> ")))
+				report(at(r, rcParentRealm, "has parent-realm "+p+" which forms a cycle: "+strings.Join(c.chain, " -> ")))
 			}
 		}
 	},
@@ -77,7 +77,7 @@ var ruleRealmParentCycle = Rule{
 
 // prefixAddr parses addr-prefix ("a.b.c.d[/bits]").
 func prefixAddr(in *model.Instance) (netip.Addr, bool) {
-	v := in.Str("addr-prefix")
+	v := rcAddrPrefix.Str(in)
 	if strings.Contains(v, "/") {
 		p, err := netip.ParsePrefix(v)
 		return p.Addr(), err == nil
@@ -95,13 +95,13 @@ var ruleRealmAddrFamily = Rule{
 			if !ok {
 				continue
 			}
-			for _, ref := range r.Get("network-interfaces") {
+			for _, ref := range rcNetworkInterfaces.Get(r) {
 				ni := s.get(model.NetworkInterface, ref)
 				if ni == nil {
 					continue
 				}
-				if a, ok := addr(ni, "ip-address"); ok && !sameFamily(a, pa) {
-					report(at(r, "addr-prefix", "addr-prefix "+br(r.Str("addr-prefix"))+" and network-interface "+br(ref)+
+				if a, ok := addr(ni, niIPAddress); ok && !sameFamily(a, pa) {
+					report(at(r, rcAddrPrefix, "addr-prefix "+br(rcAddrPrefix.Str(r))+" and network-interface "+br(ref)+
 						" (ip-address "+br(a.String())+") belong to different address families"))
 				}
 			}
@@ -114,7 +114,7 @@ var ruleRealmParentFamily = Rule{
 	Doc: "a realm-config and its parent-realm have addr-prefixes of one address family",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, r := range s.list(model.RealmConfig) {
-			pid := r.Str("parent-realm")
+			pid := rcParentRealm.Str(r)
 			if pid == "" {
 				continue
 			}
@@ -125,8 +125,8 @@ var ruleRealmParentFamily = Rule{
 			a, ok1 := prefixAddr(r)
 			b, ok2 := prefixAddr(p)
 			if ok1 && ok2 && !sameFamily(a, b) {
-				report(at(r, "addr-prefix", "addr-prefix "+br(r.Str("addr-prefix"))+" and parent-realm "+br(pid)+
-					" addr-prefix "+br(p.Str("addr-prefix"))+" belong to different address families"))
+				report(at(r, rcAddrPrefix, "addr-prefix "+br(rcAddrPrefix.Str(r))+" and parent-realm "+br(pid)+
+					" addr-prefix "+br(rcAddrPrefix.Str(p))+" belong to different address families"))
 			}
 		}
 	},

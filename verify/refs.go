@@ -11,9 +11,9 @@ var ruleNetworkInterfacePhy = Rule{
 	Doc: "network-interface name names an existing phy-interface",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, ni := range s.list(model.NetworkInterface) {
-			name := ni.Str("name")
+			name := niName.Str(ni)
 			if name != "" && s.get(model.PhyInterface, name) == nil {
-				report(at(ni, "name", "references phy-interface "+br(name)+" which does not exist"))
+				report(at(ni, niName, "references phy-interface "+br(name)+" which does not exist"))
 			}
 		}
 	},
@@ -24,9 +24,9 @@ var ruleRealmNetworkInterface = Rule{
 	Doc: "realm-config network-interfaces entries name existing network-interfaces",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, r := range s.list(model.RealmConfig) {
-			for _, ref := range r.Get("network-interfaces") {
+			for _, ref := range rcNetworkInterfaces.Get(r) {
 				if s.get(model.NetworkInterface, ref) == nil {
-					report(at(r, "network-interfaces", "references network-interface "+br(ref)+" which does not exist"))
+					report(at(r, rcNetworkInterfaces, "references network-interface "+br(ref)+" which does not exist"))
 				}
 			}
 		}
@@ -38,9 +38,9 @@ var ruleSipInterfaceRealm = Rule{
 	Doc: "sip-interface realm-id names an existing realm-config",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, si := range s.list(model.SipInterface) {
-			id := si.Str("realm-id")
+			id := siRealmID.Str(si)
 			if id != "" && s.get(model.RealmConfig, id) == nil {
-				report(at(si, "realm-id", "references realm-id "+br(id)+" which does not exist"))
+				report(at(si, siRealmID, "references realm-id "+br(id)+" which does not exist"))
 			}
 		}
 	},
@@ -51,9 +51,9 @@ var ruleSessionAgentRealm = Rule{
 	Doc: "session-agent realm-id, when set, names an existing realm-config",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, sa := range s.list(model.SessionAgent) {
-			id := sa.Str("realm-id")
+			id := saRealmID.Str(sa)
 			if id != "" && s.get(model.RealmConfig, id) == nil {
-				report(at(sa, "realm-id", "references realm-id "+br(id)+" which does not exist"))
+				report(at(sa, saRealmID, "references realm-id "+br(id)+" which does not exist"))
 			}
 		}
 	},
@@ -64,9 +64,9 @@ var ruleRealmParent = Rule{
 	Doc: "realm-config parent-realm, when set, names an existing realm-config",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, r := range s.list(model.RealmConfig) {
-			p := r.Str("parent-realm")
+			p := rcParentRealm.Str(r)
 			if p != "" && s.get(model.RealmConfig, p) == nil {
-				report(at(r, "parent-realm", "references parent-realm "+br(p)+" which does not exist"))
+				report(at(r, rcParentRealm, "references parent-realm "+br(p)+" which does not exist"))
 			}
 		}
 	},

@@ -19,10 +19,10 @@ import (
 
 // knobs reads integer parameters of network-parameters; ok is false when
 // any is not a number.
-func knobs(np *model.Instance, names ...string) (v []int64, ok bool) {
-	v = make([]int64, len(names))
-	for i, n := range names {
-		x, good := integer(np, n)
+func knobs(np *model.Instance, refs ...model.Ref) (v []int64, ok bool) {
+	v = make([]int64, len(refs))
+	for i, r := range refs {
+		x, good := integer(np, r)
 		if !good {
 			return nil, false
 		}
@@ -31,7 +31,7 @@ func knobs(np *model.Instance, names ...string) (v []int64, ok bool) {
 	return v, true
 }
 
-func val(name string, n int64) string { return name + " [" + strconv.FormatInt(n, 10) + "]" }
+func val(r model.Ref, n int64) string { return r.Name() + " [" + strconv.FormatInt(n, 10) + "]" }
 
 // delayedSACK reports whether the local delayed-SACK timer is in use:
 // sctp-sack-timeout 0 SACKs at once and sctp-sack-freq 1 SACKs every packet.
@@ -44,13 +44,13 @@ var ruleSCTPSackVsRTOMin = Rule{
 	Doc: "a delayed SACK (sctp-sack-timeout) shorter than sctp-rto-min; above sctp-rto-max is sctp-sack-vs-rto-max",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		v, ok := knobs(np, "sctp-sack-timeout", "sctp-sack-freq", "sctp-rto-min", "sctp-rto-max")
+		v, ok := knobs(np, npSackTimeout, npSackFreq, npRTOMin, npRTOMax)
 		if !ok {
 			return
 		}
 		sack, freq, lo, hi := v[0], v[1], v[2], v[3]
 		if delayedSACK(sack, freq) && sack >= lo && sack <= hi {
-			report(at(np, "sctp-sack-timeout", "has "+val("sctp-sack-timeout", sack)+" not below "+val("sctp-rto-min", lo)+
+			report(at(np, npSackTimeout, "has "+val(npSackTimeout, sack)+" not below "+val(npRTOMin, lo)+
 				": delayed SACKs can arrive after the retransmission timer and cause retransmissions"))
 		}
 	},
@@ -61,13 +61,13 @@ var ruleSCTPSackVsRTOMax = Rule{
 	Doc: "a delayed SACK (sctp-sack-timeout) not longer than sctp-rto-max",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		v, ok := knobs(np, "sctp-sack-timeout", "sctp-sack-freq", "sctp-rto-max")
+		v, ok := knobs(np, npSackTimeout, npSackFreq, npRTOMax)
 		if !ok {
 			return
 		}
 		sack, freq, hi := v[0], v[1], v[2]
 		if delayedSACK(sack, freq) && sack > hi {
-			report(at(np, "sctp-sack-timeout", "has "+val("sctp-sack-timeout", sack)+" above "+val("sctp-rto-max", hi)+
+			report(at(np, npSackTimeout, "has "+val(npSackTimeout, sack)+" above "+val(npRTOMax, hi)+
 				": every delayed SACK arrives after the retransmission timer, making associations unstable"))
 		}
 	},
@@ -78,12 +78,12 @@ var ruleSCTPRTOMinLow = Rule{
 	Doc: "sctp-rto-min of at least 500 ms unless sctp-sack-timeout is 0 or sctp-sack-freq is 1",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		v, ok := knobs(np, "sctp-rto-min", "sctp-sack-timeout", "sctp-sack-freq")
+		v, ok := knobs(np, npRTOMin, npSackTimeout, npSackFreq)
 		if !ok {
 			return
 		}
 		if lo := v[0]; lo < 500 && delayedSACK(v[1], v[2]) {
-			report(at(np, "sctp-rto-min", "has "+val("sctp-rto-min", lo)+" below 500 ms: peers may delay SACKs up to 500 ms, "+
+			report(at(np, npRTOMin, "has "+val(npRTOMin, lo)+" below 500 ms: peers may delay SACKs up to 500 ms, "+
 				"which causes retransmissions (set sctp-sack-timeout 0 or sctp-sack-freq 1 when every peer SACKs at once)"))
 		}
 	},
@@ -98,12 +98,12 @@ var ruleSCTPFailureDetection = Rule{
 	Doc: "sctp-assoc-max-retrans and sctp-path-max-retrans are not 0 (failure detection off)",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		if n, ok := integer(np, "sctp-assoc-max-retrans"); ok && n == 0 {
-			report(at(np, "sctp-assoc-max-retrans", "has sctp-assoc-max-retrans [0] which switches endpoint failure detection off: "+
+		if n, ok := integer(np, npAssocMaxRetrans); ok && n == 0 {
+			report(at(np, npAssocMaxRetrans, "has sctp-assoc-max-retrans [0] which switches endpoint failure detection off: "+
 				"an unreachable peer is never declared down by SCTP"))
 		}
-		if n, ok := integer(np, "sctp-path-max-retrans"); ok && n == 0 {
-			report(at(np, "sctp-path-max-retrans", "has sctp-path-max-retrans [0] which switches path failure detection off: "+
+		if n, ok := integer(np, npPathMaxRetrans); ok && n == 0 {
+			report(at(np, npPathMaxRetrans, "has sctp-path-max-retrans [0] which switches path failure detection off: "+
 				"a failed peer address is never marked inactive, so multi-homed associations do not fail over"))
 		}
 	},
@@ -114,8 +114,8 @@ var ruleSCTPHeartbeat = Rule{
 	Doc: "sctp-hb-interval is not 0 (heartbeats disabled)",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		if n, ok := integer(np, "sctp-hb-interval"); ok && n == 0 {
-			report(at(np, "sctp-hb-interval", "has sctp-hb-interval [0] which disables heartbeats: "+
+		if n, ok := integer(np, npHBInterval); ok && n == 0 {
+			report(at(np, npHBInterval, "has sctp-hb-interval [0] which disables heartbeats: "+
 				"the failure of an idle path or peer is not detected until traffic is sent"))
 		}
 	},
@@ -126,18 +126,18 @@ var ruleSCTPMaxAssocsAgents = Rule{
 	Doc: "a positive sctp-max-assocs leaves room for one association per enabled staticSCTP session-agent",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		n, ok := integer(np, "sctp-max-assocs")
+		n, ok := integer(np, npMaxAssocs)
 		if !ok || n <= 0 {
 			return
 		}
 		var agents int64
 		for _, sa := range s.list(model.SessionAgent) {
-			if isStaticSCTP(sa) && sa.Str("state") == "enabled" {
+			if isStaticSCTP(sa) && saState.Str(sa) == "enabled" {
 				agents++
 			}
 		}
 		if agents > n {
-			report(at(np, "sctp-max-assocs", "has "+val("sctp-max-assocs", n)+" below the "+strconv.FormatInt(agents, 10)+
+			report(at(np, npMaxAssocs, "has "+val(npMaxAssocs, n)+" below the "+strconv.FormatInt(agents, 10)+
 				" enabled session-agents with transport-method [staticSCTP], each of which holds an association"))
 		}
 	},
@@ -148,8 +148,8 @@ var ruleSCTPMaxAssocsUntracked = Rule{
 	Doc: "a positive sctp-max-assocs is enforced before sending only with sctp-assoc-tracking enabled",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		if n, ok := integer(np, "sctp-max-assocs"); ok && n > 0 && np.Str("sctp-assoc-tracking") == "disabled" {
-			report(at(np, "sctp-max-assocs", "has "+val("sctp-max-assocs", n)+" with sctp-assoc-tracking [disabled]: "+
+		if n, ok := integer(np, npMaxAssocs); ok && n > 0 && npAssocTracking.Str(np) == "disabled" {
+			report(at(np, npMaxAssocs, "has "+val(npMaxAssocs, n)+" with sctp-assoc-tracking [disabled]: "+
 				"beyond the limit a new outbound association is opened and at once closed, so its first SIP message still leaves"))
 		}
 	},

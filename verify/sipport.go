@@ -15,26 +15,26 @@ var ruleSipInterfaceNoPorts = Rule{
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, si := range s.list(model.SipInterface) {
 			if len(si.SubsOf(model.SipPort)) == 0 {
-				report(at(si, "sip-ports", "has no sip-ports, so it receives no SIP traffic"))
+				report(atAny(nil, si, model.SipPort.OpenCommand(), "has no sip-ports, so it receives no SIP traffic"))
 			}
 		}
 	},
 }
 
-func isSCTP(p *model.Instance) bool { return p.Str("transport-protocol") == "SCTP" }
+func isSCTP(p *model.Instance) bool { return spTransportProtocol.Str(p) == "SCTP" }
 
 // boundAddrs returns the valid local addresses a sip-port binds: its address
 // and, for SCTP, its multi-homed-addrs, without repeats, with the parameter
 // each came from.
-func boundAddrs(p *model.Instance) (addrs []netip.Addr, params []string) {
-	if a, ok := addr(p, "address"); ok {
-		addrs, params = append(addrs, a), append(params, "address")
+func boundAddrs(p *model.Instance) (addrs []netip.Addr, params []model.Ref) {
+	if a, ok := addr(p, spAddress); ok {
+		addrs, params = append(addrs, a), append(params, spAddress)
 	}
 	if !isSCTP(p) {
 		return addrs, params
 	}
 next:
-	for _, v := range p.Get("multi-homed-addrs") {
+	for _, v := range spMultiHomedAddrs.Get(p) {
 		a, err := netip.ParseAddr(v)
 		if err != nil {
 			continue
@@ -44,14 +44,14 @@ next:
 				continue next
 			}
 		}
-		addrs, params = append(addrs, a), append(params, "multi-homed-addrs")
+		addrs, params = append(addrs, a), append(params, spMultiHomedAddrs)
 	}
 	return addrs, params
 }
 
 // describe names an address of a sip-port in a message.
-func describe(param string, a netip.Addr) string {
-	if param == "address" {
+func describe(param model.Ref, a netip.Addr) string {
+	if param == spAddress {
 		return "address " + br(a.String())
 	}
 	return "multi-homed-addrs entry " + br(a.String())
@@ -77,7 +77,7 @@ var ruleSipPortAddressRealm = Rule{
 	Doc: "the network-interfaces owning a sip-port's addresses are listed in the network-interfaces of the sip-interface's realm",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, p := range s.sipPorts() {
-			realm := p.sipIf.Str("realm-id")
+			realm := siRealmID.Str(p.sipIf)
 			if s.get(model.RealmConfig, realm) == nil {
 				continue // sip-interface-realm reports it
 			}
@@ -103,14 +103,14 @@ var ruleMultiHomedDuplicate = Rule{
 			if !isSCTP(p.in) {
 				continue
 			}
-			prim := p.in.Str("address")
+			prim := spAddress.Str(p.in)
 			seen := map[string]bool{}
-			for _, v := range p.in.Get("multi-homed-addrs") {
+			for _, v := range spMultiHomedAddrs.Get(p.in) {
 				switch {
 				case v == prim && v != "":
-					report(atPort(p, "multi-homed-addrs", "has multi-homed-addrs entry "+br(v)+" which repeats the primary address"))
+					report(atPort(p, spMultiHomedAddrs, "has multi-homed-addrs entry "+br(v)+" which repeats the primary address"))
 				case seen[v]:
-					report(atPort(p, "multi-homed-addrs", "lists multi-homed-addrs entry "+br(v)+" more than once"))
+					report(atPort(p, spMultiHomedAddrs, "lists multi-homed-addrs entry "+br(v)+" more than once"))
 				}
 				seen[v] = true
 			}

@@ -69,7 +69,7 @@ func (s *Snapshot) owner(a netip.Addr) *model.Instance {
 	if s.owners == nil {
 		s.owners = map[netip.Addr]*model.Instance{}
 		for _, ni := range s.list(model.NetworkInterface) {
-			if ip, ok := addr(ni, "ip-address"); ok {
+			if ip, ok := addr(ni, niIPAddress); ok {
 				if _, dup := s.owners[ip]; !dup {
 					s.owners[ip] = ni
 				}
@@ -86,7 +86,7 @@ func (s *Snapshot) realmHas(realm, niKey string) bool {
 		s.realms = map[string]map[string]bool{}
 		for _, r := range s.list(model.RealmConfig) {
 			set := map[string]bool{}
-			for _, ref := range r.Get("network-interfaces") {
+			for _, ref := range rcNetworkInterfaces.Get(r) {
 				set[ref] = true
 			}
 			s.realms[r.Key()] = set
@@ -109,26 +109,32 @@ func (s *Snapshot) sipPorts() []port {
 }
 
 // addr parses an IP parameter; ok is false when unset or invalid.
-func addr(in *model.Instance, name string) (netip.Addr, bool) {
-	a, err := netip.ParseAddr(in.Str(name))
+func addr(in *model.Instance, r model.Ref) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(r.Str(in))
 	return a, err == nil && a.Zone() == ""
 }
 
 // integer parses an integer parameter (explicit or default); ok is false
 // when unset or not a number.
-func integer(in *model.Instance, name string) (int64, bool) {
-	n, err := strconv.ParseInt(in.Str(name), 10, 64)
+func integer(in *model.Instance, r model.Ref) (int64, bool) {
+	n, err := strconv.ParseInt(r.Str(in), 10, 64)
 	return n, err == nil
 }
 
-// at returns a finding about a top-level instance.
-func at(in *model.Instance, param, msg string) Finding {
-	return Finding{Element: in.Elem.Name, Key: in.Key(), Param: param, Message: msg}
-}
+// at returns a finding about parameter r of a top-level instance.
+func at(in *model.Instance, r model.Ref, msg string) Finding { return atAny(nil, in, r.Name(), msg) }
 
-// atPort returns a finding about a sip-port.
-func atPort(p port, param, msg string) Finding {
-	return Finding{Element: p.in.Elem.Name, Parent: p.sipIf.Key(), Key: p.in.Key(), Param: param, Message: msg}
+// atPort returns a finding about parameter r of a sip-port.
+func atPort(p port, r model.Ref, msg string) Finding { return atAny(p.sipIf, p.in, r.Name(), msg) }
+
+// atAny returns a finding about param of a top-level instance (parent nil)
+// or of a sub-instance.
+func atAny(parent, in *model.Instance, param, msg string) Finding {
+	f := Finding{Element: in.Elem.Name, Key: in.Key(), Param: param, Message: msg}
+	if parent != nil {
+		f.Parent = parent.Key()
+	}
+	return f
 }
 
 // family names the address family of a.

@@ -218,23 +218,6 @@ func (h *Handler) isLoop(req *sip.Request, lh fnv) bool {
 	return false
 }
 
-// proxyRequire returns the option tags of the Proxy-Require headers: a
-// proxy supporting none must reject them (RFC 3261 16.3 step 5).
-func proxyRequire(req *sip.Request) string {
-	var tags []string
-	for _, hd := range req.Headers() {
-		if !strings.EqualFold(hd.Name(), "Proxy-Require") {
-			continue
-		}
-		for _, t := range strings.Split(hd.Value(), ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				tags = append(tags, t)
-			}
-		}
-	}
-	return strings.Join(tags, ", ")
-}
-
 // forward forwards req (raw bytes b) to t. See the file comment.
 func (h *Handler) forward(req *sip.Request, b []byte, src Source, out *bytes.Buffer, t Target) Result {
 	ack := req.Method == sip.ACK
@@ -250,7 +233,7 @@ func (h *Handler) forward(req *sip.Request, b []byte, src Source, out *bytes.Buf
 	if mf != nil && *mf == 0 {
 		return answer(483, "Too Many Hops", nil)
 	}
-	if tags := proxyRequire(req); tags != "" {
+	if tags := optionTags(req, "Proxy-Require"); tags != "" {
 		return answer(420, "Bad Extension", func(w *bytes.Buffer) {
 			w.WriteString("Unsupported: ")
 			w.WriteString(tags)

@@ -342,7 +342,7 @@ func (h *Handler) local(req *sip.Request, err error, foreign bool, src Source, o
 		return Answered
 	}
 	if req.Method != sip.CANCEL {
-		if tags := requireTags(req); tags != "" {
+		if tags := optionTags(req, "Require"); tags != "" {
 			h.respond(req, src, out, 420, "Bad Extension", func(w *bytes.Buffer) {
 				w.WriteString("Unsupported: ")
 				w.WriteString(tags)
@@ -408,12 +408,14 @@ func parseReason(err error) string {
 	}, s)
 }
 
-// requireTags returns the option tags of the Require headers, comma
-// separated: none is supported.
-func requireTags(req *sip.Request) string {
+// optionTags returns the option tags of req's headers named header
+// (Require, Proxy-Require), comma separated: none is supported, so a UAS
+// rejects any in Require (RFC 3261 8.2.2.3) and a proxy any in
+// Proxy-Require (16.3 step 5).
+func optionTags(req *sip.Request, header string) string {
 	var tags []string
 	for _, hd := range req.Headers() {
-		if !strings.EqualFold(hd.Name(), "Require") {
+		if !strings.EqualFold(hd.Name(), header) {
 			continue
 		}
 		for _, t := range strings.Split(hd.Value(), ",") {

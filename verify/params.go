@@ -1,0 +1,46 @@
+package verify
+
+import "github.com/acli-project/acli/model"
+
+// The parameters the rules read, resolved once (model.Element.MustParam):
+// a misspelt name panics when the package loads.
+var (
+	phyOperationType = model.PhyInterface.MustParam("operation-type")
+	phySlot          = model.PhyInterface.MustParam("slot")
+	phyPort          = model.PhyInterface.MustParam("port")
+
+	niName           = model.NetworkInterface.MustParam("name")
+	niIPAddress      = model.NetworkInterface.MustParam("ip-address")
+	niNetmask        = model.NetworkInterface.MustParam("netmask")
+	niGateway        = model.NetworkInterface.MustParam("gateway")
+	niSecGateway     = model.NetworkInterface.MustParam("sec-gateway")
+	niPriUtilityAddr = model.NetworkInterface.MustParam("pri-utility-addr")
+	niSecUtilityAddr = model.NetworkInterface.MustParam("sec-utility-addr")
+
+	npSackTimeout     = model.NetworkParameters.MustParam("sctp-sack-timeout")
+	npSackFreq        = model.NetworkParameters.MustParam("sctp-sack-freq")
+	npRTOMin          = model.NetworkParameters.MustParam("sctp-rto-min")
+	npRTOMax          = model.NetworkParameters.MustParam("sctp-rto-max")
+	npAssocMaxRetrans = model.NetworkParameters.MustParam("sctp-assoc-max-retrans")
+	npPathMaxRetrans  = model.NetworkParameters.MustParam("sctp-path-max-retrans")
+	npHBInterval      = model.NetworkParameters.MustParam("sctp-hb-interval")
+	npMaxAssocs       = model.NetworkParameters.MustParam("sctp-max-assocs")
+	npAssocTracking   = model.NetworkParameters.MustParam("sctp-assoc-tracking")
+
+	rcNetworkInterfaces = model.RealmConfig.MustParam("network-interfaces")
+	rcParentRealm       = model.RealmConfig.MustParam("parent-realm")
+	rcAddrPrefix        = model.RealmConfig.MustParam("addr-prefix")
+
+	siRealmID = model.SipInterface.MustParam("realm-id")
+
+	spAddress           = model.SipPort.MustParam("address")
+	spMultiHomedAddrs   = model.SipPort.MustParam("multi-homed-addrs")
+	spTransportProtocol = model.SipPort.MustParam("transport-protocol")
+
+	saHostname         = model.SessionAgent.MustParam("hostname")
+	saIPAddress        = model.SessionAgent.MustParam("ip-address")
+	saTransportMethod  = model.SessionAgent.MustParam("transport-method")
+	saReuseConnections = model.SessionAgent.MustParam("reuse-connections")
+	saRealmID          = model.SessionAgent.MustParam("realm-id")
+	saState            = model.SessionAgent.MustParam("state")
+)
