@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat: 100 on
@@ -369,4 +371,94 @@ func (h *hostLoad) other(from, to time.Time) float64 {
 	}
 	busy := float64(b.busy-a.busy) - float64(b.ours-a.ours)
 	return max(busy, 0) / clockTicks / b.at.Sub(a.at).Seconds()
+}
+
+// threadCPU is the CPU time of every thread of a server's process tree on
+// the scheduler's clock: the first field of /proc/PID/task/TID/schedstat,
+// in nanoseconds, summed over the threads. It is sampled often (every
+// 100 ms during a run): a thread that exits keeps the value of its last
+// sample, so at most one interval of an exiting thread's time is lost.
+// processClocks is the check: each process's CPU clock, which keeps its
+// exited threads' time.
+type threadCPU struct {
+	base map[[2]int]uint64 // (pid, tid): ns at the first sample
+	last map[[2]int]uint64 // ns at the last sample it was seen in
+}
+
+// sample reads every thread of root and its descendants (the first call
+// sets the base).
+func (c *threadCPU) sample(root int) error {
+	ps := tree(root)
+	if len(ps) == 0 {
+		return fmt.Errorf("process %d is gone", root)
+	}
+	first := c.last == nil
+	if first {
+		c.base, c.last = map[[2]int]uint64{}, map[[2]int]uint64{}
+	}
+	for _, p := range ps {
+		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*/schedstat", p.PID))
+		for _, f := range files {
+			tid, err := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+			if err != nil {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue // exited meanwhile: its last sample stands
+			}
+			ns, err := parseSchedstat(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+			k := [2]int{p.PID, tid}
+			c.last[k] = ns
+			if first {
+				c.base[k] = ns
+			}
+		}
+	}
+	return nil
+}
+
+// delta returns the CPU time (ns) since the first sample, and the number
+// of threads seen.
+func (c *threadCPU) delta() (uint64, int) {
+	var d uint64
+	for k, v := range c.last {
+		d += v - c.base[k] // a thread born after the base counts whole
+	}
+	return d, len(c.last)
+}
+
+// processClocks sums the CPU clocks (CLOCK_PROCESS_CPUTIME of another
+// process, in ns, exited threads included) of root and its descendants.
+func processClocks(root int) (uint64, error) {
+	ps := tree(root)
+	if len(ps) == 0 {
+		return 0, fmt.Errorf("process %d is gone", root)
+	}
+	var sum uint64
+	for _, p := range ps {
+		var ts unix.Timespec
+		// MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED) of the kernel.
+		if err := unix.ClockGettime(int32(^p.PID<<3|2), &ts); err != nil {
+			return 0, fmt.Errorf("the CPU clock of process %d: %w", p.PID, err)
+		}
+		sum += uint64(ts.Nano())
+	}
+	return sum, nil
+}
+
+// loadAvg returns the first three fields of /proc/loadavg.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }

@@ -327,9 +327,19 @@ func schedRuntime(pid int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return parseSchedstat(b)
+}
+
+// parseSchedstat returns the first field of a schedstat file: the time
+// the task has run, in nanoseconds.
+func parseSchedstat(b []byte) (uint64, error) {
 	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0, fmt.Errorf("/proc/%d/schedstat: empty", pid)
+	if len(f) != 3 {
+		return 0, fmt.Errorf("schedstat %q: want 3 fields", trunc(string(b)))
 	}
-	return strconv.ParseUint(f[0], 10, 64)
+	v, err := strconv.ParseUint(f[0], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("schedstat %q: %v", trunc(string(b)), err)
+	}
+	return v, nil
 }
