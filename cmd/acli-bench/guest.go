@@ -50,13 +50,13 @@ type Plan struct {
 	Host            bool   // acli-bench native: the host kernel (no UML, no SCTP)
 
 	// acli-bench native only.
-	Workloads   []string // options, message, saturate
-	Transports  []string // SIPp modes: u1, t1
-	OptionsRate int      // calls/s of the options workload
-	MessageRate int      // calls/s of the message workload
-	SatLimit    int      // SIPp -l of the saturate workload
-	ServerPin   string   // taskset -c of the servers ("": not pinned)
-	SIPpPin     string   // taskset -c of SIPp, UAC and agents
+	Workloads                      []string // options, message, saturate
+	Transports                     []string // SIPp modes: u1, t1
+	OptionsRate                    int      // calls/s of the options workload
+	MessageRate                    int      // calls/s of the message workload
+	SatLimit                       int      // SIPp -l of the saturate workload
+	ServerPin                      string   // taskset -c of the servers ("": not pinned)
+	SIPpPin                        string   // taskset -c of SIPp, UAC and agents
 	AgentScenario, MessageScenario string
 }
 
