@@ -299,7 +299,7 @@ func nativeRun(ctx context.Context, p *Plan, g *guestState, name, workload, mode
 		r.Err = err.Error()
 		return r
 	}
-	clock0, cerr := processClocks(s.pid())
+	clock0, cerr := processClocks(cpu.pids)
 	r.Start = time.Now().UnixMilli()
 
 	lctx, stop := context.WithCancel(ctx)
@@ -349,7 +349,7 @@ func nativeRun(ctx context.Context, p *Plan, g *guestState, name, workload, mode
 	if err := cpu.sample(s.pid()); err != nil && sampleErr == nil {
 		sampleErr = err
 	}
-	clock1, cerr1 := processClocks(s.pid())
+	clock1, cerr1 := processClocks(cpu.pids)
 	r.End = time.Now().UnixMilli()
 	ns, threads := cpu.delta()
 	r.ServerCPU, r.Threads = float64(ns)/1e9, threads

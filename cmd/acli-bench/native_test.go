@@ -56,7 +56,7 @@ func TestThreadCPUOfThisProcess(t *testing.T) {
 	if err := c.sample(pid); err != nil {
 		t.Fatal(err)
 	}
-	clock0, err := processClocks(pid)
+	clock0, err := processClocks(c.pids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestThreadCPUOfThisProcess(t *testing.T) {
 	if err := c.sample(pid); err != nil {
 		t.Fatal(err)
 	}
-	clock1, err := processClocks(pid)
+	clock1, err := processClocks(c.pids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +79,10 @@ func TestThreadCPUOfThisProcess(t *testing.T) {
 	if err := c.sample(-1); err == nil {
 		t.Error("sample(-1): no error")
 	}
-	if _, err := processClocks(-1); err == nil {
-		t.Error("processClocks(-1): no error")
+	for _, pids := range [][]int{nil, {-1}} {
+		if _, err := processClocks(pids); err == nil {
+			t.Errorf("processClocks(%v): no error", pids)
+		}
 	}
 	if la := loadAvg(); len(strings.Fields(la)) != 3 {
 		t.Errorf("loadAvg %q", la)

@@ -380,24 +380,33 @@ func (h *hostLoad) other(from, to time.Time) float64 {
 // sample, so at most one interval of an exiting thread's time is lost.
 // processClocks is the check: each process's CPU clock, which keeps its
 // exited threads' time.
+// The processes are those of root's tree at the first sample (both
+// servers fork only at start-up), so that a sample reads no more than
+// their threads' files.
 type threadCPU struct {
+	pids []int
 	base map[[2]int]uint64 // (pid, tid): ns at the first sample
 	last map[[2]int]uint64 // ns at the last sample it was seen in
 }
 
 // sample reads every thread of root and its descendants (the first call
-// sets the base).
+// sets the base and the processes).
 func (c *threadCPU) sample(root int) error {
-	ps := tree(root)
-	if len(ps) == 0 {
-		return fmt.Errorf("process %d is gone", root)
-	}
 	first := c.last == nil
 	if first {
+		ps := tree(root)
+		if len(ps) == 0 {
+			return fmt.Errorf("process %d is gone", root)
+		}
+		for _, p := range ps {
+			c.pids = append(c.pids, p.PID)
+		}
 		c.base, c.last = map[[2]int]uint64{}, map[[2]int]uint64{}
+	} else if _, err := os.Stat(fmt.Sprintf("/proc/%d", root)); err != nil {
+		return fmt.Errorf("process %d is gone", root)
 	}
-	for _, p := range ps {
-		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*/schedstat", p.PID))
+	for _, pid := range c.pids {
+		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*/schedstat", pid))
 		for _, f := range files {
 			tid, err := strconv.Atoi(filepath.Base(filepath.Dir(f)))
 			if err != nil {
@@ -411,7 +420,7 @@ func (c *threadCPU) sample(root int) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", f, err)
 			}
-			k := [2]int{p.PID, tid}
+			k := [2]int{pid, tid}
 			c.last[k] = ns
 			if first {
 				c.base[k] = ns
@@ -432,18 +441,20 @@ func (c *threadCPU) delta() (uint64, int) {
 }
 
 // processClocks sums the CPU clocks (CLOCK_PROCESS_CPUTIME of another
-// process, in ns, exited threads included) of root and its descendants.
-func processClocks(root int) (uint64, error) {
-	ps := tree(root)
-	if len(ps) == 0 {
-		return 0, fmt.Errorf("process %d is gone", root)
+// process, in ns, exited threads included) of the processes pids.
+func processClocks(pids []int) (uint64, error) {
+	if len(pids) == 0 {
+		return 0, errors.New("no process")
 	}
 	var sum uint64
-	for _, p := range ps {
+	for _, pid := range pids {
+		if pid <= 0 { // the clock id of pid 0 is the calling process's
+			return 0, fmt.Errorf("process %d: not a process id", pid)
+		}
 		var ts unix.Timespec
 		// MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED) of the kernel.
-		if err := unix.ClockGettime(int32(^p.PID<<3|2), &ts); err != nil {
-			return 0, fmt.Errorf("the CPU clock of process %d: %w", p.PID, err)
+		if err := unix.ClockGettime(int32(^pid<<3|2), &ts); err != nil {
+			return 0, fmt.Errorf("the CPU clock of process %d: %w", pid, err)
 		}
 		sum += uint64(ts.Nano())
 	}
