@@ -117,7 +117,11 @@ func nativeHeader(p Plan, recs []Record) string {
 	fmt.Fprintf(&b, "- Host: %s, %d cores, kernel %s, %s\n", cpuModel(), goruntime.NumCPU(), unameRelease(), goruntime.Version())
 	for _, r := range recs {
 		if r.Kind == "env" || r.Kind == "setup" {
-			fmt.Fprintf(&b, "- %s%s\n", cmp.Or(r.Server+": ", ""), oneLine(strings.TrimSpace(r.Note+" "+r.Err)))
+			who := ""
+			if r.Server != "" {
+				who = r.Server + ": "
+			}
+			fmt.Fprintf(&b, "- %s%s\n", who, oneLine(strings.TrimSpace(r.Note+" "+r.Err)))
 		}
 	}
 	fmt.Fprintf(&b, "- Runs: %d calls each, %d repetitions; options at %d/s, message at %d/s, saturate with -l %d; probe %d req/s\n\n",

@@ -302,6 +302,10 @@ func TestNativeRowsGoalsAndMarkdown(t *testing.T) {
 	if !slices.Equal(gs, want) {
 		t.Errorf("goals\n%+v\nwant\n%+v", gs, want)
 	}
+	head := nativeHeader(p, []Record{{Kind: "env", Note: "host kernel 6.1"}, {Kind: "setup", Server: "acli", Note: "configured"}})
+	if !strings.Contains(head, "\n- host kernel 6.1\n- acli: configured\n") {
+		t.Errorf("header:\n%s", head)
+	}
 	md := nativeMarkdown(nativeRecords(), p)
 	for _, w := range []string{
 		"| OPTIONS, fixed rate | UDP | acli | 11.0 (10.0–12.0) | 3000 | 0 | 100 | 300 | 3 (1, 0) |",
