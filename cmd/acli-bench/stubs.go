@@ -5,7 +5,7 @@ package main
 // The guest's own CPU accounting is tick-based, and in User-Mode Linux the
 // ticks land unevenly: over one association a server that spends most of
 // its time in short system calls between waits is charged a few percent
-// of what it uses (BENCHMARKS.md, "An exact clock for the servers"). The
+// of what it uses (BENCHMARKS.md before issue 15, "An exact clock for the servers"). The
 // host, however, runs every guest address space as a host process of its
 // own (a stub that the UML kernel's process traces), and accounts each one
 // to the nanosecond (/proc/PID/schedstat). A stub's time is its guest
