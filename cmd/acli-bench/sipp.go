@@ -234,7 +234,10 @@ func (r sippRun) run(ctx context.Context) sippResult {
 				return
 			}
 			if code := exitCode(err); code > 1 {
-				res.Errors = append(res.Errors, fmt.Sprintf("sipp %d exited %d: %s", i, code, lastLines(out.Bytes(), 5)))
+				// SIPp's fatal errors (its watchdog's among them) end its
+				// error file; its output ends with the statistics screen.
+				eb, _ := os.ReadFile(r.errFile(i))
+				res.Errors = append(res.Errors, fmt.Sprintf("sipp %d exited %d: error file: %s; output: %s", i, code, lastLines(eb, 2), lastLines(out.Bytes(), 5)))
 			}
 			res.Created += st.Created
 			res.Successful += st.Successful
