@@ -129,6 +129,9 @@ type Record struct {
 	LoadAvg  string  `json:"loadavg,omitempty"`
 	ClockCPU float64 `json:"clock_cpu,omitempty"`
 	Threads  int     `json:"threads,omitempty"`
+	// UDPDrops is the host's UDP receive-buffer drops during the run
+	// (every socket's: the server's, SIPp's, the agents').
+	UDPDrops uint64 `json:"udp_drops,omitempty"`
 }
 
 // guestState is the guest driver's scratch space.

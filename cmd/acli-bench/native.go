@@ -300,6 +300,7 @@ func nativeRun(ctx context.Context, p *Plan, g *guestState, name, workload, mode
 		return r
 	}
 	clock0, cerr := processClocks(cpu.pids)
+	drops0, derr := udpRcvbufErrors()
 	r.Start = time.Now().UnixMilli()
 
 	lctx, stop := context.WithCancel(ctx)
@@ -350,6 +351,9 @@ func nativeRun(ctx context.Context, p *Plan, g *guestState, name, workload, mode
 		sampleErr = err
 	}
 	clock1, cerr1 := processClocks(cpu.pids)
+	if drops1, err := udpRcvbufErrors(); err == nil && derr == nil {
+		r.UDPDrops = drops1 - drops0
+	}
 	r.End = time.Now().UnixMilli()
 	ns, threads := cpu.delta()
 	r.ServerCPU, r.Threads = float64(ns)/1e9, threads

@@ -163,8 +163,8 @@ func nativeMarkdown(recs []Record, p Plan) string {
 		}
 	}
 	b.WriteString("\n### Every run\n\n")
-	b.WriteString("| workload | transport | server | rep | target/s | calls ok | failed | calls/s | server CPU s (process clocks) | threads | µs / request | p50 µs | p99 µs | load average | other work, cores |\n")
-	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n")
+	b.WriteString("| workload | transport | server | rep | target/s | calls ok | failed | calls/s | UDP drops | server CPU s (process clocks) | threads | µs / request | p50 µs | p99 µs | load average | other work, cores |\n")
+	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n")
 	loads := slices.DeleteFunc(slices.Clone(recs), func(r Record) bool { return r.Kind != "load" })
 	slices.SortStableFunc(loads, func(x, y Record) int {
 		return cmp.Or(cmp.Compare(slices.Index(p.Workloads, x.Workload), slices.Index(p.Workloads, y.Workload)),
@@ -181,8 +181,8 @@ func nativeMarkdown(recs []Record, p Plan) string {
 		if r.Rate > 0 {
 			target = fmt.Sprint(r.Rate)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %d | %d | %.0f | %.3f (%.3f) | %d | %.1f | %.0f | %.0f | %s | %s |\n",
-			r.Workload, transportName(r.Mode), r.Server, r.Rep, target, r.Successful, r.Failed, r.Achieved, r.ServerCPU, r.ClockCPU, r.Threads,
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %d | %d | %.0f | %d | %.3f (%.3f) | %d | %.1f | %.0f | %.0f | %s | %s |\n",
+			r.Workload, transportName(r.Mode), r.Server, r.Rep, target, r.Successful, r.Failed, r.Achieved, r.UDPDrops, r.ServerCPU, r.ClockCPU, r.Threads,
 			usPer(r.ServerCPU, r.Requests), r.P50us, r.P99us, r.LoadAvg, other)
 		if r.Err != "" {
 			problems = append(problems, fmt.Sprintf("%s %s %s rep %d: %s", r.Server, r.Workload, transportName(r.Mode), r.Rep, r.Err))

@@ -312,7 +312,7 @@ func TestNativeRowsGoalsAndMarkdown(t *testing.T) {
 		"| | | **acli / Kamailio** | 0.79x | 1.00x | | 1.00x | 1.00x | |",
 		"- OPTIONS, fixed rate, UDP: CPU per request <= 0.8x Kamailio's — met: 11.0 vs 14.0 µs (0.79x)",
 		"- OPTIONS at saturation, UDP: throughput >= Kamailio's, 0 failed calls — **not met**",
-		"| options | UDP | acli | 2 | none | 1000 | 0 | 3000 | 0.012 (0.012) | 7 | 12.0 | 100 | 300 |  | 0.00 (under load) |",
+		"| options | UDP | acli | 2 | none | 1000 | 0 | 3000 | 0 | 0.012 (0.012) | 7 | 12.0 | 100 | 300 |  | 0.00 (under load) |",
 		"at most 0.10% apart",
 		"kamailio saturate UDP rep 2: sipp 0: no stat file",
 	} {
@@ -329,4 +329,31 @@ func cmdAt(name string, args ...string) *osexec.Cmd {
 	c := osexec.Command(name, args...)
 	c.Path = "/bin/" + name
 	return c
+}
+
+func TestSnmpField(t *testing.T) {
+	snmp := "Ip: Forwarding DefaultTTL\nIp: 1 64\nUdp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors\nUdp: 2838759 2660 179868 3021310 179860 3\nUdpLite: InDatagrams RcvbufErrors\nUdpLite: 0 0\n"
+	tests := []struct {
+		proto, name string
+		want        uint64
+		err         string
+	}{
+		{"Udp", "RcvbufErrors", 179860, ""},
+		{"Udp", "SndbufErrors", 3, ""},
+		{"UdpLite", "RcvbufErrors", 0, ""},
+		{"Udp", "MemErrors", 0, "no Udp MemErrors"},
+		{"Tcp", "InErrs", 0, "no Tcp lines"},
+	}
+	for _, tt := range tests {
+		got, err := snmpField([]byte(snmp), tt.proto, tt.name)
+		if got != tt.want || (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("snmpField(%s, %s) = %d, %v; want %d, %q", tt.proto, tt.name, got, err, tt.want, tt.err)
+		}
+	}
+	if _, err := snmpField([]byte("Udp: RcvbufErrors\nUdp: x\n"), "Udp", "RcvbufErrors"); err == nil {
+		t.Error("a value that is not a number: no error")
+	}
+	if _, err := udpRcvbufErrors(); err != nil {
+		t.Errorf("this host's /proc/net/snmp: %v", err)
+	}
 }

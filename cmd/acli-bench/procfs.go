@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -472,4 +473,41 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// snmpField returns the value of field name in the protocol proto ("Udp")
+// of /proc/net/snmp: a header line of names, then a line of values.
+func snmpField(b []byte, proto, name string) (uint64, error) {
+	var head []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 || f[0] != proto+":" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		i := slices.Index(head, name)
+		if i < 0 || i >= len(f) {
+			return 0, fmt.Errorf("/proc/net/snmp: no %s %s", proto, name)
+		}
+		v, err := strconv.ParseUint(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/net/snmp %s %s: %v", proto, name, err)
+		}
+		return v, nil
+	}
+	return 0, fmt.Errorf("/proc/net/snmp: no %s lines", proto)
+}
+
+// udpRcvbufErrors is the host's count of UDP datagrams dropped because a
+// socket's receive buffer was full (every socket, SIPp's included).
+func udpRcvbufErrors() (uint64, error) {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0, err
+	}
+	return snmpField(b, "Udp", "RcvbufErrors")
 }
