@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"net/netip"
 	"os"
 	osexec "os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -355,5 +357,24 @@ func TestSnmpField(t *testing.T) {
 	}
 	if _, err := udpRcvbufErrors(); err != nil {
 		t.Errorf("this host's /proc/net/snmp: %v", err)
+	}
+}
+
+func TestReportOfNativeRecords(t *testing.T) {
+	// acli-bench report renders a native run's records (plan first) again.
+	p := Plan{Host: true, Workloads: []string{"options", "saturate"}, Transports: []string{"u1"}, Servers: []string{"acli", "kamailio"}, Command: "go run ./cmd/acli-bench native"}
+	pl, _ := json.Marshal(p)
+	path := filepath.Join(t.TempDir(), "native.jsonl")
+	if err := writeRecords(path, append([]Record{{Kind: "plan", Note: string(pl)}}, nativeRecords()...)); err != nil {
+		t.Fatal(err)
+	}
+	if code := run([]string{"report", path}); code != 0 {
+		t.Errorf("report: exit %d", code)
+	}
+	for _, file := range []string{"native-1.jsonl", "uml-sctp-1.jsonl", "native-saturate-udp-2.jsonl"} {
+		recs, err := readRecords(filepath.Join("..", "..", "testdata", "bench", "results", file))
+		if err != nil || len(recs) == 0 || recs[0].Kind != "plan" {
+			t.Errorf("the committed records %s: %d records, %v", file, len(recs), err)
+		}
 	}
 }
