@@ -161,23 +161,24 @@ func TestSippArgs(t *testing.T) {
 	}
 }
 
-func TestShippedTimersMatch(t *testing.T) {
-	// The shipped configurations set the same SCTP timers: the harness
-	// refuses to run otherwise.
+func TestShippedConfigsMatch(t *testing.T) {
+	// The shipped configurations of each pair set the same SCTP timers,
+	// listen on the same sockets and forward to the same agents: the
+	// harness refuses to run otherwise.
 	td := filepath.Join("..", "..", "testdata", "bench")
-	for _, script := range []string{"acli.acli", "acli-sctp.acli"} {
-		diffs, err := checkTimers(filepath.Join(td, "kamailio.cfg"), filepath.Join(td, script))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(diffs) > 0 {
-			t.Errorf("kamailio.cfg and %s differ:\n%s", script, strings.Join(diffs, "\n"))
+	for _, pair := range [][2]string{{"kamailio.cfg", "acli.acli"}, {"kamailio-host.cfg", "acli-host.acli"}} {
+		if err := checkConfigs(filepath.Join(td, pair[0]), filepath.Join(td, pair[1])); err != nil {
+			t.Error(err)
 		}
 	}
 	b, _ := os.ReadFile(filepath.Join(td, "kamailio.cfg"))
 	k, _ := kamailioTimers(string(b))
 	if len(k) != len(kamToAcli) {
 		t.Errorf("kamailio.cfg sets %d sctp modparams, the harness maps %d: set them all", len(k), len(kamToAcli))
+	}
+	// The pairs are not interchangeable.
+	if err := checkConfigs(filepath.Join(td, "kamailio.cfg"), filepath.Join(td, "acli-host.acli")); err == nil {
+		t.Error("kamailio.cfg against acli-host.acli: no difference found")
 	}
 }
 

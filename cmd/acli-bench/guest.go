@@ -30,8 +30,7 @@ type Plan struct {
 	Dir             string   // the guest's directory on the host (hostfs)
 	Acli            string   // acli binary ("" : acli is not available, see AcliErr)
 	AcliErr         string   // why acli is not available
-	AcliScript      string   // configuration script (testdata/bench/acli.acli)
-	AcliSCTPScript  string   // the same for the SCTP runs, SCTP only (testdata/bench/acli-sctp.acli); "": AcliScript
+	AcliScript      string   // configuration script (testdata/bench/acli.acli, acli-host.acli)
 	Kamailio        string   // kamailio binary
 	KamailioCfg     string   // testdata/bench/kamailio.cfg
 	KamailioModules string   // Kamailio's module directory (-L)
@@ -48,7 +47,17 @@ type Plan struct {
 	ProbeRate       int    // latency probe requests per second
 	Profile         bool   // acli runs as acli-bench acli-serve, with a CPU profile per run
 	Command         string // the command line that reproduces the run
-	Host            bool   // the UDP reference on the host kernel (no UML, no SCTP)
+	Host            bool   // acli-bench native: the host kernel (no UML, no SCTP)
+
+	// acli-bench native only.
+	Workloads                      []string // options, message, saturate
+	Transports                     []string // SIPp modes: u1, t1
+	OptionsRate                    int      // calls/s of the options workload
+	MessageRate                    int      // calls/s of the message workload
+	SatLimit                       int      // SIPp -l of the saturate workload
+	ServerPin                      string   // taskset -c of the servers ("": not pinned)
+	SIPpPin                        string   // taskset -c of SIPp, UAC and agents
+	AgentScenario, MessageScenario string
 }
 
 // Record is one line of the results file (JSON lines).
@@ -112,13 +121,23 @@ type Record struct {
 	AssocPSSKB    int64   `json:"assoc_pss_kb,omitempty"`
 	SysDeltaKB    int64   `json:"sys_delta_kb,omitempty"` // assoc: MemAvailable drop, whole guest
 	OpenSeconds   float64 `json:"open_s,omitempty"`       // assoc: time to open them
+
+	// acli-bench native: the workload, /proc/loadavg at the run's start,
+	// the server's CPU on its process clocks (the check of ServerCPU, which
+	// is schedstat summed over its threads there) and its threads.
+	Workload string  `json:"workload,omitempty"`
+	LoadAvg  string  `json:"loadavg,omitempty"`
+	ClockCPU float64 `json:"clock_cpu,omitempty"`
+	Threads  int     `json:"threads,omitempty"`
+	// UDPDrops is the host's UDP receive-buffer drops during the run
+	// (every socket's: the server's, SIPp's, the agents').
+	UDPDrops uint64 `json:"udp_drops,omitempty"`
 }
 
 // guestState is the guest driver's scratch space.
 type guestState struct {
 	run    string // tmpfs: databases, control socket
 	db     string
-	dbSCTP string // the SCTP runs' database ("" if none: db)
 	sock   string
 	kamCfg string
 	out    *os.File  // results
@@ -224,9 +243,6 @@ func setupGuest(p *Plan) (*guestState, error) {
 		}
 	}
 	g.db = filepath.Join(g.run, "acli.db")
-	if p.AcliSCTPScript != "" {
-		g.dbSCTP = filepath.Join(g.run, "acli-sctp.db")
-	}
 	g.sock = filepath.Join(g.run, "acli.sock")
 	var err error
 	if g.out, err = os.OpenFile(filepath.Join(p.Dir, resultsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
@@ -313,17 +329,7 @@ func prepare(ctx context.Context, p *Plan, g *guestState, name string) error {
 	default:
 		return fmt.Errorf("unknown server %q", name)
 	}
-	s, err := startServer(p, g, name, name+"-check", "u1")
-	if err == nil && g.dbSCTP != "" && name == serverAcli {
-		err = s.ready(ctx, p, 30*time.Second)
-		if serr := s.stop(); err == nil && serr != nil {
-			err = serr
-		}
-		if err != nil {
-			return err
-		}
-		s, err = startServer(p, g, name, name+"-check-sctp", "s1")
-	}
+	s, err := startServer(p, g, name, name+"-check")
 	if err != nil {
 		return err
 	}
@@ -334,15 +340,10 @@ func prepare(ctx context.Context, p *Plan, g *guestState, name string) error {
 	return err
 }
 
-// prepareAcli creates the databases from the scripts, then saves and
-// activates each when the shell has those commands.
+// prepareAcli creates the database from the script, then saves and
+// activates it when the shell has those commands.
 func prepareAcli(p *Plan, g *guestState) (string, error) {
-	note, err := buildDB(p, p.AcliScript, g.db)
-	if err != nil || g.dbSCTP == "" {
-		return note, err
-	}
-	n2, err := buildDB(p, p.AcliSCTPScript, g.dbSCTP)
-	return note + "; SCTP runs: " + n2, err
+	return buildDB(p, p.AcliScript, g.db)
 }
 
 func buildDB(p *Plan, scriptPath, db string) (string, error) {
@@ -406,7 +407,7 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 		g.progress("%-8s %-2s rate %4d rep %d: ok %d failed %d achieved %.0f/s cpu %.2fs (%.3f s/1k) sipp %.1fs busy %.0f%% p50 %.0fus p99 %.0fus %s",
 			name, mode, rate, rep, r.Successful, r.Failed, r.Achieved, r.ServerCPU, perK(r.ServerCPU, r.Requests), r.SIPpCPU, r.GuestBusy*100, r.P50us, r.P99us, r.Err)
 	}()
-	s, err := startServer(p, g, name, tag, mode)
+	s, err := startServer(p, g, name, tag)
 	if err != nil {
 		r.Err = err.Error()
 		return r
@@ -458,7 +459,7 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 			}
 		}
 	}()
-	run := sippRun{Bin: p.SIPp, Scenario: p.Scenario, Mode: sippMode(mode), Target: serverAddr.String(), Local: "127.0.0.1",
+	run := sippRun{Bin: p.SIPp, Scenario: p.Scenario, Mode: mode, Target: serverAddr.String(), Local: "127.0.0.1",
 		BasePort: 6000, Instances: p.Instances, Rate: rate, Calls: p.Calls, Dir: filepath.Join(p.Dir, "sipp", tag)}
 	os.MkdirAll(run.Dir, 0o755)
 	sr := run.run(ctx)
@@ -488,7 +489,7 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 	r.ServerSys = float64(after.SysTicks-idle.SysTicks) / clockTicks
 	r.Procs = after.Procs
 	r.RSSKB, r.PSSKB = max(peak.RSSKB, after.RSSKB), max(peak.PSSKB, after.PSSKB)
-	if d := cpu1.Total - cpu0.Total; d > 0 && !p.Host { // the host's other work is not the run's
+	if d := cpu1.Total - cpu0.Total; d > 0 {
 		r.GuestBusy = float64(cpu1.Busy-cpu0.Busy) / float64(d)
 		r.GuestCPU = float64(cpu1.Busy-cpu0.Busy) / clockTicks
 	}
@@ -543,7 +544,7 @@ func assocRun(ctx context.Context, p *Plan, g *guestState, name string, rep int)
 			name, r.Assocs, rep, r.IdleRSSKB, r.AssocRSSKB, perAssoc(r.AssocRSSKB-r.IdleRSSKB, r.Assocs),
 			r.UsedRSSKB, perAssoc(r.UsedRSSKB-r.IdleRSSKB, r.Assocs), perAssoc(r.SysDeltaKB, r.Assocs), r.Err)
 	}()
-	s, err := startServer(p, g, name, fmt.Sprintf("%s-assoc-rep%d", name, rep), "sn")
+	s, err := startServer(p, g, name, fmt.Sprintf("%s-assoc-rep%d", name, rep))
 	if err != nil {
 		r.Err = err.Error()
 		return

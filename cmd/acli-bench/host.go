@@ -38,9 +38,7 @@ func sipMain(args []string) int {
 	out := fs.String("out", "bench-sip.md", "Markdown `file` of the results (the raw records go to FILE.jsonl)")
 	install := fs.Bool("install", true, "apt-get install missing packages")
 	profile := fs.Bool("profile", false, "run acli's daemon inside acli-bench (acli-serve) with a CPU profile per run, copied to FILE.profiles/")
-	hostUDP := fs.Bool("host-udp", true, "after the guest, run the UDP sweep on the host kernel too (a reference without UML's system-call cost)")
 	maxOther := fs.Float64("max-host-other", 0.25, "leave out of the summary the runs during which the host's CPU was busy with other work for more than this many `cores`")
-	inGuest := fs.Bool("guest", true, "run the sweep in the UML guest (false: only the -host-udp reference)")
 	keep := fs.Bool("keep", false, "keep the guest's directory (logs, SIPp files)")
 	timeout := fs.Duration("timeout", 0, "bound on the guest (0: twice the estimate plus 10 minutes)")
 	if err := fs.Parse(args); err != nil {
@@ -91,15 +89,11 @@ func sipMain(args []string) int {
 	}
 	td := filepath.Join(root, "testdata", "bench")
 	p.AcliScript, p.KamailioCfg, p.Scenario = filepath.Join(td, "acli.acli"), filepath.Join(td, "kamailio.cfg"), filepath.Join(td, "options.xml")
-	p.AcliSCTPScript = filepath.Join(td, "acli-sctp.acli")
-	for _, script := range []string{p.AcliScript, p.AcliSCTPScript} {
-		if diffs, err := checkTimers(p.KamailioCfg, script); err != nil || len(diffs) > 0 {
-			fmt.Fprintf(os.Stderr, "acli-bench sip: the two servers' SCTP settings differ (%s, %v):\n  %s\n",
-				filepath.Base(script), err, strings.Join(diffs, "\n  "))
-			return 1
-		}
+	if err := checkConfigs(p.KamailioCfg, p.AcliScript); err != nil {
+		fmt.Fprintf(os.Stderr, "acli-bench sip: %v\n", err)
+		return 1
 	}
-	tools, err := ensureTools(*install)
+	tools, err := ensureTools(*install, true)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "acli-bench sip: %v\n", err)
 		return 1
@@ -118,16 +112,7 @@ func sipMain(args []string) int {
 	}
 	p.Dir = dir
 	if slices.Contains(p.Servers, serverAcli) {
-		p.Acli = filepath.Join(dir, "acli")
-		fmt.Fprintln(os.Stderr, "acli-bench: building acli (CGO_ENABLED=0 go build ./cmd/acli)")
-		build := exec.Command("go", "build", "-o", p.Acli, "./cmd/acli")
-		build.Dir = root
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if o, err := build.CombinedOutput(); err != nil {
-			p.AcliErr = fmt.Sprintf("go build ./cmd/acli failed: %v: %s", err, lastLines(o, 8))
-			p.Acli = ""
-			fmt.Fprintf(os.Stderr, "acli-bench: %s\n", p.AcliErr)
-		}
+		buildAcli(&p, root)
 	}
 	var set []string
 	fs.Visit(func(f *flag.Flag) { set = append(set, "-"+f.Name+"="+f.Value.String()) })
@@ -155,22 +140,11 @@ func sipMain(args []string) int {
 	loadCtx, stopLoad := context.WithCancel(context.Background())
 	loadDone := make(chan struct{})
 	go func() { defer close(loadDone); load.run(loadCtx) }()
-	allModes := p.Modes
-	if *inGuest {
-		stopStubs, stubsDone := make(chan struct{}), make(chan struct{})
-		go func() { defer close(stubsDone); stubWatch(dir, stopStubs) }()
-		code, gerr = runGuest(ctx, dir, planPath, &guestOut)
-		close(stopStubs)
-		<-stubsDone
-	} else {
-		allModes = nil
-	}
-
-	var hostErr error
-	if *hostUDP && ctx.Err() == nil {
-		allModes = append(allModes, "u1h")
-		hostErr = runHostUDP(ctx, p, td)
-	}
+	stopStubs, stubsDone := make(chan struct{}), make(chan struct{})
+	go func() { defer close(stubsDone); stubWatch(dir, stopStubs) }()
+	code, gerr = runGuest(ctx, dir, planPath, &guestOut)
+	close(stopStubs)
+	<-stubsDone
 	stopLoad()
 	<-loadDone
 	recs, rerr := readRecords(filepath.Join(dir, resultsFile))
@@ -182,11 +156,7 @@ func sipMain(args []string) int {
 	if err := writeRecords(filepath.Join(dir, resultsFile), recs); err != nil {
 		fmt.Fprintf(os.Stderr, "acli-bench sip: %v\n", err)
 	}
-	p.Modes = allModes
 	rep := aggregate(recs, p.Servers, p.Modes)
-	if hostErr != nil {
-		rep.Problems = append(rep.Problems, "host UDP reference: "+hostErr.Error())
-	}
 	if gerr != nil {
 		rep.Problems = append(rep.Problems, "guest: "+gerr.Error()+" (the figures are those of the runs that completed)")
 	} else if code != 0 {
@@ -222,32 +192,18 @@ func sipMain(args []string) int {
 	return 0
 }
 
-// runHostUDP runs the UDP sweep on the host kernel (both servers, the
-// UDP-only configurations), appending to the guest's results.
-func runHostUDP(ctx context.Context, p Plan, td string) error {
-	hp := p
-	hp.Host, hp.Modes, hp.Assocs = true, []string{"u1h"}, 0
-	hp.AcliScript, hp.AcliSCTPScript, hp.KamailioCfg = filepath.Join(td, "acli-udp.acli"), "", filepath.Join(td, "kamailio-udp.cfg")
-	hp.Dir = filepath.Join(p.Dir, "host")
-	if err := os.MkdirAll(hp.Dir, 0o755); err != nil {
-		return err
+// buildAcli builds acli into p.Dir (p.Acli), or says why not (p.AcliErr).
+func buildAcli(p *Plan, root string) {
+	p.Acli = filepath.Join(p.Dir, "acli")
+	fmt.Fprintln(os.Stderr, "acli-bench: building acli (CGO_ENABLED=0 go build ./cmd/acli)")
+	build := exec.Command("go", "build", "-o", p.Acli, "./cmd/acli")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if o, err := build.CombinedOutput(); err != nil {
+		p.AcliErr = fmt.Sprintf("go build ./cmd/acli failed: %v: %s", err, lastLines(o, 8))
+		p.Acli = ""
+		fmt.Fprintf(os.Stderr, "acli-bench: %s\n", p.AcliErr)
 	}
-	fmt.Fprintln(os.Stderr, "acli-bench: the UDP reference on the host kernel")
-	g, err := setupGuest(&hp)
-	if err != nil {
-		return err
-	}
-	g.echo = os.Stderr
-	defer g.prog.Close()
-	g.out.Close()
-	// Append to the guest's results file.
-	if g.out, err = os.OpenFile(filepath.Join(p.Dir, resultsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
-		return err
-	}
-	defer g.out.Close()
-	g.emit(Record{Kind: "env", Note: fmt.Sprintf("host reference: kernel %s, %d CPU", unameRelease(), goruntime.NumCPU())})
-	runPlan(ctx, &hp, g)
-	return nil
 }
 
 // annotateLoad sets each load run's HostOther and marks the runs above
@@ -360,32 +316,32 @@ func repoRoot() (string, error) {
 	}
 }
 
-// checkTimers compares the SCTP settings of the two shipped configurations.
-func checkTimers(kamCfg, acliScript string) ([]string, error) {
+// checkConfigs refuses a Kamailio configuration and an ACLI script that
+// differ in what the harness compares (compareConfigs).
+func checkConfigs(kamCfg, acliScript string) error {
 	kb, err := os.ReadFile(kamCfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ab, err := os.ReadFile(acliScript)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	k, err := kamailioTimers(string(kb))
+	diffs, err := compareConfigs(string(kb), string(ab))
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("%s against %s: %w", filepath.Base(kamCfg), filepath.Base(acliScript), err)
 	}
-	a, err := acliTimers(string(ab))
-	if err != nil {
-		return nil, err
+	if len(diffs) > 0 {
+		return fmt.Errorf("the two servers' configurations differ (%s, %s):\n  %s", filepath.Base(kamCfg), filepath.Base(acliScript), strings.Join(diffs, "\n  "))
 	}
-	return compareTimers(k, a), nil
+	return nil
 }
 
 type toolPaths struct{ kamailio, modules, sipp string }
 
-// ensureTools finds kamailio (with its sctp and sl modules), sipp,
-// linux.uml and insmod, installing the missing Debian packages first.
-func ensureTools(install bool) (toolPaths, error) {
+// ensureTools finds kamailio (with its sctp and sl modules), sipp and, if
+// needUML, linux.uml and insmod, installing the missing Debian packages first.
+func ensureTools(install, needUML bool) (toolPaths, error) {
 	find := func() (toolPaths, []string) {
 		var t toolPaths
 		var missing []string
@@ -406,6 +362,9 @@ func ensureTools(install bool) (toolPaths, error) {
 			t.sipp = p
 		} else {
 			missing = append(missing, "sip-tester")
+		}
+		if !needUML {
+			return t, missing
 		}
 		if _, err := uml.FindUML(); err != nil {
 			missing = append(missing, "user-mode-linux")
@@ -527,6 +486,10 @@ func reportMain(args []string) int {
 	if len(p.Servers) == 0 {
 		fmt.Fprintf(os.Stderr, "acli-bench report: %s has no plan record\n", args[0])
 		return 1
+	}
+	if p.Host {
+		fmt.Print(nativeHeader(p, recs) + nativeMarkdown(recs, p))
+		return 0
 	}
 	rep := aggregate(recs, p.Servers, p.Modes)
 	fmt.Print(header(p, recs) + rep.markdown("SIP OPTIONS: acli against Kamailio"))

@@ -1,7 +1,14 @@
 // Command acli-bench benchmarks the acli runtime against the peer an
 // operator would otherwise pick.
 //
+//	go run ./cmd/acli-bench native [flags]
 //	go run ./cmd/acli-bench sip [flags]
+//
+// native: acli and Kamailio on the host kernel (no UML), over UDP and
+// TCP, each server pinned to one CPU and SIPp to another: OPTIONS at a
+// fixed rate, MESSAGE forwarded statelessly to a SIPp UAS session-agent,
+// and OPTIONS at saturation; server CPU from the schedstat clock of every
+// thread (native.go).
 //
 // sip: SIP OPTIONS over SCTP (and UDP as a reference) against Kamailio. It
 // installs what it needs (Debian: kamailio, kamailio-sctp-modules,
@@ -34,6 +41,8 @@ func run(args []string) int {
 	switch args[0] {
 	case "sip":
 		return sipMain(args[1:])
+	case "native":
+		return nativeMain(args[1:])
 	case "guest-run":
 		return guestMain(args[1:])
 	case "report":
@@ -52,8 +61,11 @@ func run(args []string) int {
 }
 
 func printUsage() {
-	fmt.Fprint(os.Stderr, `usage: acli-bench sip [flags]   (acli-bench sip -h for the flags)
+	fmt.Fprint(os.Stderr, `usage: acli-bench native|sip [flags]   (acli-bench native -h for the flags)
 
+  native     acli serve against Kamailio on the host kernel over UDP and TCP:
+             OPTIONS at a fixed rate, MESSAGE forwarded to a SIPp agent,
+             OPTIONS at saturation; servers and SIPp pinned to distinct CPUs
   sip        SIP OPTIONS over SCTP and UDP: acli serve against Kamailio, in a
              User-Mode Linux guest, driven by SIPp
   report     render the Markdown of a run's raw records again: acli-bench report FILE.jsonl

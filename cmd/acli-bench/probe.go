@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/netip"
@@ -32,16 +35,30 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 // optionsRequest builds one OPTIONS request from local (the Via sent-by)
 // to server. n makes the Call-ID and branch unique.
 func optionsRequest(transport string, local netip.AddrPort, server netip.AddrPort, n int) []byte {
+	return sipRequest("OPTIONS", server.String(), transport, local, n)
+}
+
+// sipRequest builds one request of method to the Request-URI sip:ruri
+// from local (the Via sent-by); a MESSAGE carries a short text body. n
+// makes the Call-ID and branch unique.
+func sipRequest(method, ruri, transport string, local netip.AddrPort, n int) []byte {
 	id := strconv.Itoa(n)
+	body := ""
+	if method == "MESSAGE" {
+		body = "probe " + id
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "OPTIONS sip:%s SIP/2.0\r\n", server)
+	fmt.Fprintf(&b, "%s sip:%s SIP/2.0\r\n", method, ruri)
 	fmt.Fprintf(&b, "Via: SIP/2.0/%s %s;branch=z9hG4bK-probe-%s;rport\r\n", transport, local, id)
 	b.WriteString("Max-Forwards: 70\r\n")
 	fmt.Fprintf(&b, "From: <sip:probe@%s>;tag=probe%s\r\n", local.Addr(), id)
-	fmt.Fprintf(&b, "To: <sip:%s>\r\n", server)
+	fmt.Fprintf(&b, "To: <sip:%s>\r\n", ruri)
 	fmt.Fprintf(&b, "Call-ID: probe-%s@acli-bench\r\n", id)
-	b.WriteString("CSeq: 1 OPTIONS\r\n")
-	b.WriteString("Content-Length: 0\r\n\r\n")
+	fmt.Fprintf(&b, "CSeq: 1 %s\r\n", method)
+	if body != "" {
+		b.WriteString("Content-Type: text/plain\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
 	return []byte(b.String())
 }
 
@@ -166,12 +183,75 @@ func (u *udpClient) do(req []byte, id string, deadline time.Time) error {
 	}
 }
 
-// sippMode is SIPp's -t of a mode: u1h (UDP on the host) is u1.
-func sippMode(mode string) string {
-	if mode == "u1h" {
-		return "u1"
+// tcpClient is one TCP connection.
+type tcpClient struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dialTCP(ctx context.Context, server netip.AddrPort) (*tcpClient, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", server.String())
+	if err != nil {
+		return nil, err
 	}
-	return mode
+	return &tcpClient{c: c, r: bufio.NewReader(c)}, nil
+}
+
+func (t *tcpClient) local() netip.AddrPort { return t.c.LocalAddr().(*net.TCPAddr).AddrPort() }
+func (t *tcpClient) close() error          { return t.c.Close() }
+
+func (t *tcpClient) do(req []byte, id string, deadline time.Time) error {
+	t.c.SetDeadline(deadline)
+	if _, err := t.c.Write(req); err != nil {
+		return err
+	}
+	for {
+		b, err := readStreamMessage(t.r)
+		if err != nil {
+			return err
+		}
+		if err := matchResponse(b, id); err != errOther {
+			return err
+		}
+	}
+}
+
+// readStreamMessage reads one SIP message from a stream: the start line
+// and headers up to the empty line, then Content-Length bytes of body
+// (RFC 3261 18.3: Content-Length is mandatory over a stream). CRLF
+// keep-alives before the start line are skipped.
+func readStreamMessage(r *bufio.Reader) ([]byte, error) {
+	var msg []byte
+	length := -1
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return nil, err
+		}
+		if len(msg) == 0 && len(bytes.TrimSpace(line)) == 0 {
+			continue // keep-alive
+		}
+		msg = append(msg, line...)
+		t := bytes.TrimSpace(line)
+		if len(t) == 0 {
+			break
+		}
+		name, v, ok := bytes.Cut(t, []byte(":"))
+		if n := string(bytes.TrimSpace(name)); ok && (strings.EqualFold(n, "Content-Length") || n == "l") {
+			if length, err = strconv.Atoi(string(bytes.TrimSpace(v))); err != nil || length < 0 {
+				return nil, fmt.Errorf("Content-Length %q", bytes.TrimSpace(v))
+			}
+		}
+	}
+	if length < 0 {
+		return nil, errors.New("a SIP message over a stream without Content-Length")
+	}
+	body := make([]byte, length)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return nil, err
+	}
+	return append(msg, body...), nil
 }
 
 // probeResult is what a probe measured.
@@ -183,8 +263,11 @@ type probeResult struct {
 
 // transportOf returns the Via transport of a SIPp mode.
 func transportOf(mode string) string {
-	if strings.HasPrefix(mode, "u") {
+	switch mode[0] {
+	case 'u':
 		return "UDP"
+	case 't':
+		return "TCP"
 	}
 	return "SCTP"
 }
@@ -194,6 +277,15 @@ func transportOf(mode string) string {
 // written to response read; for sn the association set-up is not
 // included).
 func ask(ctx context.Context, mode string, cl transactor, server netip.AddrPort, n int) (time.Duration, error) {
+	return askReq(ctx, mode, cl, server, probeReq{"OPTIONS", server.String()}, n)
+}
+
+// probeReq is the request a probe sends: a method and a Request-URI
+// (without "sip:").
+type probeReq struct{ Method, RURI string }
+
+// askReq is ask with the request q.
+func askReq(ctx context.Context, mode string, cl transactor, server netip.AddrPort, q probeReq, n int) (time.Duration, error) {
 	if cl == nil {
 		c, err := dialSCTP(ctx, server)
 		if err != nil {
@@ -202,7 +294,7 @@ func ask(ctx context.Context, mode string, cl transactor, server netip.AddrPort,
 		defer c.close()
 		cl = c
 	}
-	req := optionsRequest(transportOf(mode), cl.local(), server, n)
+	req := sipRequest(q.Method, q.RURI, transportOf(mode), cl.local(), n)
 	id := "probe-" + strconv.Itoa(n) + "@acli-bench"
 	start := time.Now()
 	err := cl.do(req, id, start.Add(5*time.Second))
@@ -214,16 +306,23 @@ func newClient(ctx context.Context, mode string, server netip.AddrPort) (transac
 	switch mode {
 	case "s1":
 		return dialSCTP(ctx, server)
-	case "u1", "u1h":
+	case "u1":
 		return dialUDP(server)
+	case "t1":
+		return dialTCP(ctx, server)
 	case "sn":
 		return nil, nil
 	}
-	return nil, fmt.Errorf("mode %q: allowed s1, sn, u1, u1h", mode)
+	return nil, fmt.Errorf("mode %q: allowed s1, sn, u1, t1", mode)
 }
 
 // probe sends OPTIONS at rate per second until ctx ends.
 func probe(ctx context.Context, mode string, server netip.AddrPort, rate int, seq *int) probeResult {
+	return probeWith(ctx, mode, server, probeReq{"OPTIONS", server.String()}, rate, seq)
+}
+
+// probeWith sends q at rate per second until ctx ends.
+func probeWith(ctx context.Context, mode string, server netip.AddrPort, q probeReq, rate int, seq *int) probeResult {
 	var res probeResult
 	cl, err := newClient(ctx, mode, server)
 	if err != nil {
@@ -243,7 +342,7 @@ func probe(ctx context.Context, mode string, server netip.AddrPort, rate int, se
 		case <-tick.C:
 		}
 		*seq++
-		d, err := ask(ctx, mode, cl, server, *seq)
+		d, err := askReq(ctx, mode, cl, server, q, *seq)
 		if err != nil {
 			if ctx.Err() != nil {
 				return res

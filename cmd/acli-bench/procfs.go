@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat: 100 on
@@ -369,4 +372,142 @@ func (h *hostLoad) other(from, to time.Time) float64 {
 	}
 	busy := float64(b.busy-a.busy) - float64(b.ours-a.ours)
 	return max(busy, 0) / clockTicks / b.at.Sub(a.at).Seconds()
+}
+
+// threadCPU is the CPU time of every thread of a server's process tree on
+// the scheduler's clock: the first field of /proc/PID/task/TID/schedstat,
+// in nanoseconds, summed over the threads. It is sampled often (every
+// 100 ms during a run): a thread that exits keeps the value of its last
+// sample, so at most one interval of an exiting thread's time is lost.
+// processClocks is the check: each process's CPU clock, which keeps its
+// exited threads' time.
+// The processes are those of root's tree at the first sample (both
+// servers fork only at start-up), so that a sample reads no more than
+// their threads' files.
+type threadCPU struct {
+	pids []int
+	base map[[2]int]uint64 // (pid, tid): ns at the first sample
+	last map[[2]int]uint64 // ns at the last sample it was seen in
+}
+
+// sample reads every thread of root and its descendants (the first call
+// sets the base and the processes).
+func (c *threadCPU) sample(root int) error {
+	first := c.last == nil
+	if first {
+		ps := tree(root)
+		if len(ps) == 0 {
+			return fmt.Errorf("process %d is gone", root)
+		}
+		for _, p := range ps {
+			c.pids = append(c.pids, p.PID)
+		}
+		c.base, c.last = map[[2]int]uint64{}, map[[2]int]uint64{}
+	} else if _, err := os.Stat(fmt.Sprintf("/proc/%d", root)); err != nil {
+		return fmt.Errorf("process %d is gone", root)
+	}
+	for _, pid := range c.pids {
+		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*/schedstat", pid))
+		for _, f := range files {
+			tid, err := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+			if err != nil {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue // exited meanwhile: its last sample stands
+			}
+			ns, err := parseSchedstat(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+			k := [2]int{pid, tid}
+			c.last[k] = ns
+			if first {
+				c.base[k] = ns
+			}
+		}
+	}
+	return nil
+}
+
+// delta returns the CPU time (ns) since the first sample, and the number
+// of threads seen.
+func (c *threadCPU) delta() (uint64, int) {
+	var d uint64
+	for k, v := range c.last {
+		d += v - c.base[k] // a thread born after the base counts whole
+	}
+	return d, len(c.last)
+}
+
+// processClocks sums the CPU clocks (CLOCK_PROCESS_CPUTIME of another
+// process, in ns, exited threads included) of the processes pids.
+func processClocks(pids []int) (uint64, error) {
+	if len(pids) == 0 {
+		return 0, errors.New("no process")
+	}
+	var sum uint64
+	for _, pid := range pids {
+		if pid <= 0 { // the clock id of pid 0 is the calling process's
+			return 0, fmt.Errorf("process %d: not a process id", pid)
+		}
+		var ts unix.Timespec
+		// MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED) of the kernel.
+		if err := unix.ClockGettime(int32(^pid<<3|2), &ts); err != nil {
+			return 0, fmt.Errorf("the CPU clock of process %d: %w", pid, err)
+		}
+		sum += uint64(ts.Nano())
+	}
+	return sum, nil
+}
+
+// loadAvg returns the first three fields of /proc/loadavg.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// snmpField returns the value of field name in the protocol proto ("Udp")
+// of /proc/net/snmp: a header line of names, then a line of values.
+func snmpField(b []byte, proto, name string) (uint64, error) {
+	var head []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 || f[0] != proto+":" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		i := slices.Index(head, name)
+		if i < 0 || i >= len(f) {
+			return 0, fmt.Errorf("/proc/net/snmp: no %s %s", proto, name)
+		}
+		v, err := strconv.ParseUint(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/net/snmp %s %s: %v", proto, name, err)
+		}
+		return v, nil
+	}
+	return 0, fmt.Errorf("/proc/net/snmp: no %s lines", proto)
+}
+
+// udpRcvbufErrors is the host's count of UDP datagrams dropped because a
+// socket's receive buffer was full (every socket, SIPp's included).
+func udpRcvbufErrors() (uint64, error) {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0, err
+	}
+	return snmpField(b, "Udp", "RcvbufErrors")
 }

@@ -32,14 +32,11 @@ type server struct {
 	log  string
 	done chan struct{}
 	err  error // Wait's result, once done is closed
-	// sctpOnly: acli on the SCTP-only database (ready checks SCTP only).
-	sctpOnly bool
 }
 
-// startServer starts server name as p describes, for runs in mode (acli:
-// on the database the guest prepared; the SCTP runs on the SCTP-only one
-// when there is one).
-func startServer(p *Plan, g *guestState, name, tag, mode string) (*server, error) {
+// startServer starts server name as p describes (acli on the database the
+// guest prepared), pinned to p.ServerPin's CPUs when it is set.
+func startServer(p *Plan, g *guestState, name, tag string) (*server, error) {
 	logPath := filepath.Join(p.Dir, "logs", tag+".log")
 	os.MkdirAll(filepath.Dir(logPath), 0o755)
 	logf, err := os.Create(logPath)
@@ -48,10 +45,7 @@ func startServer(p *Plan, g *guestState, name, tag, mode string) (*server, error
 	}
 	defer logf.Close()
 	var cmd *exec.Cmd
-	db, sctpOnly := g.db, false
-	if g.dbSCTP != "" && name == serverAcli && mode[0] == 's' {
-		db, sctpOnly = g.dbSCTP, true
-	}
+	db := g.db
 	switch name {
 	case serverAcli:
 		cmd = exec.Command(p.Acli, "--db", db, "serve", "--control", g.sock, "--log-level", "warn")
@@ -69,15 +63,26 @@ func startServer(p *Plan, g *guestState, name, tag, mode string) (*server, error
 	default:
 		return nil, fmt.Errorf("unknown server %q", name)
 	}
+	cmd = pinned(cmd, p.ServerPin)
 	cmd.Dir = g.run
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{name: name, cmd: cmd, log: logPath, done: make(chan struct{}), sctpOnly: sctpOnly}
+	s := &server{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() { s.err = cmd.Wait(); close(s.done) }()
 	return s, nil
+}
+
+// pinned returns cmd run by taskset on cpus ("": cmd itself). taskset
+// sets its own affinity and executes cmd in the same process, so every
+// thread and child of the server inherits it.
+func pinned(cmd *exec.Cmd, cpus string) *exec.Cmd {
+	if cpus == "" {
+		return cmd
+	}
+	return exec.Command("taskset", append([]string{"-c", cpus, cmd.Path}, cmd.Args[1:]...)...)
 }
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
@@ -92,13 +97,11 @@ func (s *server) exited() bool {
 }
 
 // ready waits until the server answers OPTIONS over SCTP and UDP (UDP
-// only on the host).
+// and TCP on the host).
 func (s *server) ready(ctx context.Context, p *Plan, timeout time.Duration) error {
 	modes := []string{"s1", "u1"}
 	if p.Host {
-		modes = []string{"u1"}
-	} else if s.sctpOnly {
-		modes = []string{"s1"}
+		modes = []string{"u1", "t1"}
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

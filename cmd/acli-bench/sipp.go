@@ -134,10 +134,17 @@ type sippRun struct {
 	Local     string // local IP
 	BasePort  int
 	Instances int
-	Rate      int // total calls per second
+	Rate      int // total calls per second (0: as fast as Limit allows)
 	Calls     int // total calls
 	Dir       string
+	Limit     int      // -l, simultaneous calls per instance (0: a second's worth, at least 100)
+	Extra     []string // further arguments (-s SERVICE)
+	Pin       string   // taskset -c of the instances ("": not pinned)
 }
+
+// unlimitedRate is the -r of a run without a rate: far above what one
+// SIPp sends, so that -l alone bounds it.
+const unlimitedRate = 1_000_000
 
 // sippResult sums the instances.
 type sippResult struct {
@@ -157,9 +164,16 @@ func (r sippRun) args(i int) []string {
 	rate := float64(r.Rate) / float64(n)
 	limit := max(int(rate), 100) // simultaneous calls: a second's worth
 	// SIPp stops by itself: every call is sent and answered or timed out
-	// (5 s); -timeout bounds the whole run at twice its nominal length.
-	timeout := int(float64(calls)/rate*2) + 30
-	return []string{
+	// (5 s); -timeout bounds the whole run at twice its nominal length
+	// (a run without a rate: at 1,000 calls/s).
+	timeout := int(float64(calls)/max(rate, 1000)*2) + 30
+	if r.Rate == 0 {
+		rate = unlimitedRate
+	}
+	if r.Limit > 0 {
+		limit = r.Limit
+	}
+	return append(append([]string{
 		"-sf", r.Scenario, "-nostdin", "-t", r.Mode,
 		"-i", r.Local, "-p", strconv.Itoa(r.BasePort + i),
 		"-m", strconv.Itoa(calls), "-r", strconv.FormatFloat(rate, 'f', 3, 64), "-rp", "1000",
@@ -168,8 +182,7 @@ func (r sippRun) args(i int) []string {
 		"-timeout", strconv.Itoa(timeout) + "s", "-timeout_error",
 		"-trace_stat", "-stf", r.statFile(i), "-fd", "1",
 		"-trace_err", "-error_file", r.errFile(i),
-		r.Target,
-	}
+	}, r.Extra...), r.Target)
 }
 
 func (r sippRun) statFile(i int) string {
@@ -195,6 +208,9 @@ func (r sippRun) run(ctx context.Context) sippResult {
 		go func() {
 			defer wg.Done()
 			cmd := exec.CommandContext(ctx, r.Bin, r.args(i)...)
+			if r.Pin != "" {
+				cmd = exec.CommandContext(ctx, "taskset", append([]string{"-c", r.Pin, r.Bin}, r.args(i)...)...)
+			}
 			cmd.Dir = r.Dir
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
@@ -218,7 +234,10 @@ func (r sippRun) run(ctx context.Context) sippResult {
 				return
 			}
 			if code := exitCode(err); code > 1 {
-				res.Errors = append(res.Errors, fmt.Sprintf("sipp %d exited %d: %s", i, code, lastLines(out.Bytes(), 5)))
+				// SIPp's fatal errors (its watchdog's among them) end its
+				// error file; its output ends with the statistics screen.
+				eb, _ := os.ReadFile(r.errFile(i))
+				res.Errors = append(res.Errors, fmt.Sprintf("sipp %d exited %d: error file: %s; output: %s", i, code, lastLines(eb, 2), lastLines(out.Bytes(), 5)))
 			}
 			res.Created += st.Created
 			res.Successful += st.Successful

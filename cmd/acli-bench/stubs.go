@@ -5,7 +5,7 @@ package main
 // The guest's own CPU accounting is tick-based, and in User-Mode Linux the
 // ticks land unevenly: over one association a server that spends most of
 // its time in short system calls between waits is charged a few percent
-// of what it uses (BENCHMARKS.md, "An exact clock for the servers"). The
+// of what it uses (BENCHMARKS.md before issue 15, "An exact clock for the servers"). The
 // host, however, runs every guest address space as a host process of its
 // own (a stub that the UML kernel's process traces), and accounts each one
 // to the nanosecond (/proc/PID/schedstat). A stub's time is its guest
@@ -327,9 +327,19 @@ func schedRuntime(pid int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return parseSchedstat(b)
+}
+
+// parseSchedstat returns the first field of a schedstat file: the time
+// the task has run, in nanoseconds.
+func parseSchedstat(b []byte) (uint64, error) {
 	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0, fmt.Errorf("/proc/%d/schedstat: empty", pid)
+	if len(f) != 3 {
+		return 0, fmt.Errorf("schedstat %q: want 3 fields", trunc(string(b)))
 	}
-	return strconv.ParseUint(f[0], 10, 64)
+	v, err := strconv.ParseUint(f[0], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("schedstat %q: %v", trunc(string(b)), err)
+	}
+	return v, nil
 }

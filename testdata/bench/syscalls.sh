@@ -18,11 +18,7 @@ acli=$1 mode=$2 calls=$3 rate=$4
 servers=${5:-acli kamailio}
 td=$(cd "$(dirname "$0")" && pwd)
 dir=$(mktemp -d)
-case $mode in
-s*) script=$td/acli-sctp.acli ;;
-*) script=$td/acli.acli ;;
-esac
-script=${ACLI_SCRIPT:-$script}
+script=${ACLI_SCRIPT:-$td/acli.acli}
 kamcfg=${KAMAILIO_CFG:-$td/kamailio.cfg}
 "$acli" --db "$dir/acli.db" <"$script" >/dev/null
 "$acli" --db "$dir/acli.db" save-config >/dev/null
