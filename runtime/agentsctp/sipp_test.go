@@ -67,10 +67,18 @@ func TestStaticSCTPAgent(t *testing.T) {
 	// Thousands of transactions, over one association and one per call;
 	// during the first run activate-config adds an agent, changes this
 	// one's ping-interval (in place) and removes the other again.
+	//
+	// The rates are below what the one-CPU guest carries with three
+	// processes in it (SIPp, acli and the SIPp agent): 318-339 MESSAGEs a
+	// second when the host is idle, 210-240 with another host process
+	// spinning. At 400 a second (the rate before) the guest was above its
+	// capacity: the peers' receive buffers overflowed (the kernel's
+	// SctpInDataChunkDiscards), T3 retransmissions held responses past
+	// SIPp's 5 s, and calls failed whenever the host was busy.
 	for i, tt := range []struct {
 		transport   string
 		calls, rate int
-	}{{"s1", 3000, 400}, {"sn", 500, 200}} {
+	}{{"s1", 3000, 200}, {"sn", 500, 150}} {
 		done := make(chan sipptest.Result, 1)
 		go func() { done <- uac("message.xml", tt.transport, 5070, tt.calls, tt.rate) }()
 		if i == 0 {

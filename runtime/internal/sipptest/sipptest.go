@@ -177,9 +177,29 @@ func (p *Process) Exited() (bool, string) {
 func (r Result) Check(t testing.TB, want int) {
 	t.Helper()
 	if r.ExitCode != 0 || r.Successful != want || r.Failed != 0 {
-		t.Fatalf("sipp: exit %d, %d successful, %d failed calls; want exit 0, %d successful, 0 failed\n%s",
-			r.ExitCode, r.Successful, r.Failed, want, tail(r.Output, 4000))
+		t.Fatalf("sipp: exit %d, %d successful, %d failed calls; want exit 0, %d successful, 0 failed\n%s\n%s",
+			r.ExitCode, r.Successful, r.Failed, want, tail(r.Output, 4000), KernelCounters())
 	}
+}
+
+// KernelCounters returns the kernel's counters that tell where messages
+// waited or were lost (SCTP retransmissions, the per-CPU backlog's
+// drops), the SCTP ones that are not zero, for a failure's message.
+func KernelCounters() string {
+	var b strings.Builder
+	if snmp, err := os.ReadFile("/proc/net/sctp/snmp"); err == nil {
+		b.WriteString("kernel SCTP counters:")
+		for _, line := range strings.Split(string(snmp), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[1] != "0" {
+				b.WriteString(" " + f[0] + "=" + f[1])
+			}
+		}
+		b.WriteString("\n")
+	}
+	if ss, err := os.ReadFile("/proc/net/softnet_stat"); err == nil {
+		b.WriteString("softnet_stat (per CPU: processed dropped squeezed ...): " + strings.TrimSpace(string(ss)) + "\n")
+	}
+	return b.String()
 }
 
 func tail(s string, n int) string {
