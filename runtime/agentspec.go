@@ -119,13 +119,13 @@ func agentChanges(old, s *AgentSpec) (changes []string, reconnect bool) {
 	if old.Reconnect != s.Reconnect {
 		changes = append(changes, fmt.Sprintf("tcp-reconn-interval %v -> %v", old.Reconnect, s.Reconnect))
 	}
-	for _, o := range optionTable {
-		if o.runtime || o.name == "sctp-autoclose" {
+	for _, o := range sctpOptionRows() {
+		if o.runtime {
 			continue
 		}
 		if a, b := o.get(old.SCTP), o.get(s.SCTP); a != b {
 			note := " (next association)"
-			if o.name == "sctp-send-ttl" || o.name == "sctp-send-mode" {
+			if o.perSend {
 				note = " (at once)"
 			}
 			changes = append(changes, o.name+" "+a+" -> "+b+note)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/plan"
 	"github.com/acli-project/acli/runtime/sctp"
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
 	sipr "github.com/acli-project/acli/runtime/sip"
@@ -173,7 +174,7 @@ func (sl *sctpListener) reply(b []byte, conn uint32, _ netip.AddrPort) error {
 func (sl *sctpListener) update(s Spec) ([]string, error) {
 	old := sl.spec.Load()
 	ch := metaChanges(old, &s)
-	for _, o := range optionTable {
+	for _, o := range sctpOptionRows() {
 		if a, b := o.get(old.SCTP), o.get(s.SCTP); a != b {
 			note := ""
 			if o.newOnly {
@@ -280,7 +281,7 @@ func (sl *sctpListener) options() control.ListenerOptions {
 	if err != nil {
 		lo.Error = err.Error()
 	}
-	for _, o := range optionTable {
+	for _, o := range sctpOptionRows() {
 		opt := control.Option{Name: o.name, Kernel: o.get(k), Configured: o.get(s.SCTP)}
 		if o.runtime {
 			opt.Note = "enforced by the runtime"
@@ -316,7 +317,7 @@ func (sl *sctpListener) options() control.ListenerOptions {
 		if err != nil {
 			ao.Error = err.Error()
 		}
-		for _, t := range optionTable {
+		for _, t := range sctpOptionRows() {
 			if t.perAssoc {
 				ao.Options = append(ao.Options, control.Option{Name: t.name, Kernel: t.get(o)})
 			}
@@ -332,42 +333,26 @@ func (sl *sctpListener) close() error {
 	return err
 }
 
-// sctpOption is one row of show sctp options.
+// sctpOption is one row of show sctp options and of the change messages:
+// a knob of network-parameters (plan.Knobs), or the streams the runtime
+// offers.
 type sctpOption struct {
 	name     string // the network-parameters parameter
 	get      func(sctp.Options) string
-	newOnly  bool // a change affects new associations only
+	newOnly  bool // a change affects new associations only (the schema's word)
 	perAssoc bool // readable per association
+	perSend  bool // applied to each message sent: a change is at once
 	runtime  bool // not a kernel option
 }
 
-func itoa(v int) string { return strconv.Itoa(v) }
-
-var optionTable = []sctpOption{
-	{"sctp-rto-initial", func(o sctp.Options) string { return itoa(o.RTOInitial) }, true, true, false},
-	{"sctp-rto-min", func(o sctp.Options) string { return itoa(o.RTOMin) }, true, true, false},
-	{"sctp-rto-max", func(o sctp.Options) string { return itoa(o.RTOMax) }, true, true, false},
-	{"sctp-hb-interval", func(o sctp.Options) string { return itoa(o.HBInterval) }, true, true, false},
-	{"sctp-path-max-retrans", func(o sctp.Options) string { return itoa(o.PathMaxRetrans) }, true, true, false},
-	{"sctp-assoc-max-retrans", func(o sctp.Options) string { return itoa(o.AssocMaxRetrans) }, true, true, false},
-	{"sctp-sack-timeout", func(o sctp.Options) string { return itoa(o.SackDelay) }, true, true, false},
-	{"sctp-sack-freq", func(o sctp.Options) string { return itoa(o.SackFreq) }, true, true, false},
-	{"sctp-max-burst", func(o sctp.Options) string { return itoa(o.MaxBurst) }, true, true, false},
-	{"sctp-init-max-attempts", func(o sctp.Options) string { return itoa(o.InitMaxAttempts) }, false, false, false},
-	{"sctp-init-max-timeo", func(o sctp.Options) string { return itoa(o.InitMaxTimeout) }, false, false, false},
-	{"sctp-socket-rcvbuf", func(o sctp.Options) string { return itoa(o.RcvBuf) }, false, false, false},
-	{"sctp-socket-sndbuf", func(o sctp.Options) string { return itoa(o.SndBuf) }, false, false, false},
-	{"sctp-autoclose", func(o sctp.Options) string { return itoa(o.Autoclose) }, true, false, false},
-	{"sctp-send-ttl", func(o sctp.Options) string { return itoa(o.SendTTL) }, false, true, false},
-	{"sctp-send-mode", func(o sctp.Options) string {
-		if o.Unordered {
-			return "unordered"
-		}
-		return "ordered"
-	}, false, true, false},
-	{"streams-out", func(o sctp.Options) string { return itoa(o.OutStreams) }, true, true, false},
-	{"streams-in", func(o sctp.Options) string { return itoa(o.InStreams) }, true, true, false},
-	{"sctp-max-assocs", func(o sctp.Options) string { return itoa(o.MaxAssocs) }, false, false, true},
-	{"sctp-backlog-assoc", func(o sctp.Options) string { a, _ := o.BacklogLimits(); return itoa(a) }, false, false, true},
-	{"sctp-backlog-total", func(o sctp.Options) string { _, t := o.BacklogLimits(); return itoa(t) }, false, false, true},
+// sctpOptionRows are the knobs, then the streams.
+func sctpOptionRows() []sctpOption {
+	var rows []sctpOption
+	for _, k := range plan.Knobs() {
+		rows = append(rows, sctpOption{name: k.Name(), get: func(o sctp.Options) string { return k.Value(plan.SCTPOptions(o)) },
+			newOnly: k.NewOnly(), perAssoc: k.PerAssoc, perSend: k.PerSend, runtime: k.Runtime})
+	}
+	return append(rows,
+		sctpOption{name: "streams-out", get: func(o sctp.Options) string { return strconv.Itoa(o.OutStreams) }, newOnly: true, perAssoc: true},
+		sctpOption{name: "streams-in", get: func(o sctp.Options) string { return strconv.Itoa(o.InStreams) }, newOnly: true, perAssoc: true})
 }
