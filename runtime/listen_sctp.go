@@ -173,18 +173,9 @@ func (sl *sctpListener) reply(b []byte, conn uint32, _ netip.AddrPort) error {
 
 func (sl *sctpListener) update(s Spec) ([]string, error) {
 	old := sl.spec.Load()
-	ch := metaChanges(old, &s)
-	for _, o := range sctpOptionRows() {
-		if a, b := o.get(old.SCTP), o.get(s.SCTP); a != b {
-			note := ""
-			if o.newOnly {
-				note = " (new associations only)"
-			}
-			ch = append(ch, o.name+" "+a+" -> "+b+note)
-		}
-	}
+	ch := append(metaChanges(old, &s), sctpOptionChanges(old.SCTP, s.SCTP)...)
 	if old.Tracking != s.Tracking || old.Reuse != s.Reuse {
-		ch = append(ch, fmt.Sprintf("sctp-assoc-tracking %s, sctp-assoc-reuse %s", onOff(s.Tracking), onOff(s.Reuse)))
+		ch = append(ch, fmt.Sprintf("%s %s, %s %s", npAssocTracking.Name(), onOff(s.Tracking), npAssocReuse.Name(), onOff(s.Reuse)))
 	}
 	if tracks(s) && !tracks(*old) {
 		if err := sl.l.TrackAssocs(true); err != nil {
@@ -210,6 +201,22 @@ func (sl *sctpListener) update(s Spec) ([]string, error) {
 	}
 	sl.spec.Store(&s)
 	return ch, nil
+}
+
+// sctpOptionChanges are a listener's change messages from options old to
+// o: one per option row that differs.
+func sctpOptionChanges(old, o sctp.Options) []string {
+	var ch []string
+	for _, r := range sctpOptionRows() {
+		if a, b := r.get(old), r.get(o); a != b {
+			note := ""
+			if r.newOnly {
+				note = " (new associations only)"
+			}
+			ch = append(ch, r.name+" "+a+" -> "+b+note)
+		}
+	}
+	return ch
 }
 
 // setHot allows or forbids the reader to go hot (Engine.tuneReaders).
@@ -289,8 +296,8 @@ func (sl *sctpListener) options() control.ListenerOptions {
 		lo.Options = append(lo.Options, opt)
 	}
 	lo.Options = append(lo.Options,
-		control.Option{Name: "sctp-assoc-tracking", Kernel: onOff(sl.l.Tracking()), Configured: onOff(s.Tracking), Note: trackingNote(s)},
-		control.Option{Name: "sctp-assoc-reuse", Kernel: onOff(true), Configured: onOff(s.Reuse), Note: "responses always use the request's association"})
+		control.Option{Name: npAssocTracking.Name(), Kernel: onOff(sl.l.Tracking()), Configured: onOff(s.Tracking), Note: trackingNote(s)},
+		control.Option{Name: npAssocReuse.Name(), Kernel: onOff(true), Configured: onOff(s.Reuse), Note: "responses always use the request's association"})
 	var ids []sctp.AssocID
 	if sl.l.Tracking() {
 		sl.mu.Lock()

@@ -145,9 +145,9 @@ func Unplaced(e *model.Element) []string {
 	return out
 }
 
-// sctpOptions builds the SCTP options of network-parameters np: a loop
+// SCTPOptionsOf builds the SCTP options of network-parameters np: a loop
 // over the knobs, with the streams the runtime offers.
-func sctpOptions(np *model.Instance) SCTPOptions {
+func SCTPOptionsOf(np *model.Instance) SCTPOptions {
 	o := SCTPOptions{OutStreams: Streams, InStreams: Streams}
 	for _, k := range knobs {
 		k.set(&o, np)

@@ -2,10 +2,10 @@ package plan
 
 import (
 	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/runtime/internal/testcfg"
 )
 
 // Every sctp-* parameter of network-parameters is a knob (it reaches the
@@ -37,13 +37,13 @@ func TestUnplacedNewParameter(t *testing.T) {
 // parameter to another value changes that knob's value in the options
 // built from network-parameters, and no other knob's.
 func TestKnobsSetOwnField(t *testing.T) {
-	base := sctpOptions(model.NewInstance(model.NetworkParameters))
+	base := SCTPOptionsOf(model.NewInstance(model.NetworkParameters))
 	for _, k := range Knobs() {
 		t.Run(k.Name(), func(t *testing.T) {
 			np := model.NewInstance(model.NetworkParameters)
-			v := other(t, k.Param.Param())
+			v := testcfg.KnobValue(t, k.Param.Param())
 			k.Param.Set(np, []string{v})
-			o := sctpOptions(np)
+			o := SCTPOptionsOf(np)
 			if got := k.Value(o); got != v {
 				t.Errorf("value %q after setting %s %s", got, k.Name(), v)
 			}
@@ -54,24 +54,4 @@ func TestKnobsSetOwnField(t *testing.T) {
 			}
 		})
 	}
-}
-
-// other returns an allowed value of p other than its default.
-func other(t *testing.T, p *model.Param) string {
-	t.Helper()
-	if p.Type == model.Enum {
-		for _, v := range p.Values {
-			if v != p.Default {
-				return v
-			}
-		}
-	} else if p.Type == model.Int {
-		for n := p.Min; n <= p.Min+2; n++ {
-			if s := strconv.FormatInt(n, 10); s != p.Default {
-				return s
-			}
-		}
-	}
-	t.Fatalf("%s: no value other than the default %q", p.Name, p.Default)
-	return ""
 }

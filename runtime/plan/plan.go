@@ -228,7 +228,7 @@ func (b *builder) report(p *Problem) { b.problems = append(b.problems, p) }
 // options reads network-parameters: the SCTP options and their rules.
 func (b *builder) options() {
 	np := b.np
-	b.sctp = sctpOptions(np)
+	b.sctp = SCTPOptionsOf(np)
 	o := b.sctp
 	at := func(rule, param, msg string) {
 		p := &Problem{Rule: rule, Element: np.Elem.Name, Param: param, Message: msg}
