@@ -85,9 +85,9 @@ func (k Keepalive) String() string {
 const Streams = 32
 
 // SCTPOptions are the SCTP socket options of network-parameters, in
-// milliseconds unless noted. The fields are those of the runtime's
-// sctp.Options (which converts from it), so that this package needs no
-// socket code.
+// milliseconds unless noted, built by SCTPOptionsOf from the knob table
+// (Knobs). The fields are those of the runtime's sctp.Options (which
+// converts from it), so that this package needs no socket code.
 type SCTPOptions struct {
 	RTOInitial int
 	RTOMin     int
