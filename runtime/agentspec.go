@@ -102,7 +102,7 @@ func agentChanges(old, s *AgentSpec) (changes []string, reconnect bool) {
 			changes = append(changes, fmt.Sprintf("tcp keepalive %s -> %s", old.Keepalive, s.Keepalive))
 		}
 		if old.ConnectTimeout != s.ConnectTimeout {
-			changes = append(changes, fmt.Sprintf("tcp-keepinit-timer %v -> %v", old.ConnectTimeout, s.ConnectTimeout))
+			changes = append(changes, fmt.Sprintf("%s %v -> %v", npKeepinitTimer.Name(), old.ConnectTimeout, s.ConnectTimeout))
 		}
 		changes = append(changes, "reconnects")
 		return changes, true
@@ -114,18 +114,18 @@ func agentChanges(old, s *AgentSpec) (changes []string, reconnect bool) {
 		changes = append(changes, fmt.Sprintf("pings %s -> %s", pingText(old), pingText(s)))
 	}
 	if old.SendRetries != s.SendRetries {
-		changes = append(changes, fmt.Sprintf("sctp-send-retries %d -> %d", old.SendRetries, s.SendRetries))
+		changes = append(changes, fmt.Sprintf("%s %d -> %d", npSendRetries.Name(), old.SendRetries, s.SendRetries))
 	}
 	if old.Reconnect != s.Reconnect {
-		changes = append(changes, fmt.Sprintf("tcp-reconn-interval %v -> %v", old.Reconnect, s.Reconnect))
+		changes = append(changes, fmt.Sprintf("%s %v -> %v", saReconnInterval.Name(), old.Reconnect, s.Reconnect))
 	}
-	for _, o := range optionTable {
-		if o.runtime || o.name == "sctp-autoclose" {
+	for _, o := range sctpOptionRows() {
+		if o.runtime {
 			continue
 		}
 		if a, b := o.get(old.SCTP), o.get(s.SCTP); a != b {
 			note := " (next association)"
-			if o.name == "sctp-send-ttl" || o.name == "sctp-send-mode" {
+			if o.perSend {
 				note = " (at once)"
 			}
 			changes = append(changes, o.name+" "+a+" -> "+b+note)

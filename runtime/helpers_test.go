@@ -193,3 +193,5 @@ func eventually(t testing.TB, what string, check func() string) {
 	t.Helper()
 	testwait.Eventually(t, 5*time.Second, what, check)
 }
+
+func itoa(v int) string { return strconv.Itoa(v) }

@@ -1,14 +1,13 @@
 package agentsctp
 
 import (
-	"net/netip"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/acli-project/acli/model"
 	"github.com/acli-project/acli/runtime"
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/internal/sctptest"
 	"github.com/acli-project/acli/runtime/internal/testcfg"
 	"github.com/acli-project/acli/runtime/internal/testwait"
 )
@@ -22,25 +21,11 @@ func config(port int, np map[string]string, agents ...[]string) *model.Config {
 		np, nil, agents...)
 }
 
-var nextPort atomic.Int32
+// ports are the test listeners' ports (sctptest.Ports).
+var ports = sctptest.Ports{Base: 21000}
 
-// port returns a port for a test: the guest has its own network stack.
-func port() int { return 21000 + int(nextPort.Add(1))*10 }
-
-func newEngine(t *testing.T) *runtime.Engine {
-	e := runtime.NewEngine(testcfg.Logger(t))
-	t.Cleanup(func() { e.Close() })
-	return e
-}
-
-func apply(t *testing.T, e *runtime.Engine, cfg *model.Config, version string) control.ApplyReport {
-	t.Helper()
-	rep := e.Apply(cfg, version)
-	if len(rep.Errors) > 0 {
-		t.Fatalf("apply %s: %q", version, rep.Errors)
-	}
-	return rep
-}
+// port returns a port for a test.
+func port() int { return ports.Next() }
 
 // agent returns the live state of one session-agent.
 func agent(t testing.TB, e *runtime.Engine, host string) control.Agent {
@@ -59,12 +44,4 @@ func waitState(t testing.TB, e *runtime.Engine, host, state string, d time.Durat
 func eventually(t testing.TB, d time.Duration, what string, check func() string) {
 	t.Helper()
 	testwait.Eventually(t, d, what, check)
-}
-
-func addrs(s ...string) []netip.Addr {
-	out := make([]netip.Addr, len(s))
-	for i, a := range s {
-		out[i] = netip.MustParseAddr(a)
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package agentsctp
 import (
 	"bytes"
 	"fmt"
+	"github.com/acli-project/acli/runtime/internal/sctptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +29,7 @@ func listenPeer(t *testing.T, port int, read bool) *peer {
 	if !read {
 		o.RcvBuf = 4096 // its window closes at once
 	}
-	l, err := sctp.Listen(addrs("127.0.0.20"), port, o)
+	l, err := sctp.Listen(sctptest.Addrs("127.0.0.20"), port, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func (p *peer) received() map[string]bool {
 // (503 once the agent's queue is full) are read and dropped.
 func send(t *testing.T, port, n int, tag string) map[string]bool {
 	t.Helper()
-	c, err := sctp.Dial(addrs("127.0.0.3"), addrs("127.0.0.1"), port, sctp.Options{})
+	c, err := sctp.Dial(sctptest.Addrs("127.0.0.3"), sctptest.Addrs("127.0.0.1"), port, sctp.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,12 +120,12 @@ func TestSendTTLAndRetries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEngine(t)
+			e := sctptest.NewEngine(t)
 			p, ap := port(), port()
 			stuck := listenPeer(t, ap, false)
 			np := map[string]string{"sctp-send-ttl": tt.ttl, "sctp-send-retries": tt.retries,
 				"sctp-rto-initial": "200", "sctp-rto-min": "100", "sctp-rto-max": "400", "sctp-sack-timeout": "100"}
-			apply(t, e, config(p, np, []string{"agent.example", "ip-address", "127.0.0.20", "port", strconv.Itoa(ap),
+			sctptest.Apply(t, e, config(p, np, []string{"agent.example", "ip-address", "127.0.0.20", "port", strconv.Itoa(ap),
 				"transport-method", "staticSCTP", "realm-id", "core"}), "v1")
 			waitState(t, e, "agent.example", control.AgentInService, 10*time.Second)
 			sent := send(t, p, 300, "m")

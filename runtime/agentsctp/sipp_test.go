@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/internal/sctptest"
 	"github.com/acli-project/acli/runtime/internal/sipptest"
 )
 
@@ -20,7 +21,7 @@ import (
 // is out of service at once (its kernel aborts the association) and the
 // SBC answers 503; restarted, it is back in service.
 func TestStaticSCTPAgent(t *testing.T) {
-	e := newEngine(t)
+	e := sctptest.NewEngine(t)
 	p, ap := port(), port()
 	np := map[string]string{"sctp-assoc-max-retrans": "8", "sctp-path-max-retrans": "5", "sctp-hb-interval": "1000"}
 	sa := []string{"core-172S1", "ip-address", "127.0.0.10", "port", strconv.Itoa(ap), "transport-method", "staticSCTP",
@@ -35,7 +36,7 @@ func TestStaticSCTPAgent(t *testing.T) {
 			Extra: []string{"-s", "core-172S1", "-max_socket", "4000"}})
 	}
 	proc := uas()
-	apply(t, e, config(p, np, sa), "v1")
+	sctptest.Apply(t, e, config(p, np, sa), "v1")
 	waitState(t, e, "core-172S1", control.AgentInService, 10*time.Second)
 
 	// The association, its paths and the guide's advice.
@@ -86,7 +87,7 @@ func TestStaticSCTPAgent(t *testing.T) {
 			changed := append(append([]string(nil), sa...), "ping-interval", "2")
 			for v, agents := range [][][]string{{sa, other}, {changed, other}, {changed}} {
 				time.Sleep(time.Second)
-				rep := apply(t, e, config(p, np, agents...), "v"+strconv.Itoa(v+2))
+				rep := sctptest.Apply(t, e, config(p, np, agents...), "v"+strconv.Itoa(v+2))
 				t.Logf("v%d: %s", v+2, strings.TrimSpace(rep.String()))
 			}
 		}
@@ -130,12 +131,12 @@ func TestStaticSCTPAgent(t *testing.T) {
 // A single-homed agent with the guide's defaults (10 retransmissions per
 // association, 5 per path): the advice warns.
 func TestRetransAdvice(t *testing.T) {
-	e := newEngine(t)
+	e := sctptest.NewEngine(t)
 	p, ap := port(), port()
 	proc := sipptest.Start(t, sipptest.Options{Scenario: sipptest.ScenarioFile("agent.xml"), Transport: "s1",
 		Local: "127.0.0.12", LocalPort: ap, Extra: []string{"-max_socket", "100"}})
 	defer proc.Kill()
-	apply(t, e, config(p, nil, []string{"single", "ip-address", "127.0.0.12", "port", strconv.Itoa(ap),
+	sctptest.Apply(t, e, config(p, nil, []string{"single", "ip-address", "127.0.0.12", "port", strconv.Itoa(ap),
 		"transport-method", "staticSCTP", "realm-id", "core"}), "v1")
 	waitState(t, e, "single", control.AgentInService, 10*time.Second)
 	a := agent(t, e, "single")

@@ -85,9 +85,9 @@ func (k Keepalive) String() string {
 const Streams = 32
 
 // SCTPOptions are the SCTP socket options of network-parameters, in
-// milliseconds unless noted. The fields are those of the runtime's
-// sctp.Options (which converts from it), so that this package needs no
-// socket code.
+// milliseconds unless noted, built by SCTPOptionsOf from the knob table
+// (Knobs). The fields are those of the runtime's sctp.Options (which
+// converts from it), so that this package needs no socket code.
 type SCTPOptions struct {
 	RTOInitial int
 	RTOMin     int
@@ -228,28 +228,7 @@ func (b *builder) report(p *Problem) { b.problems = append(b.problems, p) }
 // options reads network-parameters: the SCTP options and their rules.
 func (b *builder) options() {
 	np := b.np
-	i := func(name string) int { return int(np.Int(name)) }
-	b.sctp = SCTPOptions{
-		RTOInitial: i("sctp-rto-initial"), RTOMin: i("sctp-rto-min"), RTOMax: i("sctp-rto-max"),
-		HBInterval:      i("sctp-hb-interval"),
-		PathMaxRetrans:  i("sctp-path-max-retrans"),
-		AssocMaxRetrans: i("sctp-assoc-max-retrans"),
-		SackDelay:       i("sctp-sack-timeout"),
-		SackFreq:        i("sctp-sack-freq"),
-		MaxBurst:        i("sctp-max-burst"),
-		InitMaxAttempts: i("sctp-init-max-attempts"),
-		InitMaxTimeout:  i("sctp-init-max-timeo"),
-		RcvBuf:          i("sctp-socket-rcvbuf"),
-		SndBuf:          i("sctp-socket-sndbuf"),
-		Autoclose:       i("sctp-autoclose"),
-		SendTTL:         i("sctp-send-ttl"),
-		Unordered:       np.Str("sctp-send-mode") == "unordered",
-		OutStreams:      Streams,
-		InStreams:       Streams,
-		MaxAssocs:       i("sctp-max-assocs"),
-		BacklogAssoc:    i("sctp-backlog-assoc"),
-		BacklogTotal:    i("sctp-backlog-total"),
-	}
+	b.sctp = SCTPOptionsOf(np)
 	o := b.sctp
 	at := func(rule, param, msg string) {
 		p := &Problem{Rule: rule, Element: np.Elem.Name, Param: param, Message: msg}
@@ -269,11 +248,11 @@ func (b *builder) options() {
 		at(RuleSCTPRTOOrder, "sctp-rto-initial", "has "+val("sctp-rto-initial", o.RTOInitial)+" above "+val("sctp-rto-max", o.RTOMax)+
 			": allowed sctp-rto-min <= sctp-rto-initial <= sctp-rto-max")
 	}
-	if np.Str("sctp-assoc-reuse") == "enabled" && np.Str("sctp-assoc-tracking") != "enabled" {
+	if npAssocReuse.Str(np) == "enabled" && npAssocTracking.Str(np) != "enabled" {
 		at(RuleSCTPAssocReuseTracking, "sctp-assoc-reuse", "has sctp-assoc-reuse [enabled] which requires sctp-assoc-tracking [enabled], not "+
-			br(np.Str("sctp-assoc-tracking")))
+			br(npAssocTracking.Str(np)))
 	}
-	if np.Str("sctp-max-assocs") == "0" {
+	if npMaxAssocs.Str(np) == "0" {
 		at(RuleSCTPMaxAssocsZero, "sctp-max-assocs", "has sctp-max-assocs [0] which allows no SCTP association at all: allowed -1 "+
 			"(the operating system maximum) or a positive limit")
 	}
@@ -281,9 +260,9 @@ func (b *builder) options() {
 
 func keepaliveOf(np *model.Instance) Keepalive {
 	return Keepalive{
-		Idle:     time.Duration(np.Int("tcp-keepalive-idle-timer")) * time.Second,
-		Interval: time.Duration(np.Int("tcp-keepalive-interval-timer")) * time.Second,
-		Count:    int(np.Int("tcp-keepalive-count")),
+		Idle:     time.Duration(npKeepaliveIdle.Int(np)) * time.Second,
+		Interval: time.Duration(npKeepaliveIntvl.Int(np)) * time.Second,
+		Count:    int(npKeepaliveCount.Int(np)),
 	}
 }
 
@@ -293,7 +272,7 @@ func br(s string) string { return "[" + s + "]" }
 func (b *builder) enabledInterfaces() []*model.Instance {
 	var out []*model.Instance
 	for _, si := range b.cfg.List(model.SipInterface.Name) {
-		if si.Str("state") == "enabled" {
+		if siState.Str(si) == "enabled" {
 			out = append(out, si)
 		}
 	}
@@ -316,10 +295,10 @@ func (b *builder) sipPorts() {
 	np := b.np
 	ka := keepaliveOf(np)
 	for _, pi := range b.ports {
-		sp, name := pi.in, pi.si.Str("realm-id")
-		tr := sp.Str("transport-protocol")
-		port := Port{Interface: name, Transport: tr, Address: sp.Str("address"), MultiHomed: sp.Get("multi-homed-addrs"),
-			Port: int(sp.Int("port"))}
+		sp, name := pi.in, siRealmID.Str(pi.si)
+		tr := spTransportProtocol.Str(sp)
+		port := Port{Interface: name, Transport: tr, Address: spAddress.Str(sp), MultiHomed: spMultiHomedAddrs.Get(sp),
+			Port: int(spPort.Int(sp))}
 		errs := make([]error, 0, len(pi.problems)+len(b.sctpErr))
 		for _, p := range pi.problems {
 			errs = append(errs, p)
@@ -335,16 +314,16 @@ func (b *builder) sipPorts() {
 			continue
 		}
 		l := Listener{Transport: tr, Addrs: pi.addrs, Port: port.Port, Interface: name, SCTP: b.sctp,
-			Tracking: np.Str("sctp-assoc-tracking") == "enabled", Reuse: np.Str("sctp-assoc-reuse") == "enabled"}
+			Tracking: npAssocTracking.Str(np) == "enabled", Reuse: npAssocReuse.Str(np) == "enabled"}
 		l.Key = MakeKey(tr, l.Addrs, l.Port)
 		if tr == "UDP" {
-			l.RcvBuf = int(np.Int("udp-socket-rcvbuf"))
+			l.RcvBuf = int(npUDPSocketRcvbuf.Int(np))
 		}
 		if tr == "TCP" {
 			// sip-interface tcp-keepalive enabled turns keepalive on with
 			// the network-parameters timers; none and disabled leave it off.
 			l.Keepalive = ka
-			l.Keepalive.Enable = pi.si.Str("tcp-keepalive") == "enabled"
+			l.Keepalive.Enable = siKeepalive.Str(pi.si) == "enabled"
 		}
 		port.Key = l.Key
 		b.plan.Listeners = append(b.plan.Listeners, l)
@@ -360,7 +339,7 @@ func (b *builder) checkPort(pi *portInfo) {
 		pi.problems = append(pi.problems, p)
 		b.report(p)
 	}
-	tr := sp.Str("transport-protocol")
+	tr := spTransportProtocol.Str(sp)
 	switch tr {
 	case "UDP", "TCP", "SCTP":
 	case "TLS":
@@ -369,7 +348,7 @@ func (b *builder) checkPort(pi *portInfo) {
 	default:
 		bad(RuleParamValue, "transport-protocol", "has transport-protocol "+br(tr)+": allowed UDP, TCP or SCTP")
 	}
-	v := sp.Str("address")
+	v := spAddress.Str(sp)
 	a, err := netip.ParseAddr(v)
 	switch {
 	case v == "":
@@ -379,7 +358,7 @@ func (b *builder) checkPort(pi *portInfo) {
 	default:
 		pi.addrs = []netip.Addr{a.Unmap()}
 	}
-	mh := sp.Get("multi-homed-addrs")
+	mh := spMultiHomedAddrs.Get(sp)
 	if len(mh) == 0 {
 		return
 	}
@@ -464,7 +443,7 @@ func (b *builder) conflicts() {
 	held := map[slot]*index{}
 	seq := 0
 	for _, p := range b.ports {
-		space, pn := portSpace(p.in.Str("transport-protocol")), p.in.Int("port")
+		space, pn := portSpace(spTransportProtocol.Str(p.in)), spPort.Int(p.in)
 		ix := held[slot{space, pn}]
 		if ix == nil {
 			ix = &index{exact: map[netip.Addr][]holder{}}
@@ -521,18 +500,18 @@ func (b *builder) agents() {
 	np := b.np
 	ka := keepaliveOf(np)
 	for _, sa := range b.cfg.List(model.SessionAgent.Name) {
-		a := Agent{Hostname: sa.Str("hostname"), Realm: sa.Str("realm-id"), Method: sa.Str("transport-method"),
-			Port: int(sa.Int("port"))}
+		a := Agent{Hostname: saHostname.Str(sa), Realm: saRealmID.Str(sa), Method: saTransportMethod.Str(sa),
+			Port: int(saPort.Int(sa))}
 		if a.Port == 0 {
 			a.Port = 5060
 		}
-		a.Addr = sa.Addr("ip-address").Unmap()
+		a.Addr = saIPAddress.Addr(sa).Unmap()
 		if !a.Addr.IsValid() {
 			if h, err := netip.ParseAddr(a.Hostname); err == nil {
 				a.Addr = h.Unmap()
 			}
 		}
-		if sa.Str("state") != "enabled" {
+		if saState.Str(sa) != "enabled" {
 			b.plan.Disabled = append(b.plan.Disabled, DisabledAgent{Hostname: a.Hostname, Realm: a.Realm, Method: a.Method, Target: a.Target()})
 			continue
 		}
@@ -554,7 +533,7 @@ func (b *builder) agents() {
 			bad(RuleParamValue, "transport-method", "has transport-method "+br(a.Method)+
 				": allowed UDP, UDP+TCP, StaticTCP, DynamicTCP, staticSCTP or DynamicSCTP")
 		}
-		switch p := sa.Str("app-protocol"); p {
+		switch p := saAppProtocol.Str(sa); p {
 		case "SIP":
 		case "H323":
 			bad(RuleSessionAgentAppProtocol, "app-protocol", "has app-protocol [H323] which the runtime does not speak: allowed SIP")
@@ -571,16 +550,16 @@ func (b *builder) agents() {
 			a.SCTP = b.sctp
 			a.SCTP.Autoclose = 0 // the association is static
 			a.SCTP.MaxAssocs = 0
-			a.SendRetries = int(np.Int("sctp-send-retries"))
+			a.SendRetries = int(npSendRetries.Int(np))
 		}
 		if a.Transport == "TCP" {
 			a.Keepalive = ka
-			a.Keepalive.Enable = sa.Str("tcp-keepalive") == "enabled"
-			a.ConnectTimeout = time.Duration(np.Int("tcp-keepinit-timer")) * time.Second
-			a.Reconnect = time.Duration(sa.Int("tcp-reconn-interval")) * time.Second
+			a.Keepalive.Enable = saKeepalive.Str(sa) == "enabled"
+			a.ConnectTimeout = time.Duration(npKeepinitTimer.Int(np)) * time.Second
+			a.Reconnect = time.Duration(saReconnInterval.Int(sa)) * time.Second
 		}
-		a.PingMethod = sa.Str("ping-method")
-		a.PingInterval = time.Duration(sa.Int("ping-interval")) * time.Second
+		a.PingMethod = saPingMethod.Str(sa)
+		a.PingInterval = time.Duration(saPingInterval.Int(sa)) * time.Second
 		if !a.Pings() {
 			a.PingMethod, a.PingInterval = "", 0
 		}
@@ -600,7 +579,7 @@ func (b *builder) localAddrs(a *Agent, bad func(rule, param, msg string)) []neti
 	}
 	sctp := a.Transport == "SCTP"
 	tm := br(a.Method)
-	if si == nil || si.Str("state") != "enabled" {
+	if si == nil || siState.Str(si) != "enabled" {
 		switch {
 		case !sctp:
 		case a.Realm == "":
@@ -617,7 +596,7 @@ func (b *builder) localAddrs(a *Agent, bad func(rule, param, msg string)) []neti
 	}
 	any := false
 	for _, pi := range b.portsOf[si] {
-		if pi.in.Str("transport-protocol") != a.Transport {
+		if spTransportProtocol.Str(pi.in) != a.Transport {
 			continue
 		}
 		any = true

@@ -758,7 +758,9 @@ func (e *endpoint) readOptions(assoc AssocID) (Options, error) {
 		o, err = readOptions(fd, int32(assoc))
 		return err
 	})
-	o.MaxAssocs = e.opts.Load().MaxAssocs
+	cur := e.opts.Load()
+	o.MaxAssocs = cur.MaxAssocs
+	o.BacklogAssoc, o.BacklogTotal = cur.BacklogLimits()
 	return o, err
 }
 

@@ -178,8 +178,8 @@ func (l *Listener) SetOptions(o Options) error {
 func (l *Listener) Options() Options { return *l.e.opts.Load() }
 
 // ReadOptions reads the listener's options back from the kernel (see the
-// function ReadOptions): what new associations get. MaxAssocs, not a kernel
-// option, is the configured one.
+// function ReadOptions): what new associations get. MaxAssocs and the
+// backlog bounds, not kernel options, are those in force.
 func (l *Listener) ReadOptions() (Options, error) { return l.e.readOptions(sctpwire.FutureAssoc) }
 
 // ReadAssocOptions reads the options of the existing association assoc from

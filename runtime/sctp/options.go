@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/acli-project/acli/runtime/plan"
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
 	"golang.org/x/sys/unix"
 )
@@ -21,7 +22,10 @@ const DefaultStreams = 32
 
 // Options are the SCTP knobs of a socket: every SCTP parameter of the SBC
 // guide (network-parameters sctp-*) and of the Kamailio sctp module
-// (sctp_*). Times are milliseconds unless noted.
+// (sctp_*). Times are milliseconds unless noted. The runtime builds them
+// from network-parameters with the knob table of package plan
+// (plan.Knobs): Options converts to and from plan.SCTPOptions, which has
+// the same fields.
 //
 // A zero field means "the kernel's default" (the net.sctp sysctls), except
 // where noted: HBInterval 0 disables heartbeats and SackDelay 0 acknowledges
@@ -350,61 +354,68 @@ func ReadOptions(fd int) (Options, error) {
 	return readOptions(fd, sctpwire.FutureAssoc)
 }
 
+// readOpt is one SCTP socket option as readOptions reads it back into the
+// Options' fields.
+type readOpt struct {
+	name string
+	read func(fd int, assoc int32, o *Options) error
+}
+
+// sockRead is the readOpt of option opt: getsockopt with the request of
+// assoc, parse, and put into Options.
+func sockRead[T any](name string, opt int, req func(assoc int32) []byte, parse func([]byte) (T, error), put func(T, *Options)) readOpt {
+	return readOpt{name, func(fd int, assoc int32, o *Options) error {
+		b, err := getsockopt(fd, opt, req(assoc))
+		if err != nil {
+			return err
+		}
+		v, err := parse(b)
+		if err == nil {
+			put(v, o)
+		}
+		return err
+	}}
+}
+
+// readOpts are the SCTP socket options that hold the Options' kernel
+// fields, in the order apply sets them (autoclose, buffers and streams
+// are read apart: they depend on the socket's type or are not SCTP's).
+var readOpts = []readOpt{
+	sockRead("SCTP_RTOINFO", sctpwire.OptRTOInfo, func(a int32) []byte { return sctpwire.RTOInfo{Assoc: a}.Marshal() },
+		sctpwire.ParseRTOInfo, func(r sctpwire.RTOInfo, o *Options) {
+			o.RTOInitial, o.RTOMin, o.RTOMax = int(r.Initial), int(r.Min), int(r.Max)
+		}),
+	sockRead("SCTP_ASSOCINFO", sctpwire.OptAssocInfo, func(a int32) []byte { return sctpwire.AssocParams{Assoc: a}.Marshal() },
+		sctpwire.ParseAssocParams, func(p sctpwire.AssocParams, o *Options) { o.AssocMaxRetrans = int(p.MaxRxt) }),
+	sockRead("SCTP_INITMSG", sctpwire.OptInitMsg, func(int32) []byte { return make([]byte, sctpwire.SizeofInitMsg) },
+		sctpwire.ParseInitMsg, func(m sctpwire.InitMsg, o *Options) {
+			o.OutStreams, o.InStreams = int(m.OutStreams), int(m.MaxInStreams)
+			o.InitMaxAttempts, o.InitMaxTimeout = int(m.MaxAttempts), int(m.MaxInitTimeo)
+		}),
+	sockRead("SCTP_PEER_ADDR_PARAMS", sctpwire.OptPeerAddrParams, func(a int32) []byte { return sctpwire.PeerAddrParams{Assoc: a}.Marshal() },
+		sctpwire.ParsePeerAddrParams, func(p sctpwire.PeerAddrParams, o *Options) {
+			o.HBInterval, o.PathMaxRetrans = int(p.HBInterval), int(p.PathMaxRxt)
+			if p.Flags&sctpwire.SPPHBDisable != 0 {
+				o.HBInterval = 0 // heartbeats disabled
+			}
+		}),
+	sockRead("SCTP_DELAYED_SACK", sctpwire.OptDelayedSack, func(a int32) []byte { return sctpwire.SackInfo{Assoc: a}.Marshal() },
+		sctpwire.ParseSackInfo, func(s sctpwire.SackInfo, o *Options) { o.SackDelay, o.SackFreq = int(s.Delay), int(s.Freq) }),
+	sockRead("SCTP_MAX_BURST", sctpwire.OptMaxBurst, func(a int32) []byte { return sctpwire.AssocValue{Assoc: a}.Marshal() },
+		sctpwire.ParseAssocValue, func(v sctpwire.AssocValue, o *Options) { o.MaxBurst = int(v.Value) }),
+	sockRead("SCTP_DEFAULT_SEND_PARAM", sctpwire.OptDefaultSendParam, func(a int32) []byte { return sctpwire.SndRcvInfo{Assoc: a}.Marshal() },
+		sctpwire.ParseSndRcvInfo, func(s sctpwire.SndRcvInfo, o *Options) {
+			o.SendTTL, o.Unordered = int(s.TimeToLive), s.Flags&sctpwire.FlagUnordered != 0
+		}),
+}
+
 func readOptions(fd int, assoc int32) (Options, error) {
 	var o Options
 	var e optErr
 	endpoint := assoc == sctpwire.FutureAssoc
 
-	if b, err := getsockopt(fd, sctpwire.OptRTOInfo, sctpwire.RTOInfo{Assoc: assoc}.Marshal()); err != nil {
-		e.add("SCTP_RTOINFO", err)
-	} else if r, err := sctpwire.ParseRTOInfo(b); err != nil {
-		e.add("SCTP_RTOINFO", err)
-	} else {
-		o.RTOInitial, o.RTOMin, o.RTOMax = int(r.Initial), int(r.Min), int(r.Max)
-	}
-
-	if b, err := getsockopt(fd, sctpwire.OptAssocInfo, sctpwire.AssocParams{Assoc: assoc}.Marshal()); err != nil {
-		e.add("SCTP_ASSOCINFO", err)
-	} else if a, err := sctpwire.ParseAssocParams(b); err != nil {
-		e.add("SCTP_ASSOCINFO", err)
-	} else {
-		o.AssocMaxRetrans = int(a.MaxRxt)
-	}
-
-	if b, err := getsockopt(fd, sctpwire.OptInitMsg, make([]byte, sctpwire.SizeofInitMsg)); err != nil {
-		e.add("SCTP_INITMSG", err)
-	} else if m, err := sctpwire.ParseInitMsg(b); err != nil {
-		e.add("SCTP_INITMSG", err)
-	} else {
-		o.OutStreams, o.InStreams = int(m.OutStreams), int(m.MaxInStreams)
-		o.InitMaxAttempts, o.InitMaxTimeout = int(m.MaxAttempts), int(m.MaxInitTimeo)
-	}
-
-	if b, err := getsockopt(fd, sctpwire.OptPeerAddrParams, sctpwire.PeerAddrParams{Assoc: assoc}.Marshal()); err != nil {
-		e.add("SCTP_PEER_ADDR_PARAMS", err)
-	} else if p, err := sctpwire.ParsePeerAddrParams(b); err != nil {
-		e.add("SCTP_PEER_ADDR_PARAMS", err)
-	} else {
-		o.HBInterval, o.PathMaxRetrans = int(p.HBInterval), int(p.PathMaxRxt)
-		if p.Flags&sctpwire.SPPHBDisable != 0 {
-			o.HBInterval = 0
-		}
-	}
-
-	if b, err := getsockopt(fd, sctpwire.OptDelayedSack, sctpwire.SackInfo{Assoc: assoc}.Marshal()); err != nil {
-		e.add("SCTP_DELAYED_SACK", err)
-	} else if s, err := sctpwire.ParseSackInfo(b); err != nil {
-		e.add("SCTP_DELAYED_SACK", err)
-	} else {
-		o.SackDelay, o.SackFreq = int(s.Delay), int(s.Freq)
-	}
-
-	if b, err := getsockopt(fd, sctpwire.OptMaxBurst, sctpwire.AssocValue{Assoc: assoc}.Marshal()); err != nil {
-		e.add("SCTP_MAX_BURST", err)
-	} else if v, err := sctpwire.ParseAssocValue(b); err != nil {
-		e.add("SCTP_MAX_BURST", err)
-	} else {
-		o.MaxBurst = int(v.Value)
+	for _, r := range readOpts {
+		e.add(r.name, r.read(fd, assoc, &o))
 	}
 
 	if t, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
@@ -413,14 +424,6 @@ func readOptions(fd int, assoc int32) (Options, error) {
 		v, err := unix.GetsockoptInt(fd, sctpwire.SolSCTP, sctpwire.OptAutoclose)
 		e.add("SCTP_AUTOCLOSE", err)
 		o.Autoclose = v
-	}
-
-	if b, err := getsockopt(fd, sctpwire.OptDefaultSendParam, sctpwire.SndRcvInfo{Assoc: assoc}.Marshal()); err != nil {
-		e.add("SCTP_DEFAULT_SEND_PARAM", err)
-	} else if s, err := sctpwire.ParseSndRcvInfo(b); err != nil {
-		e.add("SCTP_DEFAULT_SEND_PARAM", err)
-	} else {
-		o.SendTTL, o.Unordered = int(s.TimeToLive), s.Flags&sctpwire.FlagUnordered != 0
 	}
 
 	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
@@ -449,13 +452,13 @@ func status(fd int, assoc int32) (sctpwire.Status, error) {
 	return sctpwire.ParseStatus(b)
 }
 
-// String formats o as "name value" pairs, one per knob.
+// String formats o as "name value" pairs: the knobs under their
+// network-parameters names (plan.Knobs), then the streams.
 func (o Options) String() string {
-	return fmt.Sprintf("rto-initial %d rto-min %d rto-max %d hb-interval %d path-max-retrans %d "+
-		"assoc-max-retrans %d sack-delay %d sack-freq %d max-burst %d init-max-attempts %d "+
-		"init-max-timeout %d rcvbuf %d sndbuf %d autoclose %d send-ttl %d unordered %v "+
-		"out-streams %d in-streams %d max-assocs %d",
-		o.RTOInitial, o.RTOMin, o.RTOMax, o.HBInterval, o.PathMaxRetrans, o.AssocMaxRetrans,
-		o.SackDelay, o.SackFreq, o.MaxBurst, o.InitMaxAttempts, o.InitMaxTimeout, o.RcvBuf,
-		o.SndBuf, o.Autoclose, o.SendTTL, o.Unordered, o.OutStreams, o.InStreams, o.MaxAssocs)
+	var b strings.Builder
+	for _, k := range plan.Knobs() {
+		fmt.Fprintf(&b, "%s %s ", k.Name(), k.Value(plan.SCTPOptions(o)))
+	}
+	fmt.Fprintf(&b, "streams-out %d streams-in %d", o.OutStreams, o.InStreams)
+	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/acli-project/acli/model"
 	"github.com/acli-project/acli/runtime"
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/internal/sctptest"
 	"github.com/acli-project/acli/runtime/internal/testcfg"
 	"github.com/acli-project/acli/runtime/internal/testwait"
 	"github.com/acli-project/acli/runtime/sctp"
@@ -32,34 +33,11 @@ func config(np map[string]string, ports ...sipPort) *model.Config {
 	return testcfg.Config(ps, np, nil)
 }
 
-var nextPort atomic.Int32
+// ports are the test listeners' ports (sctptest.Ports).
+var ports = sctptest.Ports{Base: 20000}
 
-// port returns a port for a test listener: the guest has its own network
-// stack, so fixed ranges do not collide with anything.
-func port() int { return 20000 + int(nextPort.Add(1))*10 }
-
-func apply(t *testing.T, e *runtime.Engine, cfg *model.Config, version string) control.ApplyReport {
-	t.Helper()
-	rep := e.Apply(cfg, version)
-	if len(rep.Errors) > 0 {
-		t.Fatalf("apply %s: %q", version, rep.Errors)
-	}
-	return rep
-}
-
-func newEngine(t *testing.T) *runtime.Engine {
-	e := runtime.NewEngine(testcfg.Logger(t))
-	t.Cleanup(func() { e.Close() })
-	return e
-}
-
-func addrs(s ...string) []netip.Addr {
-	out := make([]netip.Addr, len(s))
-	for i, a := range s {
-		out[i] = netip.MustParseAddr(a)
-	}
-	return out
-}
+// port returns a port for a test.
+func port() int { return ports.Next() }
 
 var seq atomic.Int64
 
@@ -128,5 +106,5 @@ func option(opts []control.Option, name string) string {
 
 // sctpListen binds an SCTP listener on 127.0.0.1:port outside the engine.
 func sctpListen(port int) (*sctp.Listener, error) {
-	return sctp.Listen(addrs("127.0.0.1"), port, sctp.Options{})
+	return sctp.Listen(sctptest.Addrs("127.0.0.1"), port, sctp.Options{})
 }

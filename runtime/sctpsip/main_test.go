@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/acli-project/acli/internal/uml"
+	"github.com/acli-project/acli/runtime/internal/sctptest"
 )
 
-func TestMain(m *testing.M) { os.Exit(uml.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(sctptest.Main(m)) }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/acli-project/acli/runtime"
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/internal/sctptest"
 	"github.com/acli-project/acli/runtime/internal/sipptest"
 	"github.com/acli-project/acli/runtime/internal/testcfg"
 	"github.com/acli-project/acli/runtime/internal/testwait"
@@ -24,7 +25,7 @@ import (
 // back from the kernel with the configured value, and show sctp options
 // prints both.
 func TestOptionsReadBack(t *testing.T) {
-	e := newEngine(t)
+	e := sctptest.NewEngine(t)
 	p := port()
 	np := map[string]string{
 		"sctp-rto-initial": "1500", "sctp-rto-min": "700", "sctp-rto-max": "9000",
@@ -35,7 +36,7 @@ func TestOptionsReadBack(t *testing.T) {
 		"sctp-autoclose": "120", "sctp-send-ttl": "16000", "sctp-send-mode": "ordered",
 		"sctp-max-assocs": "50",
 	}
-	apply(t, e, config(np, sipPort{"SCTP", "127.0.0.1", p, []string{"127.0.0.2"}}), "v1")
+	sctptest.Apply(t, e, config(np, sipPort{"SCTP", "127.0.0.1", p, []string{"127.0.0.2"}}), "v1")
 	los, err := e.SCTPOptions("127.0.0.2")
 	if err != nil || len(los) != 1 {
 		t.Fatalf("options of 127.0.0.2: %v, %v", los, err)
@@ -67,7 +68,7 @@ func TestOptionsReadBack(t *testing.T) {
 	}
 	// Heartbeat disabled and SACK at once read back as 0.
 	np["sctp-hb-interval"], np["sctp-sack-timeout"] = "0", "0"
-	rep := apply(t, e, config(np, sipPort{"SCTP", "127.0.0.1", p, []string{"127.0.0.2"}}), "v2")
+	rep := sctptest.Apply(t, e, config(np, sipPort{"SCTP", "127.0.0.1", p, []string{"127.0.0.2"}}), "v2")
 	if len(rep.Updated) != 1 || !strings.Contains(strings.Join(rep.Updated[0].Changes, ","), "sctp-hb-interval 7000 -> 0 (new associations only)") {
 		t.Errorf("update report: %+v", rep.Updated)
 	}
@@ -83,10 +84,10 @@ func TestOptionsReadBack(t *testing.T) {
 // SIPp over SCTP: one association for all calls (s1) and one per call
 // (sn), to a multi-homed listener, through each of its addresses.
 func TestSIPp(t *testing.T) {
-	e := newEngine(t)
+	e := sctptest.NewEngine(t)
 	p := port()
 	key := fmt.Sprintf("SCTP {127.0.0.1,127.0.0.2}:%d", p)
-	apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, []string{"127.0.0.2"}}), "v1")
+	sctptest.Apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, []string{"127.0.0.2"}}), "v1")
 	tests := []struct {
 		transport, target string
 		calls, rate       int
@@ -124,15 +125,15 @@ func TestSIPp(t *testing.T) {
 // A multi-homed client reaches the multi-homed listener; the response
 // comes back on the request's association, PPID 0, with the SCTP Via.
 func TestMultiHoming(t *testing.T) {
-	e := newEngine(t)
+	e := sctptest.NewEngine(t)
 	p := port()
-	apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, []string{"127.0.0.2"}}), "v1")
+	sctptest.Apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, []string{"127.0.0.2"}}), "v1")
 	l := listener(t, e, fmt.Sprintf("SCTP {127.0.0.1,127.0.0.2}:%d", p))
 	if got := strings.Join(l.Addrs, " "); got != fmt.Sprintf("127.0.0.1:%d 127.0.0.2:%d", p, p) {
 		t.Errorf("bound addresses %q", got)
 	}
 	for _, remote := range [][]string{{"127.0.0.1"}, {"127.0.0.2"}, {"127.0.0.2", "127.0.0.1"}} {
-		c := dial(t, addrs("127.0.0.3", "127.0.0.4"), addrs(remote...), p)
+		c := dial(t, sctptest.Addrs("127.0.0.3", "127.0.0.4"), sctptest.Addrs(remote...), p)
 		resp, info := ask(t, c)
 		if !strings.HasPrefix(resp, "SIP/2.0 200 OK\r\n") || !strings.Contains(resp, "\r\nVia: SIP/2.0/SCTP 127.0.0.3:5999;") {
 			t.Errorf("via %v: response %q", remote, resp)
@@ -155,15 +156,15 @@ func TestMultiHoming(t *testing.T) {
 
 // sctp-max-assocs: associations beyond it are aborted at once and counted.
 func TestMaxAssocs(t *testing.T) {
-	e := newEngine(t)
+	e := sctptest.NewEngine(t)
 	p := port()
-	apply(t, e, config(map[string]string{"sctp-max-assocs": "2"}, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
+	sctptest.Apply(t, e, config(map[string]string{"sctp-max-assocs": "2"}, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
 	for range 2 {
-		if resp, _ := ask(t, dial(t, addrs("127.0.0.3"), addrs("127.0.0.1"), p)); !strings.HasPrefix(resp, "SIP/2.0 200 OK") {
+		if resp, _ := ask(t, dial(t, sctptest.Addrs("127.0.0.3"), sctptest.Addrs("127.0.0.1"), p)); !strings.HasPrefix(resp, "SIP/2.0 200 OK") {
 			t.Fatalf("response %q", resp)
 		}
 	}
-	third := dial(t, addrs("127.0.0.3"), addrs("127.0.0.1"), p)
+	third := dial(t, sctptest.Addrs("127.0.0.3"), sctptest.Addrs("127.0.0.1"), p)
 	third.WriteMsg(options(), 0, 0)
 	third.SetReadDeadline(time.Now().Add(2 * time.Second))
 	if n, _, err := third.ReadMsg(make([]byte, 65536)); err == nil {
@@ -182,14 +183,14 @@ func TestMaxAssocs(t *testing.T) {
 // an added sip-port listens, a removed one releases its port, the unchanged
 // listener drops nothing, and a failing activation leaves it all serving.
 func TestActivateUnderLoad(t *testing.T) {
-	e := newEngine(t)
+	e := sctptest.NewEngine(t)
 	pa, pb, pc := port(), port(), port()
 	a := sipPort{"SCTP", "127.0.0.1", pa, []string{"127.0.0.2"}}
 	c := sipPort{"SCTP", "127.0.0.1", pc, nil}
-	apply(t, e, config(nil, a, c), "v1")
+	sctptest.Apply(t, e, config(nil, a, c), "v1")
 	keyA := fmt.Sprintf("SCTP {127.0.0.1,127.0.0.2}:%d", pa)
 
-	old := dial(t, addrs("127.0.0.5"), addrs("127.0.0.1"), pa)
+	old := dial(t, sctptest.Addrs("127.0.0.5"), sctptest.Addrs("127.0.0.1"), pa)
 	ask(t, old)
 
 	const calls = 1500
@@ -204,14 +205,14 @@ func TestActivateUnderLoad(t *testing.T) {
 	// v2: RTO changed, b added, c removed.
 	np := map[string]string{"sctp-rto-initial": "400", "sctp-rto-min": "200", "sctp-rto-max": "2000"}
 	b := sipPort{"SCTP", "127.0.0.1", pb, nil}
-	rep := apply(t, e, config(np, a, b), "v2")
+	rep := sctptest.Apply(t, e, config(np, a, b), "v2")
 	if len(rep.Opened) != 1 || len(rep.Closed) != 1 || len(rep.Updated) != 1 || rep.Updated[0].Key != keyA {
 		t.Fatalf("v2 report: %+v", rep)
 	}
 	if ch := strings.Join(rep.Updated[0].Changes, "; "); !strings.Contains(ch, "sctp-rto-initial 3000 -> 400 (new associations only)") {
 		t.Errorf("v2 changes: %s", ch)
 	}
-	if resp, _ := ask(t, dial(t, addrs("127.0.0.3"), addrs("127.0.0.1"), pb)); !strings.HasPrefix(resp, "SIP/2.0 200 OK") {
+	if resp, _ := ask(t, dial(t, sctptest.Addrs("127.0.0.3"), sctptest.Addrs("127.0.0.1"), pb)); !strings.HasPrefix(resp, "SIP/2.0 200 OK") {
 		t.Errorf("the added port answers %q", resp)
 	}
 	if cc, err := sctpListen(pc); err != nil {
@@ -219,7 +220,7 @@ func TestActivateUnderLoad(t *testing.T) {
 	} else {
 		cc.Close()
 	}
-	newer := dial(t, addrs("127.0.0.6"), addrs("127.0.0.1"), pa)
+	newer := dial(t, sctptest.Addrs("127.0.0.6"), sctptest.Addrs("127.0.0.1"), pa)
 	ask(t, newer)
 	ask(t, old) // the old association still works
 
@@ -277,11 +278,11 @@ func TestActivateUnderLoad(t *testing.T) {
 // Scale: 1,000 concurrent associations held open on one listener, with the
 // process's threads and resident memory per association.
 func TestScale(t *testing.T) {
-	e := newEngine(t)
+	e := sctptest.NewEngine(t)
 	p := port()
-	apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
+	sctptest.Apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
 	key := fmt.Sprintf("SCTP 127.0.0.1:%d", p)
-	ask(t, dial(t, addrs("127.0.0.3"), addrs("127.0.0.1"), p)) // warm up
+	ask(t, dial(t, sctptest.Addrs("127.0.0.3"), sctptest.Addrs("127.0.0.1"), p)) // warm up
 	threads0, rss0 := procStatus(t)
 
 	const n = 1000
@@ -362,10 +363,10 @@ func hasRow(text, row string) bool {
 // Closing the engine (SIGTERM) shuts associations down gracefully: the
 // peer sees SHUTDOWN, not ABORT.
 func TestGracefulShutdown(t *testing.T) {
-	e := newEngine(t)
+	e := sctptest.NewEngine(t)
 	p := port()
-	apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
-	c := dial(t, addrs("127.0.0.3"), addrs("127.0.0.1"), p)
+	sctptest.Apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
+	c := dial(t, sctptest.Addrs("127.0.0.3"), sctptest.Addrs("127.0.0.1"), p)
 	ask(t, c)
 	var mu sync.Mutex
 	var events []string
@@ -394,16 +395,16 @@ func TestGracefulShutdown(t *testing.T) {
 // Adding a multi-homed address changes the listener's key: the new
 // endpoint replaces the old one on the same port.
 func TestMultiHomedChange(t *testing.T) {
-	e := newEngine(t)
+	e := sctptest.NewEngine(t)
 	p := port()
-	apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
-	ask(t, dial(t, addrs("127.0.0.3"), addrs("127.0.0.1"), p))
-	rep := apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, []string{"127.0.0.2"}}), "v2")
+	sctptest.Apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
+	ask(t, dial(t, sctptest.Addrs("127.0.0.3"), sctptest.Addrs("127.0.0.1"), p))
+	rep := sctptest.Apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, []string{"127.0.0.2"}}), "v2")
 	if len(rep.Opened) != 1 || len(rep.Closed) != 1 || rep.Closed[0] != fmt.Sprintf("SCTP 127.0.0.1:%d", p) {
 		t.Fatalf("v2 report: %+v", rep)
 	}
 	for _, a := range []string{"127.0.0.1", "127.0.0.2"} {
-		if resp, _ := ask(t, dial(t, addrs("127.0.0.3"), addrs(a), p)); !strings.HasPrefix(resp, "SIP/2.0 200 OK") {
+		if resp, _ := ask(t, dial(t, sctptest.Addrs("127.0.0.3"), sctptest.Addrs(a), p)); !strings.HasPrefix(resp, "SIP/2.0 200 OK") {
 			t.Errorf("via %s after v2: %q", a, resp)
 		}
 	}
@@ -413,16 +414,16 @@ func TestMultiHomedChange(t *testing.T) {
 // notification, yet counts its associations (from the kernel) and lists
 // them in show sctp options; enabling it again counts new ones.
 func TestAssocTrackingDisabled(t *testing.T) {
-	e := newEngine(t)
+	e := sctptest.NewEngine(t)
 	p := port()
 	key := fmt.Sprintf("SCTP 127.0.0.1:%d", p)
 	off := map[string]string{"sctp-assoc-tracking": "disabled", "sctp-assoc-reuse": "disabled"}
-	apply(t, e, config(off, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
+	sctptest.Apply(t, e, config(off, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
 	r := sipptest.Run(t, sipptest.Options{Scenario: sipptest.Scenario(), Transport: "sn", Local: "127.0.0.3",
 		LocalPort: 5090, Target: "127.0.0.1:" + strconv.Itoa(p), Calls: 300, Rate: 200, Extra: []string{"-max_socket", "4000"}})
 	r.Check(t, 300)
 	for range 2 {
-		if resp, _ := ask(t, dial(t, addrs("127.0.0.3"), addrs("127.0.0.1"), p)); !strings.HasPrefix(resp, "SIP/2.0 200 OK") {
+		if resp, _ := ask(t, dial(t, sctptest.Addrs("127.0.0.3"), sctptest.Addrs("127.0.0.1"), p)); !strings.HasPrefix(resp, "SIP/2.0 200 OK") {
 			t.Fatalf("response %q", resp)
 		}
 	}
@@ -440,11 +441,11 @@ func TestAssocTrackingDisabled(t *testing.T) {
 	if len(los[0].Assocs) != 2 {
 		t.Errorf("show sctp options lists %d associations, want 2", len(los[0].Assocs))
 	}
-	rep := apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, nil}), "v2")
+	rep := sctptest.Apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p, nil}), "v2")
 	if len(rep.Updated) != 1 {
 		t.Fatalf("update report: %+v", rep)
 	}
-	ask(t, dial(t, addrs("127.0.0.3"), addrs("127.0.0.1"), p))
+	ask(t, dial(t, sctptest.Addrs("127.0.0.3"), sctptest.Addrs("127.0.0.1"), p))
 	eventually(t, "the new association counted", func() string {
 		if c := listener(t, e, key).Counters; c.AssocsTotal != 1 {
 			return fmt.Sprintf("%+v", c)
@@ -472,8 +473,8 @@ func TestSndbufPolicy(t *testing.T) {
 			e := runtime.NewEngine(slog.New(slog.NewTextHandler(&log, nil)))
 			t.Cleanup(func() { e.Close() })
 			p1, p2 := port(), port()
-			apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p1, nil}, sipPort{"SCTP", "127.0.0.2", p2, nil}), "v1")
-			apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p1, nil}, sipPort{"SCTP", "127.0.0.3", port(), nil}), "v2")
+			sctptest.Apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p1, nil}, sipPort{"SCTP", "127.0.0.2", p2, nil}), "v1")
+			sctptest.Apply(t, e, config(nil, sipPort{"SCTP", "127.0.0.1", p1, nil}, sipPort{"SCTP", "127.0.0.3", port(), nil}), "v2")
 			if n := strings.Count(log.String(), "net.sctp.sndbuf_policy is 0"); n != tc.warns {
 				t.Errorf("%d warnings about sndbuf_policy over three SCTP listeners, want %d:\n%s", n, tc.warns, log.String())
 			}

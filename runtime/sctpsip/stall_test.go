@@ -3,6 +3,7 @@ package sctpsip
 import (
 	"bytes"
 	"fmt"
+	"github.com/acli-project/acli/runtime/internal/sctptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,17 +24,17 @@ const stallRequests = 1000
 // window, so that a few hundred responses fill them; sctp-send-mode
 // ordered, so that order is the stack's promise too.
 func stall(t *testing.T, np map[string]string) ([]string, control.Listener) {
-	e := newEngine(t)
+	e := sctptest.NewEngine(t)
 	p := port()
 	key := fmt.Sprintf("SCTP 127.0.0.1:%d", p)
 	np["sctp-socket-sndbuf"], np["sctp-send-mode"] = "8192", "ordered"
-	apply(t, e, config(np, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
+	sctptest.Apply(t, e, config(np, sipPort{"SCTP", "127.0.0.1", p, nil}), "v1")
 	o := sctp.DefaultOptions()
 	// A window that reopens by more than loopback's path MTU (64 KiB)
 	// when the peer reads again: the kernel then tells the listener at
 	// once (a window update), not at its next zero-window probe.
 	o.RcvBuf = 128 << 10
-	c, err := sctp.Dial(addrs("127.0.0.3"), addrs("127.0.0.1"), p, o)
+	c, err := sctp.Dial(sctptest.Addrs("127.0.0.3"), sctptest.Addrs("127.0.0.1"), p, o)
 	if err != nil {
 		t.Fatal(err)
 	}

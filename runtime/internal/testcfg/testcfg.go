@@ -133,3 +133,34 @@ func SndbufPolicy(t testing.TB, v string) {
 	}
 	t.Cleanup(func() { os.WriteFile(f, old, 0o644) })
 }
+
+// KnobValue is an allowed value of the parameter p other than its default
+// that the kernel keeps as given, for the tests that carry one knob from
+// network-parameters to a socket: the other enum value, the default plus
+// one (minus one at the maximum), or 1 MiB where the default is 0 (a
+// buffer's "operating system default": the kernel rounds small buffers
+// up). It fails t for a parameter of another type.
+func KnobValue(t testing.TB, p *model.Param) string {
+	t.Helper()
+	switch p.Type {
+	case model.Enum:
+		for _, v := range p.Values {
+			if v != p.Default {
+				return v
+			}
+		}
+	case model.Int:
+		d, err := strconv.ParseInt(p.Default, 10, 64)
+		switch {
+		case err != nil:
+		case d == 0 && p.Max >= 1<<20:
+			return "1048576"
+		case d+1 <= p.Max:
+			return strconv.FormatInt(d+1, 10)
+		default:
+			return strconv.FormatInt(d-1, 10)
+		}
+	}
+	t.Fatalf("%s: no test value besides the default %q", p.Name, p.Default)
+	return ""
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/plan"
 	"github.com/acli-project/acli/runtime/sctp"
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
 	sipr "github.com/acli-project/acli/runtime/sip"
@@ -172,18 +173,9 @@ func (sl *sctpListener) reply(b []byte, conn uint32, _ netip.AddrPort) error {
 
 func (sl *sctpListener) update(s Spec) ([]string, error) {
 	old := sl.spec.Load()
-	ch := metaChanges(old, &s)
-	for _, o := range optionTable {
-		if a, b := o.get(old.SCTP), o.get(s.SCTP); a != b {
-			note := ""
-			if o.newOnly {
-				note = " (new associations only)"
-			}
-			ch = append(ch, o.name+" "+a+" -> "+b+note)
-		}
-	}
+	ch := append(metaChanges(old, &s), sctpOptionChanges(old.SCTP, s.SCTP)...)
 	if old.Tracking != s.Tracking || old.Reuse != s.Reuse {
-		ch = append(ch, fmt.Sprintf("sctp-assoc-tracking %s, sctp-assoc-reuse %s", onOff(s.Tracking), onOff(s.Reuse)))
+		ch = append(ch, fmt.Sprintf("%s %s, %s %s", npAssocTracking.Name(), onOff(s.Tracking), npAssocReuse.Name(), onOff(s.Reuse)))
 	}
 	if tracks(s) && !tracks(*old) {
 		if err := sl.l.TrackAssocs(true); err != nil {
@@ -209,6 +201,22 @@ func (sl *sctpListener) update(s Spec) ([]string, error) {
 	}
 	sl.spec.Store(&s)
 	return ch, nil
+}
+
+// sctpOptionChanges are a listener's change messages from options old to
+// o: one per option row that differs.
+func sctpOptionChanges(old, o sctp.Options) []string {
+	var ch []string
+	for _, r := range sctpOptionRows() {
+		if a, b := r.get(old), r.get(o); a != b {
+			note := ""
+			if r.newOnly {
+				note = " (new associations only)"
+			}
+			ch = append(ch, r.name+" "+a+" -> "+b+note)
+		}
+	}
+	return ch
 }
 
 // setHot allows or forbids the reader to go hot (Engine.tuneReaders).
@@ -280,7 +288,7 @@ func (sl *sctpListener) options() control.ListenerOptions {
 	if err != nil {
 		lo.Error = err.Error()
 	}
-	for _, o := range optionTable {
+	for _, o := range sctpOptionRows() {
 		opt := control.Option{Name: o.name, Kernel: o.get(k), Configured: o.get(s.SCTP)}
 		if o.runtime {
 			opt.Note = "enforced by the runtime"
@@ -288,8 +296,8 @@ func (sl *sctpListener) options() control.ListenerOptions {
 		lo.Options = append(lo.Options, opt)
 	}
 	lo.Options = append(lo.Options,
-		control.Option{Name: "sctp-assoc-tracking", Kernel: onOff(sl.l.Tracking()), Configured: onOff(s.Tracking), Note: trackingNote(s)},
-		control.Option{Name: "sctp-assoc-reuse", Kernel: onOff(true), Configured: onOff(s.Reuse), Note: "responses always use the request's association"})
+		control.Option{Name: npAssocTracking.Name(), Kernel: onOff(sl.l.Tracking()), Configured: onOff(s.Tracking), Note: trackingNote(s)},
+		control.Option{Name: npAssocReuse.Name(), Kernel: onOff(true), Configured: onOff(s.Reuse), Note: "responses always use the request's association"})
 	var ids []sctp.AssocID
 	if sl.l.Tracking() {
 		sl.mu.Lock()
@@ -316,7 +324,7 @@ func (sl *sctpListener) options() control.ListenerOptions {
 		if err != nil {
 			ao.Error = err.Error()
 		}
-		for _, t := range optionTable {
+		for _, t := range sctpOptionRows() {
 			if t.perAssoc {
 				ao.Options = append(ao.Options, control.Option{Name: t.name, Kernel: t.get(o)})
 			}
@@ -332,42 +340,26 @@ func (sl *sctpListener) close() error {
 	return err
 }
 
-// sctpOption is one row of show sctp options.
+// sctpOption is one row of show sctp options and of the change messages:
+// a knob of network-parameters (plan.Knobs), or the streams the runtime
+// offers.
 type sctpOption struct {
 	name     string // the network-parameters parameter
 	get      func(sctp.Options) string
-	newOnly  bool // a change affects new associations only
+	newOnly  bool // a change affects new associations only (the schema's word)
 	perAssoc bool // readable per association
+	perSend  bool // applied to each message sent: a change is at once
 	runtime  bool // not a kernel option
 }
 
-func itoa(v int) string { return strconv.Itoa(v) }
-
-var optionTable = []sctpOption{
-	{"sctp-rto-initial", func(o sctp.Options) string { return itoa(o.RTOInitial) }, true, true, false},
-	{"sctp-rto-min", func(o sctp.Options) string { return itoa(o.RTOMin) }, true, true, false},
-	{"sctp-rto-max", func(o sctp.Options) string { return itoa(o.RTOMax) }, true, true, false},
-	{"sctp-hb-interval", func(o sctp.Options) string { return itoa(o.HBInterval) }, true, true, false},
-	{"sctp-path-max-retrans", func(o sctp.Options) string { return itoa(o.PathMaxRetrans) }, true, true, false},
-	{"sctp-assoc-max-retrans", func(o sctp.Options) string { return itoa(o.AssocMaxRetrans) }, true, true, false},
-	{"sctp-sack-timeout", func(o sctp.Options) string { return itoa(o.SackDelay) }, true, true, false},
-	{"sctp-sack-freq", func(o sctp.Options) string { return itoa(o.SackFreq) }, true, true, false},
-	{"sctp-max-burst", func(o sctp.Options) string { return itoa(o.MaxBurst) }, true, true, false},
-	{"sctp-init-max-attempts", func(o sctp.Options) string { return itoa(o.InitMaxAttempts) }, false, false, false},
-	{"sctp-init-max-timeo", func(o sctp.Options) string { return itoa(o.InitMaxTimeout) }, false, false, false},
-	{"sctp-socket-rcvbuf", func(o sctp.Options) string { return itoa(o.RcvBuf) }, false, false, false},
-	{"sctp-socket-sndbuf", func(o sctp.Options) string { return itoa(o.SndBuf) }, false, false, false},
-	{"sctp-autoclose", func(o sctp.Options) string { return itoa(o.Autoclose) }, true, false, false},
-	{"sctp-send-ttl", func(o sctp.Options) string { return itoa(o.SendTTL) }, false, true, false},
-	{"sctp-send-mode", func(o sctp.Options) string {
-		if o.Unordered {
-			return "unordered"
-		}
-		return "ordered"
-	}, false, true, false},
-	{"streams-out", func(o sctp.Options) string { return itoa(o.OutStreams) }, true, true, false},
-	{"streams-in", func(o sctp.Options) string { return itoa(o.InStreams) }, true, true, false},
-	{"sctp-max-assocs", func(o sctp.Options) string { return itoa(o.MaxAssocs) }, false, false, true},
-	{"sctp-backlog-assoc", func(o sctp.Options) string { a, _ := o.BacklogLimits(); return itoa(a) }, false, false, true},
-	{"sctp-backlog-total", func(o sctp.Options) string { _, t := o.BacklogLimits(); return itoa(t) }, false, false, true},
+// sctpOptionRows are the knobs, then the streams.
+func sctpOptionRows() []sctpOption {
+	var rows []sctpOption
+	for _, k := range plan.Knobs() {
+		rows = append(rows, sctpOption{name: k.Name(), get: func(o sctp.Options) string { return k.Value(plan.SCTPOptions(o)) },
+			newOnly: k.NewOnly(), perAssoc: k.PerAssoc, perSend: k.PerSend, runtime: k.Runtime})
+	}
+	return append(rows,
+		sctpOption{name: "streams-out", get: func(o sctp.Options) string { return strconv.Itoa(o.OutStreams) }, newOnly: true, perAssoc: true},
+		sctpOption{name: "streams-in", get: func(o sctp.Options) string { return strconv.Itoa(o.InStreams) }, newOnly: true, perAssoc: true})
 }

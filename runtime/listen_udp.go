@@ -213,7 +213,7 @@ func (l *udpListener) update(s Spec) ([]string, error) {
 		if err := setRcvBuf(l.fd, s.RcvBuf); err != nil {
 			return nil, err
 		}
-		ch = append(ch, fmt.Sprintf("udp-socket-rcvbuf %d -> %d", old.RcvBuf, s.RcvBuf))
+		ch = append(ch, fmt.Sprintf("%s %d -> %d", npUDPSocketRcvbuf.Name(), old.RcvBuf, s.RcvBuf))
 	}
 	l.spec.Store(&s)
 	return ch, nil
