@@ -466,7 +466,7 @@ func (a *agent) connected(l *linkBox, pending []event) ([]event, time.Duration, 
 		case <-a.changed:
 			old := s
 			s = a.spec.Load()
-			l.setSendOptions(s.SCTP)
+			l.setSendOptions(agentSCTP(s))
 			if old.PingMethod != s.PingMethod || old.PingInterval != s.PingInterval {
 				startPings()
 			}

@@ -47,14 +47,14 @@ type sctpLink struct {
 // linkQueue bounds the bytes waiting for an agent's writer: the SCTP
 // association's sctp-backlog-assoc, for TCP too.
 func linkQueue(s *AgentSpec) int {
-	n, _ := s.SCTP.BacklogLimits()
+	n, _ := agentSCTP(s).BacklogLimits()
 	return n
 }
 
 func dialSCTPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
-	ctx, cancel := context.WithTimeout(a.ctx, initTimeout(s.SCTP))
+	ctx, cancel := context.WithTimeout(a.ctx, initTimeout(agentSCTP(s)))
 	defer cancel()
-	c, err := sctp.DialContext(ctx, s.Local, []netip.Addr{remote.Addr()}, int(remote.Port()), s.SCTP)
+	c, err := sctp.DialContext(ctx, s.Local, []netip.Addr{remote.Addr()}, int(remote.Port()), agentSCTP(s))
 	if err != nil {
 		return nil, err
 	}

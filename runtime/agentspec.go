@@ -2,67 +2,24 @@ package runtime
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/acli-project/acli/runtime/plan"
 	"github.com/acli-project/acli/runtime/sctp"
 )
 
-// AgentSpec is one enabled session-agent: the connection the runtime keeps
-// to it and how it watches its health (a planned agent, see package plan,
-// with the socket options of package sctp).
-type AgentSpec struct {
-	Hostname string
-	Realm    string
-	Method   string // transport-method as configured
-	// Transport is what the runtime opens: staticSCTP and DynamicSCTP an
-	// SCTP association, StaticTCP and DynamicTCP a TCP connection, UDP and
-	// UDP+TCP a UDP socket. Dynamic methods are held open like static ones:
-	// the runtime has no per-request connection management, and the
-	// difference matters for connections the agent opens, which arrive on
-	// the listeners anyway.
-	Transport string
-	// Addr is ip-address, else hostname when it is an address; invalid
-	// when hostname is a name, resolved at each connection attempt.
-	Addr netip.Addr
-	Port int // the session-agent port; 0 is the SIP default 5060
-	// Local is where the connection starts: for SCTP the multi-homed
-	// address set (address and multi-homed-addrs) of the SCTP sip-port of
-	// the agent's realm, for UDP and TCP the address of its sip-port of
-	// that transport; empty lets the kernel choose. The local port is an
-	// ephemeral one: the listener holds the sip-port's.
-	Local []netip.Addr
+// AgentSpec is one enabled session-agent as package plan plans it: the
+// connection the runtime keeps to it and how it watches its health. Its
+// SCTP options convert to package sctp's with agentSCTP.
+type AgentSpec = plan.Agent
 
-	SCTP        sctp.Options // network-parameters; no autoclose (the association is static)
-	SendRetries int          // sctp-send-retries
-
-	PingMethod   string        // OPTIONS, or "" (no pings)
-	PingInterval time.Duration // 0: no pings
-
-	Keepalive      Keepalive     // TCP: tcp-keepalive enabled, network-parameters timers
-	ConnectTimeout time.Duration // TCP: network-parameters tcp-keepinit-timer
-	Reconnect      time.Duration // TCP: tcp-reconn-interval, the first retry's delay
-}
-
-// Pings reports whether the agent is pinged.
-func (s *AgentSpec) Pings() bool { return s.PingMethod != "" && s.PingInterval > 0 }
-
-// Target is the agent's address and port as shown: "name:port" until a
-// name is resolved.
-func (s *AgentSpec) Target() string {
-	if s.Addr.IsValid() {
-		return netip.AddrPortFrom(s.Addr, uint16(s.Port)).String()
-	}
-	return s.Hostname + ":" + strconv.Itoa(s.Port)
-}
+// agentSCTP is the agent's SCTP socket options.
+func agentSCTP(s *AgentSpec) sctp.Options { return sctpOptions(s.SCTP) }
 
 // connKey is what identifies the connection: a change of any of it needs
 // a new one (the agent is replaced); anything else is updated in place.
-func (s *AgentSpec) connKey() string {
+func connKey(s *AgentSpec) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s|%s|%v|%d|", s.Transport, s.Hostname, s.Addr, s.Port)
 	for _, a := range s.Local {
@@ -78,17 +35,10 @@ func (s *AgentSpec) connKey() string {
 // connected.
 type DisabledAgent = plan.DisabledAgent
 
-// agentSpecOf is the AgentSpec of a planned session-agent.
-func agentSpecOf(a plan.Agent) AgentSpec {
-	return AgentSpec{Hostname: a.Hostname, Realm: a.Realm, Method: a.Method, Transport: a.Transport, Addr: a.Addr, Port: a.Port,
-		Local: a.Local, SCTP: sctpOptions(a.SCTP), SendRetries: a.SendRetries, PingMethod: a.PingMethod, PingInterval: a.PingInterval,
-		Keepalive: a.Keepalive, ConnectTimeout: a.ConnectTimeout, Reconnect: a.Reconnect}
-}
-
 // agentChanges compares the kept agent's old and new spec: what changed,
 // and whether it needs a new connection.
 func agentChanges(old, s *AgentSpec) (changes []string, reconnect bool) {
-	if old.connKey() != s.connKey() {
+	if connKey(old) != connKey(s) {
 		if old.Transport != s.Transport || old.Method != s.Method {
 			changes = append(changes, "transport-method "+old.Method+" -> "+s.Method)
 		}
@@ -123,7 +73,7 @@ func agentChanges(old, s *AgentSpec) (changes []string, reconnect bool) {
 		if o.runtime {
 			continue
 		}
-		if a, b := o.get(old.SCTP), o.get(s.SCTP); a != b {
+		if a, b := o.get(agentSCTP(old)), o.get(agentSCTP(s)); a != b {
 			note := " (next association)"
 			if o.perSend {
 				note = " (at once)"

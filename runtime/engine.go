@@ -226,10 +226,7 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 		specs[i] = specOf(l)
 		want[l.Key] = specs[i]
 	}
-	agentSpecs := make([]AgentSpec, len(pl.Agents))
-	for i, a := range pl.Agents {
-		agentSpecs[i] = agentSpecOf(a)
-	}
+	agentSpecs := pl.Agents
 
 	// 1. Open the new listeners (every one is tried, to report every error).
 	// One whose address and port a listener this version removes still

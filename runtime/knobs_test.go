@@ -43,7 +43,7 @@ func TestSCTPOptionRowsFollowKnobs(t *testing.T) {
 				t.Errorf("listener changes %q, want %q", ch, want)
 			}
 			// A session-agent's: kernel knobs only.
-			a, b := &AgentSpec{Transport: "SCTP", SCTP: old}, &AgentSpec{Transport: "SCTP", SCTP: now}
+			a, b := &AgentSpec{Transport: "SCTP", SCTP: plan.SCTPOptions(old)}, &AgentSpec{Transport: "SCTP", SCTP: plan.SCTPOptions(now)}
 			ch, _ := agentChanges(a, b)
 			want = k.Name() + " " + r.get(old) + " -> " + v
 			switch {
