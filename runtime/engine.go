@@ -223,7 +223,7 @@ func (e *Engine) apply(cfg *model.Config, version string) control.ApplyReport {
 	specs := make([]Spec, len(pl.Listeners))
 	want := map[string]Spec{}
 	for i, l := range pl.Listeners {
-		specs[i] = specOf(l)
+		specs[i] = l
 		want[l.Key] = specs[i]
 	}
 	agentSpecs := pl.Agents

@@ -41,7 +41,7 @@ type sctpListener struct {
 const sipPPID = 0
 
 func openSCTP(s Spec, r *router, id uint32, log *slog.Logger) (*sctpListener, error) {
-	l, err := sctp.Listen(s.Addrs, s.Port, s.SCTP)
+	l, err := sctp.Listen(s.Addrs, s.Port, listenerSCTP(&s))
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func (sl *sctpListener) reply(b []byte, conn uint32, _ netip.AddrPort) error {
 
 func (sl *sctpListener) update(s Spec) ([]string, error) {
 	old := sl.spec.Load()
-	ch := append(metaChanges(old, &s), sctpOptionChanges(old.SCTP, s.SCTP)...)
+	ch := append(metaChanges(old, &s), sctpOptionChanges(listenerSCTP(old), listenerSCTP(&s))...)
 	if old.Tracking != s.Tracking || old.Reuse != s.Reuse {
 		ch = append(ch, fmt.Sprintf("%s %s, %s %s", npAssocTracking.Name(), onOff(s.Tracking), npAssocReuse.Name(), onOff(s.Reuse)))
 	}
@@ -183,8 +183,8 @@ func (sl *sctpListener) update(s Spec) ([]string, error) {
 		}
 	}
 	if old.SCTP != s.SCTP {
-		if err := sl.l.SetOptions(s.SCTP); err != nil {
-			sl.l.SetOptions(old.SCTP) // best effort: back to what was serving
+		if err := sl.l.SetOptions(listenerSCTP(&s)); err != nil {
+			sl.l.SetOptions(listenerSCTP(old)) // best effort: back to what was serving
 			if !tracks(*old) {
 				sl.l.TrackAssocs(false)
 			}
@@ -289,7 +289,7 @@ func (sl *sctpListener) options() control.ListenerOptions {
 		lo.Error = err.Error()
 	}
 	for _, o := range sctpOptionRows() {
-		opt := control.Option{Name: o.name, Kernel: o.get(k), Configured: o.get(s.SCTP)}
+		opt := control.Option{Name: o.name, Kernel: o.get(k), Configured: o.get(listenerSCTP(s))}
 		if o.runtime {
 			opt.Note = "enforced by the runtime"
 		}
