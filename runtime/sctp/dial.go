@@ -8,15 +8,18 @@ import (
 	"net/netip"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
+	libsctp "github.com/ishidawataru/sctp"
 	"golang.org/x/sys/unix"
 )
 
-// Conn is one outbound association: a one-to-many socket of its own,
-// bound to the given local addresses (or chosen by the kernel), on the Go
-// netpoller (a Listener's reader is off it, see batch.go).
+// Conn is one outbound association on a one-to-one (SOCK_STREAM) socket
+// of its own, bound to the given local addresses (or chosen by the
+// kernel), on the Go netpoller (a Listener's reader is off it, see
+// batch.go).
 type Conn struct {
 	e     *endpoint
 	assoc AssocID
@@ -28,10 +31,25 @@ func Dial(local, remote []netip.Addr, port int, o Options) (*Conn, error) {
 	return DialContext(context.Background(), local, remote, port, o)
 }
 
+// dialBound bounds a dial without a deadline: the kernel gives up sooner
+// (after Options.InitMaxAttempts), and a finite SO_SNDTIMEO makes a
+// signal end the blocking connect with EINTR (redialled) rather than
+// restart it (which would fail with EALREADY).
+const dialBound = time.Hour
+
 // DialContext opens an association to port on remote (the peer's addresses,
 // all of one family; the first is tried first) from local (none: the kernel
 // chooses; several: multi-homed) and waits until it is up, the kernel gives
 // up (after Options.InitMaxAttempts) or ctx ends.
+//
+// The association is made by github.com/ishidawataru/sctp's dialer: it
+// creates the socket, calls the Control hook (where our events, NODELAY and
+// every option of o are set, and SO_SNDTIMEO bounds its blocking connect by
+// ctx's deadline), binds the local address set and connects with
+// sctp_connectx. Its connect blocks a thread, so it runs in a goroutine that
+// ctx can leave behind (it then closes what it made); the connected socket
+// is then made non-blocking and moved onto the Go netpoller, where the
+// library's SCTPConn (blocking reads and writes, no deadlines) is not.
 func DialContext(ctx context.Context, local, remote []netip.Addr, port int, o Options) (*Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sctp: connect %v port %d: %w", remote, port, context.Cause(ctx))
@@ -53,35 +71,116 @@ func DialContext(ctx context.Context, local, remote []netip.Addr, port int, o Op
 		}
 		local = l
 	}
-	e, err := newEndpoint(fam, o, connEvents, false, func(fd int) error {
-		if len(local) == 0 {
-			return nil
-		}
-		if err := bindx(fd, local, 0); err != nil {
-			return fmt.Errorf("sctp: bind %v: %w", local, err)
-		}
-		return nil
-	})
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(dialBound)
+	}
+	done := make(chan dialed, 1)
+	go func() { done <- dialFD(fam, local, remote, port, o, deadline) }()
+	var d dialed
+	select {
+	case d = <-done:
+	case <-ctx.Done():
+		go func() {
+			if d := <-done; d.err == nil {
+				unix.Close(d.fd)
+			}
+		}()
+		return nil, fmt.Errorf("sctp: connect %v port %d: %w", remote, port, context.Cause(ctx))
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("sctp: connect %v port %d: %w", remote, port, d.err)
+	}
+	e, err := wrapEndpoint(d.fd, fam, o, connEvents, false)
 	if err != nil {
 		return nil, err
 	}
 	var assoc int32
 	err = e.control(func(fd int) error {
-		a, err := connectx(fd, remote, uint16(port))
-		assoc = a
-		if errors.Is(err, unix.EINPROGRESS) {
-			return nil
-		}
+		st, err := status(fd, 0) // one-to-one: the socket's association
+		assoc = st.Assoc
 		return err
 	})
 	if err == nil {
-		err = e.waitAssoc(ctx, AssocID(assoc))
+		err = e.waitAssoc(ctx, AssocID(assoc)) // reads the queued COMM_UP
 	}
 	if err != nil {
 		e.close()
 		return nil, fmt.Errorf("sctp: connect %v port %d: %w", remote, port, err)
 	}
 	return &Conn{e: e, assoc: AssocID(assoc)}, nil
+}
+
+// dialed is the outcome of dialFD: a connected socket or an error.
+type dialed struct {
+	fd  int
+	err error
+}
+
+// dialFD connects a blocking one-to-one socket with the library's dialer,
+// redialling when a signal interrupts its connect, until deadline.
+func dialFD(fam int, local, remote []netip.Addr, port int, o Options, deadline time.Time) dialed {
+	network := "sctp4"
+	if fam == unix.AF_INET6 {
+		network = "sctp6"
+	}
+	var laddr *libsctp.SCTPAddr
+	if len(local) > 0 {
+		laddr = sctpAddr(local, 0)
+	}
+	raddr := sctpAddr(remote, port)
+	r := o.resolve(cachedDefaults())
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return dialed{err: unix.ETIMEDOUT}
+		}
+		cfg := libsctp.SocketConfig{
+			// The dialer sets INITMSG after Control: the same values.
+			InitMsg: libsctp.InitMsg{NumOstreams: uint16(r.OutStreams), MaxInstreams: uint16(r.InStreams),
+				MaxAttempts: uint16(r.InitMaxAttempts), MaxInitTimeout: uint16(r.InitMaxTimeout)},
+			Control: func(_, _ string, rc syscall.RawConn) error {
+				var err error
+				cerr := rc.Control(func(fd uintptr) {
+					tv := unix.NsecToTimeval(max(left, time.Millisecond).Nanoseconds())
+					if err = unix.SetsockoptTimeval(int(fd), unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+						err = fmt.Errorf("SO_SNDTIMEO: %w", err)
+						return
+					}
+					err = initSocket(int(fd), o, connEvents)
+				})
+				return errors.Join(cerr, err)
+			},
+		}
+		c, err := cfg.Dial(network, laddr, raddr)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if errors.Is(err, unix.EINPROGRESS) { // SO_SNDTIMEO passed
+			err = unix.ETIMEDOUT
+		}
+		if err != nil {
+			return dialed{err: err}
+		}
+		// The socket is ours now: the SCTPConn holds nothing else and is
+		// dropped (its Close would shut the association down).
+		var fd int
+		rc, err := c.SyscallConn()
+		if err == nil {
+			err = rc.Control(func(f uintptr) { fd = int(f) })
+		}
+		if err != nil {
+			c.Close()
+			return dialed{err: err}
+		}
+		var zero unix.Timeval
+		if err := errors.Join(unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &zero),
+			unix.SetNonblock(fd, true)); err != nil {
+			unix.Close(fd)
+			return dialed{err: err}
+		}
+		return dialed{fd: fd}
+	}
 }
 
 // Assoc returns the association's id.
@@ -101,6 +200,9 @@ func (c *Conn) ReadMsg(buf []byte) (int, RecvInfo, error) {
 		}
 		return false
 	})
+	if errors.Is(err, io.EOF) {
+		c.down.Store(true)
+	}
 	if err == nil && n == 0 && c.down.Load() {
 		return 0, RecvInfo{}, io.EOF
 	}
@@ -199,7 +301,11 @@ func (c *Conn) Drain(d time.Duration) {
 	c.e.f.SetReadDeadline(time.Now().Add(d))
 	buf := make([]byte, 4096)
 	for {
-		if _, _, err := c.e.readMsg(buf, nil); err != nil {
+		_, _, err := c.e.readMsg(buf, nil)
+		if errors.Is(err, unix.ECONNRESET) {
+			continue // the lost association's error, reported once
+		}
+		if err != nil {
 			return
 		}
 	}
@@ -251,9 +357,12 @@ func (c *Conn) LocalAddrs() ([]netip.AddrPort, error) { return c.e.localAddrs() 
 // Stats returns the socket's notification counters.
 func (c *Conn) Stats() Stats { return c.e.statsSnapshot() }
 
-// Abort aborts the association and closes the socket.
+// Abort aborts the association and closes the socket (SO_LINGER 0: a
+// one-to-one socket takes no SCTP_ABORT flag).
 func (c *Conn) Abort() error {
-	err := c.e.sendFlags(c.assoc, sctpwire.FlagAbort)
+	err := c.e.control(func(fd int) error {
+		return unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
+	})
 	return errors.Join(err, c.e.close())
 }
 

@@ -73,9 +73,10 @@ type Stats struct {
 	Backlog BacklogStats
 }
 
-// endpoint is a one-to-many SCTP socket in an os.File: a Conn's is
+// endpoint is an SCTP socket in an os.File: a Conn's, one-to-one, is
 // non-blocking, on the Go netpoller (its RawConn parks goroutines instead
-// of OS threads); a Listener's is blocking and off it (batch.go).
+// of OS threads); a Listener's, one-to-many, is blocking and off it
+// (batch.go).
 type endpoint struct {
 	f      *os.File
 	rc     syscall.RawConn
@@ -133,10 +134,9 @@ func familyOf(addrs []netip.Addr) (int, []netip.Addr, error) {
 
 // newEndpoint creates a one-to-many socket of family, subscribed to the
 // notifications it needs and with o applied, and calls setup (if not nil)
-// on it. A non-blocking endpoint's socket is put on the netpoller. A
-// blocking one (a Listener's) is created blocking, with its timeouts, so
-// that os.NewFile leaves it off the netpoller: its messages wake no thread
-// but its reader.
+// on it. A blocking one (a Listener's) is created blocking, with its
+// timeouts, so that os.NewFile leaves it off the netpoller: its messages
+// wake no thread but its reader.
 func newEndpoint(family int, o Options, events []sctpwire.NotificationType, blocking bool, setup func(fd int) error) (*endpoint, error) {
 	typ := unix.SOCK_SEQPACKET | unix.SOCK_CLOEXEC
 	if !blocking {
@@ -146,28 +146,32 @@ func newEndpoint(family int, o Options, events []sctpwire.NotificationType, bloc
 	if err != nil {
 		return nil, fmt.Errorf("sctp: socket: %w", err)
 	}
-	var w *blockread.Waiter
-	fail := func(err error) (*endpoint, error) {
-		unix.Close(fd)
-		if w != nil {
-			w.Close()
+	err = initSocket(fd, o, events)
+	if err == nil && blocking {
+		if err = blockread.SetTimeouts(fd); err != nil {
+			err = fmt.Errorf("sctp: %w", err)
 		}
+	}
+	if err == nil && setup != nil {
+		err = setup(fd)
+	}
+	if err != nil {
+		unix.Close(fd)
 		return nil, err
 	}
-	if err := initSocket(fd, o, events); err != nil {
-		return fail(err)
-	}
+	return wrapEndpoint(fd, family, o, events, blocking)
+}
+
+// wrapEndpoint makes an endpoint of the SCTP socket fd, initialized
+// (initSocket) with o and events, and takes it over: closed on failure. A
+// non-blocking fd is put on the netpoller.
+func wrapEndpoint(fd, family int, o Options, events []sctpwire.NotificationType, blocking bool) (*endpoint, error) {
+	var w *blockread.Waiter
 	if blocking {
-		if err := blockread.SetTimeouts(fd); err != nil {
-			return fail(fmt.Errorf("sctp: %w", err))
-		}
+		var err error
 		if w, err = blockread.New(fd); err != nil {
-			return fail(fmt.Errorf("sctp: %w", err))
-		}
-	}
-	if setup != nil {
-		if err := setup(fd); err != nil {
-			return fail(err)
+			unix.Close(fd)
+			return nil, fmt.Errorf("sctp: %w", err)
 		}
 	}
 	f := os.NewFile(uintptr(fd), "sctp")
@@ -409,6 +413,9 @@ func (e *endpoint) readMsg(buf []byte, until func(Notification) bool) (int, Recv
 				return 0, RecvInfo{}, nil
 			}
 			continue
+		}
+		if n == 0 && off == 0 { // a one-to-one socket whose association ended
+			return 0, RecvInfo{}, io.EOF
 		}
 		eor := flags&sctpwire.MsgEOR != 0
 		if skip {

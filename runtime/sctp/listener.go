@@ -54,7 +54,7 @@ func Listen(addrs []netip.Addr, port int, o Options) (*Listener, error) {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 			return fmt.Errorf("sctp: SO_REUSEADDR: %w", err)
 		}
-		if err := bindx(fd, addrs, uint16(port)); err != nil {
+		if err := bindx(fd, addrs, port); err != nil {
 			return fmt.Errorf("sctp: bind %v port %d: %w", addrs, port, err)
 		}
 		if err := unix.Listen(fd, ListenBacklog); err != nil {

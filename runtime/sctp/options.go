@@ -61,7 +61,7 @@ type Options struct {
 	RcvBuf int // socket receive buffer in bytes; 0: OS default (sctp_socket_rcvbuf)
 	SndBuf int // socket send buffer in bytes; 0: OS default (sctp_socket_sndbuf)
 
-	Autoclose int  // seconds before an idle association is closed; 0: never (sctp_autoclose)
+	Autoclose int  // seconds before an idle association is closed; 0: never (sctp_autoclose); a Listener's only (a Conn's one-to-one socket has none)
 	SendTTL   int  // lifetime of each sent message; 0: unlimited (sctp_send_ttl)
 	Unordered bool // send with unordered delivery (sctp-send-mode unordered)
 
@@ -300,8 +300,9 @@ func apply(fd int, assoc int32, o Options) error {
 			sctpwire.AssocValue{Assoc: assoc, Value: uint32(o.MaxBurst)}.Marshal()))
 	}
 
-	// SCTP_AUTOCLOSE: one-to-many sockets only (EOPNOTSUPP on one-to-one).
-	if endpoint && (sockType == unix.SOCK_SEQPACKET || o.Autoclose != 0) {
+	// SCTP_AUTOCLOSE: one-to-many sockets only (a one-to-one socket, a
+	// Conn's, has none: EOPNOTSUPP).
+	if endpoint && sockType == unix.SOCK_SEQPACKET {
 		if err := inRange("autoclose", o.Autoclose, 0, math.MaxInt32); err != nil {
 			e.add("SCTP_AUTOCLOSE", err)
 		} else {

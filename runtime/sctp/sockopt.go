@@ -1,11 +1,13 @@
 package sctp
 
 import (
+	"net"
 	"net/netip"
-	"runtime"
+	"strconv"
 	"unsafe"
 
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
+	libsctp "github.com/ishidawataru/sctp"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,37 +37,26 @@ func getsockopt(fd, opt int, b []byte) ([]byte, error) {
 	return b[:min(int(l), len(b))], nil
 }
 
-// bindx adds addrs, all on port, to the socket's local addresses
-// (sctp_bindx with SCTP_BINDX_ADD_ADDR; the first one binds the socket).
-func bindx(fd int, addrs []netip.Addr, port uint16) error {
-	return setsockopt(fd, sctpwire.OptBindxAdd, sctpwire.PackAddrs(addrs, port))
+// sctpAddr is addrs, all on port, as the library's multi-homed address
+// set (an IPv6 zone as the interface name it wants).
+func sctpAddr(addrs []netip.Addr, port int) *libsctp.SCTPAddr {
+	a := &libsctp.SCTPAddr{Port: port, IPAddrs: make([]net.IPAddr, len(addrs))}
+	for i, ip := range addrs {
+		zone := ip.Zone()
+		if n, err := strconv.Atoi(zone); err == nil {
+			if ifi, err := net.InterfaceByIndex(n); err == nil {
+				zone = ifi.Name
+			}
+		}
+		a.IPAddrs[i] = net.IPAddr{IP: ip.AsSlice(), Zone: zone}
+	}
+	return a
 }
 
-// connectx starts an association to addrs on port (sctp_connectx through
-// SCTP_SOCKOPT_CONNECTX3) and returns its id. On a non-blocking socket the
-// error is EINPROGRESS, with the id already valid.
-func connectx(fd int, addrs []netip.Addr, port uint16) (int32, error) {
-	packed := sctpwire.PackAddrs(addrs, port)
-	// struct sctp_getaddrs_old {sctp_assoc_t assoc_id; int addr_num; struct sockaddr *addrs;}
-	// addr_num is the size in bytes of the packed addresses.
-	var param struct {
-		assoc   int32
-		addrNum int32
-		addrs   *byte
-	}
-	var pin runtime.Pinner
-	pin.Pin(&packed[0])
-	defer pin.Unpin()
-	param.addrNum = int32(len(packed))
-	param.addrs = &packed[0]
-	l := uint32(unsafe.Sizeof(param))
-	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), sctpwire.SolSCTP, sctpwire.OptConnectx3,
-		uintptr(unsafe.Pointer(&param)), uintptr(unsafe.Pointer(&l)), 0)
-	runtime.KeepAlive(packed)
-	if e != 0 {
-		return param.assoc, e
-	}
-	return param.assoc, nil
+// bindx adds addrs, all on port, to the socket's local addresses
+// (sctp_bindx with SCTP_BINDX_ADD_ADDR; the first one binds the socket).
+func bindx(fd int, addrs []netip.Addr, port int) error {
+	return libsctp.SCTPBind(fd, sctpAddr(addrs, port), libsctp.SCTP_BINDX_ADD_ADDR)
 }
 
 // getAddrs reads the peer (opt OptGetPeerAddrs) or local (OptGetLocalAddrs)
