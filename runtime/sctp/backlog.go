@@ -127,7 +127,7 @@ func (k *backlog) push(data []byte, info sctpwire.SndRcvInfo, queued time.Time) 
 	if k.e.closed.Load() {
 		return net.ErrClosed
 	}
-	assoc := AssocID(info.Assoc)
+	assoc := AssocID(info.AssocID)
 	limAssoc, limTotal := k.limits()
 	aq := k.queues[assoc]
 	held := 0
@@ -148,8 +148,8 @@ func (k *backlog) push(data []byte, info sctpwire.SndRcvInfo, queued time.Time) 
 		k.order = append(k.order, assoc)
 	}
 	p := pending{data: append([]byte(nil), data...), info: info}
-	if info.TimeToLive > 0 {
-		p.deadline = queued.Add(time.Duration(info.TimeToLive) * time.Millisecond)
+	if info.TTL > 0 {
+		p.deadline = queued.Add(time.Duration(info.TTL) * time.Millisecond)
 	}
 	aq.q = append(aq.q, p)
 	aq.bytes += len(data)
@@ -261,7 +261,7 @@ func (k *backlog) sendHead(assoc AssocID, now time.Time, flags int) (bool, error
 		if left <= 0 {
 			return false, nil // expired: dropped by the next expire
 		}
-		info.TimeToLive = uint32((left + time.Millisecond - 1) / time.Millisecond)
+		info.TTL = uint32((left + time.Millisecond - 1) / time.Millisecond)
 	}
 	var oob [64]byte
 	n := sctpwire.PutSndRcvCmsg(oob[:], info)

@@ -175,7 +175,7 @@ func (e *endpoint) flushLocked() {
 		s.failed++
 		e.txFailed.Add(1)
 		if s.err == nil {
-			s.err = fmt.Errorf("sctp: send to association %d: %w", s.info[i].Assoc, err)
+			s.err = fmt.Errorf("sctp: send to association %d: %w", s.info[i].AssocID, err)
 		}
 	}
 	var now time.Time // when the first message went to the backlog
@@ -196,12 +196,12 @@ func (e *endpoint) flushLocked() {
 		}
 		j := s.n // messages i..j-1 may go now: none is behind a backlog
 		if e.slow.n.Load() > 0 {
-			if e.slow.holds(AssocID(s.info[i].Assoc)) {
+			if e.slow.holds(AssocID(s.info[i].AssocID)) {
 				toBacklog(i)
 				i++
 				continue
 			}
-			for j = i + 1; j < s.n && !e.slow.holds(AssocID(s.info[j].Assoc)); j++ {
+			for j = i + 1; j < s.n && !e.slow.holds(AssocID(s.info[j].AssocID)); j++ {
 			}
 		}
 		k, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(e.fd), uintptr(unsafe.Pointer(&s.hdr[i])),

@@ -137,8 +137,7 @@ func dialFD(fam int, local, remote []netip.Addr, port int, o Options, deadline t
 		}
 		cfg := libsctp.SocketConfig{
 			// The dialer sets INITMSG after Control: the same values.
-			InitMsg: libsctp.InitMsg{NumOstreams: uint16(r.OutStreams), MaxInstreams: uint16(r.InStreams),
-				MaxAttempts: uint16(r.InitMaxAttempts), MaxInitTimeout: uint16(r.InitMaxTimeout)},
+			InitMsg: initMsg(r),
 			Control: func(_, _ string, rc syscall.RawConn) error {
 				var err error
 				cerr := rc.Control(func(fd uintptr) {
@@ -243,13 +242,13 @@ func (c *Conn) WriteMsgQueued(b []byte, stream uint16, ppid, context uint32, que
 
 // writeQueued waits for room to send b up to the end of its lifetime.
 func (c *Conn) writeQueued(b []byte, info sctpwire.SndRcvInfo, queued time.Time) error {
-	if info.TimeToLive == 0 {
+	if info.TTL == 0 {
 		return c.e.send(b, info)
 	}
 	if queued.IsZero() {
 		queued = time.Now()
 	}
-	deadline := queued.Add(time.Duration(info.TimeToLive) * time.Millisecond)
+	deadline := queued.Add(time.Duration(info.TTL) * time.Millisecond)
 	if !time.Now().Before(deadline) {
 		return ErrExpired
 	}
@@ -263,7 +262,7 @@ func (c *Conn) writeQueued(b []byte, info sctpwire.SndRcvInfo, queued time.Time)
 			serr = ErrExpired
 			return true
 		}
-		info.TimeToLive = uint32((left + time.Millisecond - 1) / time.Millisecond)
+		info.TTL = uint32((left + time.Millisecond - 1) / time.Millisecond)
 		_, serr = sendmsg(int(fd), b, oob[:sctpwire.PutSndRcvCmsg(oob[:], info)])
 		return serr != unix.EAGAIN
 	})

@@ -4,16 +4,41 @@
 //
 // # Sockets
 //
-// A Listener is a single one-to-many (SOCK_SEQPACKET) socket carrying every
-// association of a SIP port, bound to a primary address plus multi-homed
-// secondary addresses. It is off the Go netpoller: its one reader, however
-// many associations are open, receives batches with recvmmsg, keeping its
-// thread and P while messages flow and parking in the netpoller when idle
-// (package blockread), and the responses to a batch go out with one
-// sendmmsg (see batch.go): the fewest system calls per message. Dial opens
-// an outbound association (a Conn), whose non-blocking file descriptor
-// lives on the Go netpoller, so that many Conns need a handful of OS
-// threads.
+// The project's SCTP package is github.com/ishidawataru/sctp, used where
+// it serves: its SCTPAddr and SCTPBind bind the multi-homed address sets
+// (a Listener's, a Conn's local one), its dialer makes a Conn, and its
+// structures (sctp_initmsg, sctp_sack_info, sctp_sndrcvinfo, sctp_sndinfo)
+// are those of package sctpwire, which marshals by hand only what the
+// library lacks (SCTP_RTOINFO, SCTP_ASSOCINFO, SCTP_PEER_ADDR_PARAMS,
+// SCTP_MAX_BURST, SCTP_EVENT, SCTP_RCVINFO, the notifications, paths and
+// status with parsed addresses).
+//
+// Dial opens an outbound association, a Conn: the library's dialer
+// creates a one-to-one (SOCK_STREAM) socket, calls our Control hook (the
+// options it lacks: Options, NODELAY, the events subscribed, and
+// SO_SNDTIMEO to bound its blocking connect by the dial's deadline),
+// binds and connects. Its connect blocks a thread, so it runs in a
+// goroutine that the context may leave behind; the connected socket then
+// leaves the library's SCTPConn (blocking reads and writes, no deadlines)
+// for the Go netpoller, so that many Conns need a handful of OS threads.
+//
+// A Listener is not the library's: that one is one-to-one, accepting a
+// socket per association, each read by its own blocking calls. An SCTP
+// sip-port wants a single one-to-many (SOCK_SEQPACKET) socket carrying
+// every association, bound to a primary address plus multi-homed
+// secondary addresses, because then
+//   - one reader serves every association, however many are open: it
+//     receives batches with recvmmsg, keeping its thread and P while
+//     messages flow and parking in the netpoller when idle (package
+//     blockread), where the library would need a blocking read (a thread)
+//     per association;
+//   - the responses to a batch go out with one sendmmsg (batch.go), across
+//     associations, the fewest system calls per message;
+//   - a message that finds an association's send buffer full waits in a
+//     per-association backlog (backlog.go) instead of blocking the writer;
+//   - associations are counted and limited (MaxAssocs) from the
+//     notifications of one socket, and aborted by id, with no accept and
+//     no sctp_peeloff.
 //
 // # Sending
 //
@@ -40,9 +65,10 @@
 // module (RTO initial/min/max, heartbeat interval, path and association
 // retransmissions, SACK delay and frequency, max burst, INIT attempts and
 // timeout, buffers, autoclose, send TTL, unordered sending, streams, maximum
-// associations). Apply sets them with hand-marshalled setsockopt calls (see
-// package sctpwire for the layouts) and ReadOptions reads the kernel's
-// values back with getsockopt, for "show" commands.
+// associations). Apply sets them with setsockopt (see package sctpwire for
+// the layouts) and ReadOptions reads the kernel's values back with
+// getsockopt, for "show" commands. Autoclose is a one-to-many socket's: a
+// Conn has none.
 //
 // Options set on a listening socket are endpoint defaults that the kernel
 // copies into each new association: changing them affects only associations

@@ -510,13 +510,13 @@ func (e *endpoint) notification(b []byte) (Notification, bool) {
 
 // sndInfo is the send information of a message on assoc with the
 // endpoint's send options; context is the sender's tag that a SEND_FAILED
-// notification of the message carries back. A TimeToLive without a PR-SCTP
+// notification of the message carries back. A TTL without a PR-SCTP
 // policy flag is the kernel's timed reliability (it drops the message when
 // it is still unsent at expiry, the next time it looks at its queue: on a
 // retransmission or a zero-window probe).
 func (e *endpoint) sndInfo(assoc AssocID, stream uint16, ppid, context uint32) sctpwire.SndRcvInfo {
 	o := e.opts.Load()
-	info := sctpwire.SndRcvInfo{Stream: stream, PPID: htonl(ppid), Assoc: int32(assoc), TimeToLive: uint32(o.SendTTL),
+	info := sctpwire.SndRcvInfo{Stream: stream, PPID: htonl(ppid), AssocID: int32(assoc), TTL: uint32(o.SendTTL),
 		Context: context}
 	if o.Unordered {
 		info.Flags |= sctpwire.FlagUnordered
@@ -552,7 +552,7 @@ func (e *endpoint) tryWriteMsg(b []byte, assoc AssocID, stream uint16, ppid, con
 // the association has room and nothing in the backlog, else into the
 // backlog (see backlog).
 func (e *endpoint) sendOrQueue(b []byte, info sctpwire.SndRcvInfo) error {
-	if !e.slow.holds(AssocID(info.Assoc)) {
+	if !e.slow.holds(AssocID(info.AssocID)) {
 		var oob [64]byte
 		n := sctpwire.PutSndRcvCmsg(oob[:], info)
 		var serr error
@@ -579,7 +579,7 @@ func (e *endpoint) sendOrQueue(b []byte, info sctpwire.SndRcvInfo) error {
 
 // sendFlags sends an empty message with flags (SCTP_ABORT, SCTP_EOF).
 func (e *endpoint) sendFlags(assoc AssocID, flags uint16) error {
-	return e.send(nil, sctpwire.SndRcvInfo{Assoc: int32(assoc), Flags: flags})
+	return e.send(nil, sctpwire.SndRcvInfo{AssocID: int32(assoc), Flags: flags})
 }
 
 // ErrWouldBlock is the error of a non-blocking write that found the

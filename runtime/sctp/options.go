@@ -12,6 +12,7 @@ import (
 
 	"github.com/acli-project/acli/runtime/plan"
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
+	libsctp "github.com/ishidawataru/sctp"
 	"golang.org/x/sys/unix"
 )
 
@@ -224,6 +225,12 @@ func inRange(name string, v, lo, hi int) error {
 	return nil
 }
 
+// initMsg is SCTP_INITMSG of o: streams and INIT retransmission.
+func initMsg(o Options) sctpwire.InitMsg {
+	return sctpwire.InitMsg{NumOstreams: uint16(o.OutStreams), MaxInstreams: uint16(o.InStreams),
+		MaxAttempts: uint16(o.InitMaxAttempts), MaxInitTimeout: uint16(o.InitMaxTimeout)}
+}
+
 func apply(fd int, assoc int32, o Options) error {
 	var e optErr
 	endpoint := assoc == sctpwire.FutureAssoc
@@ -257,9 +264,7 @@ func apply(fd int, assoc int32, o Options) error {
 			inRange("init max timeout", o.InitMaxTimeout, 0, math.MaxUint16)); err != nil {
 			e.add("SCTP_INITMSG", err)
 		} else {
-			e.add("SCTP_INITMSG", setsockopt(fd, sctpwire.OptInitMsg, sctpwire.InitMsg{
-				OutStreams: uint16(o.OutStreams), MaxInStreams: uint16(o.InStreams),
-				MaxAttempts: uint16(o.InitMaxAttempts), MaxInitTimeo: uint16(o.InitMaxTimeout)}.Marshal()))
+			e.add("SCTP_INITMSG", setsockopt(fd, sctpwire.OptInitMsg, sctpwire.MarshalInitMsg(initMsg(o))))
 		}
 	}
 
@@ -285,11 +290,11 @@ func apply(fd int, assoc int32, o Options) error {
 		inRange("sack freq", o.SackFreq, 0, math.MaxUint32)); err != nil {
 		e.add("SCTP_DELAYED_SACK", err)
 	} else if o.SackDelay >= 0 {
-		s := sctpwire.SackInfo{Assoc: assoc, Delay: uint32(o.SackDelay), Freq: uint32(o.SackFreq)}
+		s := sctpwire.SackInfo{AssocID: libsctp.SCTPAssocID(assoc), SackDelay: uint32(o.SackDelay), SackFrequency: uint32(o.SackFreq)}
 		if o.SackDelay == 0 {
-			s.Freq = 1
+			s.SackFrequency = 1
 		}
-		e.add("SCTP_DELAYED_SACK", setsockopt(fd, sctpwire.OptDelayedSack, s.Marshal()))
+		e.add("SCTP_DELAYED_SACK", setsockopt(fd, sctpwire.OptDelayedSack, sctpwire.MarshalSackInfo(s)))
 	}
 
 	// SCTP_MAX_BURST.
@@ -315,11 +320,11 @@ func apply(fd int, assoc int32, o Options) error {
 	if err := inRange("send ttl", o.SendTTL, 0, math.MaxUint32); err != nil {
 		e.add("SCTP_DEFAULT_SEND_PARAM", err)
 	} else {
-		s := sctpwire.SndRcvInfo{Assoc: assoc, TimeToLive: uint32(o.SendTTL)}
+		s := sctpwire.SndRcvInfo{AssocID: assoc, TTL: uint32(o.SendTTL)}
 		if o.Unordered {
 			s.Flags = sctpwire.FlagUnordered
 		}
-		e.add("SCTP_DEFAULT_SEND_PARAM", setsockopt(fd, sctpwire.OptDefaultSendParam, s.Marshal()))
+		e.add("SCTP_DEFAULT_SEND_PARAM", setsockopt(fd, sctpwire.OptDefaultSendParam, sctpwire.MarshalSndRcvInfo(s)))
 	}
 
 	// Socket buffers: SO_*BUFFORCE (root may exceed net.core.[rw]mem_max),
@@ -390,8 +395,8 @@ var readOpts = []readOpt{
 		sctpwire.ParseAssocParams, func(p sctpwire.AssocParams, o *Options) { o.AssocMaxRetrans = int(p.MaxRxt) }),
 	sockRead("SCTP_INITMSG", sctpwire.OptInitMsg, func(int32) []byte { return make([]byte, sctpwire.SizeofInitMsg) },
 		sctpwire.ParseInitMsg, func(m sctpwire.InitMsg, o *Options) {
-			o.OutStreams, o.InStreams = int(m.OutStreams), int(m.MaxInStreams)
-			o.InitMaxAttempts, o.InitMaxTimeout = int(m.MaxAttempts), int(m.MaxInitTimeo)
+			o.OutStreams, o.InStreams = int(m.NumOstreams), int(m.MaxInstreams)
+			o.InitMaxAttempts, o.InitMaxTimeout = int(m.MaxAttempts), int(m.MaxInitTimeout)
 		}),
 	sockRead("SCTP_PEER_ADDR_PARAMS", sctpwire.OptPeerAddrParams, func(a int32) []byte { return sctpwire.PeerAddrParams{Assoc: a}.Marshal() },
 		sctpwire.ParsePeerAddrParams, func(p sctpwire.PeerAddrParams, o *Options) {
@@ -400,13 +405,17 @@ var readOpts = []readOpt{
 				o.HBInterval = 0 // heartbeats disabled
 			}
 		}),
-	sockRead("SCTP_DELAYED_SACK", sctpwire.OptDelayedSack, func(a int32) []byte { return sctpwire.SackInfo{Assoc: a}.Marshal() },
-		sctpwire.ParseSackInfo, func(s sctpwire.SackInfo, o *Options) { o.SackDelay, o.SackFreq = int(s.Delay), int(s.Freq) }),
+	sockRead("SCTP_DELAYED_SACK", sctpwire.OptDelayedSack, func(a int32) []byte {
+		return sctpwire.MarshalSackInfo(sctpwire.SackInfo{AssocID: libsctp.SCTPAssocID(a)})
+	},
+		sctpwire.ParseSackInfo, func(s sctpwire.SackInfo, o *Options) {
+			o.SackDelay, o.SackFreq = int(s.SackDelay), int(s.SackFrequency)
+		}),
 	sockRead("SCTP_MAX_BURST", sctpwire.OptMaxBurst, func(a int32) []byte { return sctpwire.AssocValue{Assoc: a}.Marshal() },
 		sctpwire.ParseAssocValue, func(v sctpwire.AssocValue, o *Options) { o.MaxBurst = int(v.Value) }),
-	sockRead("SCTP_DEFAULT_SEND_PARAM", sctpwire.OptDefaultSendParam, func(a int32) []byte { return sctpwire.SndRcvInfo{Assoc: a}.Marshal() },
+	sockRead("SCTP_DEFAULT_SEND_PARAM", sctpwire.OptDefaultSendParam, func(a int32) []byte { return sctpwire.MarshalSndRcvInfo(sctpwire.SndRcvInfo{AssocID: a}) },
 		sctpwire.ParseSndRcvInfo, func(s sctpwire.SndRcvInfo, o *Options) {
-			o.SendTTL, o.Unordered = int(s.TimeToLive), s.Flags&sctpwire.FlagUnordered != 0
+			o.SendTTL, o.Unordered = int(s.TTL), s.Flags&sctpwire.FlagUnordered != 0
 		}),
 }
 

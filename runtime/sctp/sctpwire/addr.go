@@ -73,16 +73,6 @@ func ParseSockaddr(b []byte) (netip.AddrPort, int, error) {
 	}
 }
 
-// PackAddrs returns the packed array of socket addresses that sctp_bindx and
-// sctp_connectx take: every address with the same port.
-func PackAddrs(addrs []netip.Addr, port uint16) []byte {
-	var b []byte
-	for _, a := range addrs {
-		b = AppendSockaddr(b, netip.AddrPortFrom(a, port))
-	}
-	return b
-}
-
 // ParseAddrs parses up to n packed socket addresses (the output of
 // SCTP_GET_PEER_ADDRS and SCTP_GET_LOCAL_ADDRS after the count).
 func ParseAddrs(b []byte, n int) ([]netip.AddrPort, error) {

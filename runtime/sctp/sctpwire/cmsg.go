@@ -53,7 +53,7 @@ func PutSndRcvCmsg(b []byte, s SndRcvInfo) int {
 	m := b[:SndRcvCmsgSpace]
 	clear(m)
 	putCmsgHdr(m, SolSCTP, CmsgSndRcv, SizeofSndRcvInfo)
-	s.put(m[cmsgAlign(cmsgHdrLen):])
+	putSndRcvInfo(m[cmsgAlign(cmsgHdrLen):], s)
 	return len(m)
 }
 
@@ -134,7 +134,7 @@ func ParseRecvCmsgs(oob []byte) (info RcvInfo, ok bool, err error) {
 				return false
 			}
 			info, ok = RcvInfo{Stream: s.Stream, SSN: s.SSN, Flags: s.Flags, PPID: s.PPID,
-				TSN: s.TSN, CumTSN: s.CumTSN, Context: s.Context, Assoc: s.Assoc}, true
+				TSN: s.TSN, CumTSN: s.CumTSN, Context: s.Context, Assoc: s.AssocID}, true
 		}
 		return true
 	})

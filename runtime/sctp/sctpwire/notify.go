@@ -191,7 +191,7 @@ func ParseNotification(b []byte) (Notification, error) {
 	case SendFailedEvent:
 		n.Error = ne.Uint32(b[8:])
 		si, _ := ParseSndInfo(b[12:28])
-		n.Stream, n.PPID, n.Context = si.Stream, si.PPID, si.Context
+		n.Stream, n.PPID, n.Context = si.SID, si.PPID, si.Context
 		n.Info = b[32:]
 	case StreamChangeEvent:
 		n.InStreams = ne.Uint16(b[12:])
@@ -222,7 +222,7 @@ func AppendSendFailedEvent(b []byte, assoc int32, errCode uint32, info SndInfo, 
 	ne.PutUint16(m[0:], uint16(SendFailedEvent))
 	ne.PutUint32(m[4:], uint32(32+len(data)))
 	ne.PutUint32(m[8:], errCode)
-	copy(m[12:28], info.Marshal())
+	copy(m[12:28], MarshalSndInfo(info))
 	ne.PutUint32(m[28:], uint32(assoc))
 	return append(b, append(m, data...)...)
 }

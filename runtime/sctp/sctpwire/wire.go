@@ -2,9 +2,15 @@
 // (RFC 6458 as implemented by linux/sctp.h): socket option structures,
 // ancillary data (control messages), socket addresses and notifications.
 //
-// Everything is marshalled by hand in native byte order, never through
-// unsafe casts, so that parsing untrusted kernel output cannot panic. The
-// package needs no SCTP socket: its tests and fuzz targets run on any host.
+// Where github.com/ishidawataru/sctp declares a structure (sctp_initmsg,
+// sctp_sack_info, sctp_sndrcvinfo, sctp_sndinfo) its type is used, its
+// bytes copied to and from length-checked buffers; the structures it lacks
+// (sctp_rtoinfo, sctp_assocparams, sctp_paddrparams, sctp_assoc_value,
+// sctp_rcvinfo, sctp_event, sctp_paddrinfo, sctp_status with a parsed
+// address, the notifications) are marshalled here by hand in native byte
+// order. Nothing casts untrusted kernel output in place, so parsing cannot
+// panic. The package needs no SCTP socket: its tests and fuzz targets run
+// on any host.
 package sctpwire
 
 import (
@@ -12,6 +18,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"unsafe"
+
+	libsctp "github.com/ishidawataru/sctp"
 )
 
 // ne is the byte order of the kernel's structures (the host's).
@@ -39,12 +49,8 @@ const (
 	OptRecvRcvInfo      = 32
 	OptDefaultSndInfo   = 34
 	OptEvent            = 127
-	OptBindxAdd         = 100
-	OptBindxRem         = 101
 	OptGetPeerAddrs     = 108
 	OptGetLocalAddrs    = 109
-	OptConnectx         = 110
-	OptConnectx3        = 111
 )
 
 // Special association ids of one-to-many sockets.
@@ -106,7 +112,6 @@ const (
 	SizeofStatus         = 176
 	SizeofSockaddrInet4  = 16
 	SizeofSockaddrInet6  = 28
-	SizeofGetAddrsOld    = 16 // struct sctp_getaddrs_old on 64-bit
 )
 
 // ErrShort is returned for buffers shorter than the structure they hold.
@@ -114,6 +119,24 @@ var ErrShort = errors.New("sctpwire: buffer too short")
 
 func short(what string, n, want int) error {
 	return fmt.Errorf("%w: %s needs %d bytes, got %d", ErrShort, what, want, n)
+}
+
+// bytesOf is the memory of *v: for the library's structures, declared with
+// the C layout, their C layout.
+func bytesOf[T any](v *T) []byte { return unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)) }
+
+// marshal returns a copy of the C layout of *v.
+func marshal[T any](v *T) []byte { return slices.Clone(bytesOf(v)) }
+
+// parse fills a T with the first bytes of b, which must hold one.
+func parse[T any](what string, b []byte) (T, error) {
+	var v T
+	out := bytesOf(&v)
+	if len(b) < len(out) {
+		return v, short(what, len(b), len(out))
+	}
+	copy(out, b)
+	return v, nil
 }
 
 // RTOInfo is struct sctp_rtoinfo (SCTP_RTOINFO), in milliseconds. Note the
@@ -185,36 +208,15 @@ func ParseAssocParams(b []byte) (AssocParams, error) {
 	}, nil
 }
 
-// InitMsg is struct sctp_initmsg (SCTP_INITMSG).
-type InitMsg struct {
-	OutStreams   uint16
-	MaxInStreams uint16
-	MaxAttempts  uint16
-	MaxInitTimeo uint16 // ms
-}
+// InitMsg is struct sctp_initmsg (SCTP_INITMSG): streams offered and
+// accepted, INIT attempts and their maximum timeout (ms).
+type InitMsg = libsctp.InitMsg
 
-// Marshal returns the C layout of m.
-func (m InitMsg) Marshal() []byte {
-	b := make([]byte, SizeofInitMsg)
-	ne.PutUint16(b[0:], m.OutStreams)
-	ne.PutUint16(b[2:], m.MaxInStreams)
-	ne.PutUint16(b[4:], m.MaxAttempts)
-	ne.PutUint16(b[6:], m.MaxInitTimeo)
-	return b
-}
+// MarshalInitMsg returns the C layout of m.
+func MarshalInitMsg(m InitMsg) []byte { return marshal(&m) }
 
 // ParseInitMsg parses struct sctp_initmsg.
-func ParseInitMsg(b []byte) (InitMsg, error) {
-	if len(b) < SizeofInitMsg {
-		return InitMsg{}, short("sctp_initmsg", len(b), SizeofInitMsg)
-	}
-	return InitMsg{
-		OutStreams:   ne.Uint16(b[0:]),
-		MaxInStreams: ne.Uint16(b[2:]),
-		MaxAttempts:  ne.Uint16(b[4:]),
-		MaxInitTimeo: ne.Uint16(b[6:]),
-	}, nil
-}
+func ParseInitMsg(b []byte) (InitMsg, error) { return parse[InitMsg]("sctp_initmsg", b) }
 
 // PeerAddrParams is struct sctp_paddrparams (SCTP_PEER_ADDR_PARAMS), a packed
 // 156-byte structure. A zero Addr means "the endpoint or association", not
@@ -267,30 +269,15 @@ func ParsePeerAddrParams(b []byte) (PeerAddrParams, error) {
 	return p, nil
 }
 
-// SackInfo is struct sctp_sack_info (SCTP_DELAYED_SACK). Freq 1 disables
-// delayed SACK.
-type SackInfo struct {
-	Assoc int32
-	Delay uint32 // ms
-	Freq  uint32
-}
+// SackInfo is struct sctp_sack_info (SCTP_DELAYED_SACK): delay (ms) and
+// frequency; frequency 1 disables delayed SACK.
+type SackInfo = libsctp.SackTimer
 
-// Marshal returns the C layout of s.
-func (s SackInfo) Marshal() []byte {
-	b := make([]byte, SizeofSackInfo)
-	ne.PutUint32(b[0:], uint32(s.Assoc))
-	ne.PutUint32(b[4:], s.Delay)
-	ne.PutUint32(b[8:], s.Freq)
-	return b
-}
+// MarshalSackInfo returns the C layout of s.
+func MarshalSackInfo(s SackInfo) []byte { return marshal(&s) }
 
 // ParseSackInfo parses struct sctp_sack_info.
-func ParseSackInfo(b []byte) (SackInfo, error) {
-	if len(b) < SizeofSackInfo {
-		return SackInfo{}, short("sctp_sack_info", len(b), SizeofSackInfo)
-	}
-	return SackInfo{Assoc: int32(ne.Uint32(b[0:])), Delay: ne.Uint32(b[4:]), Freq: ne.Uint32(b[8:])}, nil
-}
+func ParseSackInfo(b []byte) (SackInfo, error) { return parse[SackInfo]("sctp_sack_info", b) }
 
 // AssocValue is struct sctp_assoc_value (SCTP_MAX_BURST and others).
 type AssocValue struct {
@@ -315,90 +302,28 @@ func ParseAssocValue(b []byte) (AssocValue, error) {
 }
 
 // SndRcvInfo is struct sctp_sndrcvinfo: the SCTP_SNDRCV control message and
-// SCTP_DEFAULT_SEND_PARAM. PPID is kept exactly as the kernel has it (the
-// kernel copies it to the wire without byte-order conversion).
-type SndRcvInfo struct {
-	Stream     uint16
-	SSN        uint16
-	Flags      uint16
-	PPID       uint32
-	Context    uint32
-	TimeToLive uint32 // ms; 0: no limit
-	TSN        uint32
-	CumTSN     uint32
-	Assoc      int32
-}
+// SCTP_DEFAULT_SEND_PARAM (TTL in ms, 0: no limit). PPID is kept exactly as
+// the kernel has it (the kernel copies it to the wire without byte-order
+// conversion).
+type SndRcvInfo = libsctp.SndRcvInfo
 
-// Marshal returns the C layout of s.
-func (s SndRcvInfo) Marshal() []byte {
-	b := make([]byte, SizeofSndRcvInfo)
-	s.put(b)
-	return b
-}
+// MarshalSndRcvInfo returns the C layout of s.
+func MarshalSndRcvInfo(s SndRcvInfo) []byte { return marshal(&s) }
 
-func (s SndRcvInfo) put(b []byte) {
-	ne.PutUint16(b[0:], s.Stream)
-	ne.PutUint16(b[2:], s.SSN)
-	ne.PutUint16(b[4:], s.Flags)
-	ne.PutUint32(b[8:], s.PPID)
-	ne.PutUint32(b[12:], s.Context)
-	ne.PutUint32(b[16:], s.TimeToLive)
-	ne.PutUint32(b[20:], s.TSN)
-	ne.PutUint32(b[24:], s.CumTSN)
-	ne.PutUint32(b[28:], uint32(s.Assoc))
-}
+// putSndRcvInfo writes the C layout of s into b.
+func putSndRcvInfo(b []byte, s SndRcvInfo) { copy(b, bytesOf(&s)) }
 
 // ParseSndRcvInfo parses struct sctp_sndrcvinfo.
-func ParseSndRcvInfo(b []byte) (SndRcvInfo, error) {
-	if len(b) < SizeofSndRcvInfo {
-		return SndRcvInfo{}, short("sctp_sndrcvinfo", len(b), SizeofSndRcvInfo)
-	}
-	return SndRcvInfo{
-		Stream:     ne.Uint16(b[0:]),
-		SSN:        ne.Uint16(b[2:]),
-		Flags:      ne.Uint16(b[4:]),
-		PPID:       ne.Uint32(b[8:]),
-		Context:    ne.Uint32(b[12:]),
-		TimeToLive: ne.Uint32(b[16:]),
-		TSN:        ne.Uint32(b[20:]),
-		CumTSN:     ne.Uint32(b[24:]),
-		Assoc:      int32(ne.Uint32(b[28:])),
-	}, nil
-}
+func ParseSndRcvInfo(b []byte) (SndRcvInfo, error) { return parse[SndRcvInfo]("sctp_sndrcvinfo", b) }
 
 // SndInfo is struct sctp_sndinfo (SCTP_SNDINFO, SCTP_DEFAULT_SNDINFO).
-type SndInfo struct {
-	Stream  uint16
-	Flags   uint16
-	PPID    uint32
-	Context uint32
-	Assoc   int32
-}
+type SndInfo = libsctp.SndInfo
 
-// Marshal returns the C layout of s.
-func (s SndInfo) Marshal() []byte {
-	b := make([]byte, SizeofSndInfo)
-	ne.PutUint16(b[0:], s.Stream)
-	ne.PutUint16(b[2:], s.Flags)
-	ne.PutUint32(b[4:], s.PPID)
-	ne.PutUint32(b[8:], s.Context)
-	ne.PutUint32(b[12:], uint32(s.Assoc))
-	return b
-}
+// MarshalSndInfo returns the C layout of s.
+func MarshalSndInfo(s SndInfo) []byte { return marshal(&s) }
 
 // ParseSndInfo parses struct sctp_sndinfo.
-func ParseSndInfo(b []byte) (SndInfo, error) {
-	if len(b) < SizeofSndInfo {
-		return SndInfo{}, short("sctp_sndinfo", len(b), SizeofSndInfo)
-	}
-	return SndInfo{
-		Stream:  ne.Uint16(b[0:]),
-		Flags:   ne.Uint16(b[2:]),
-		PPID:    ne.Uint32(b[4:]),
-		Context: ne.Uint32(b[8:]),
-		Assoc:   int32(ne.Uint32(b[12:])),
-	}, nil
-}
+func ParseSndInfo(b []byte) (SndInfo, error) { return parse[SndInfo]("sctp_sndinfo", b) }
 
 // RcvInfo is struct sctp_rcvinfo (the SCTP_RCVINFO control message).
 type RcvInfo struct {

@@ -19,7 +19,7 @@ func TestLayouts(t *testing.T) {
 	if len(ap) != 20 || ne.Uint16(ap[4:]) != 10 || ne.Uint16(ap[6:]) != 2 || ne.Uint32(ap[16:]) != 60000 {
 		t.Errorf("sctp_assocparams layout: % x", ap)
 	}
-	im := InitMsg{OutStreams: 32, MaxInStreams: 33, MaxAttempts: 8, MaxInitTimeo: 60000}.Marshal()
+	im := MarshalInitMsg(InitMsg{NumOstreams: 32, MaxInstreams: 33, MaxAttempts: 8, MaxInitTimeout: 60000})
 	if !bytes.Equal(im, []byte{32, 0, 33, 0, 8, 0, 0x60, 0xea}) && binary.NativeEndian.Uint16([]byte{1, 0}) == 1 {
 		t.Errorf("sctp_initmsg layout: % x", im)
 	}
@@ -32,7 +32,7 @@ func TestLayouts(t *testing.T) {
 	if !bytes.Equal(pp[4:132], make([]byte, 128)) {
 		t.Errorf("zero address not zero: % x", pp[4:132])
 	}
-	sr := SndRcvInfo{Stream: 1, SSN: 2, Flags: FlagUnordered, PPID: 3, Context: 4, TimeToLive: 5, TSN: 6, CumTSN: 7, Assoc: 8}.Marshal()
+	sr := MarshalSndRcvInfo(SndRcvInfo{Stream: 1, SSN: 2, Flags: FlagUnordered, PPID: 3, Context: 4, TTL: 5, TSN: 6, CumTSN: 7, AssocID: 8})
 	for off, want := range map[int]uint32{8: 3, 12: 4, 16: 5, 20: 6, 24: 7, 28: 8} {
 		if ne.Uint32(sr[off:]) != want {
 			t.Errorf("sctp_sndrcvinfo @%d = %d, want %d", off, ne.Uint32(sr[off:]), want)
@@ -48,6 +48,31 @@ func TestLayouts(t *testing.T) {
 	ev := Event{Assoc: 0, Type: uint16(AssocChange), On: true}.Marshal()
 	if len(ev) != 8 || ne.Uint16(ev[4:]) != 0x8001 || ev[6] != 1 {
 		t.Errorf("sctp_event layout: % x", ev)
+	}
+}
+
+// The library's structures have the kernel's sizes, so that their bytes
+// are the C layout.
+func TestLibrarySizes(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		got, want int
+	}{
+		{"sctp_initmsg", len(MarshalInitMsg(InitMsg{})), SizeofInitMsg},
+		{"sctp_sack_info", len(MarshalSackInfo(SackInfo{})), SizeofSackInfo},
+		{"sctp_sndrcvinfo", len(MarshalSndRcvInfo(SndRcvInfo{})), SizeofSndRcvInfo},
+		{"sctp_sndinfo", len(MarshalSndInfo(SndInfo{})), SizeofSndInfo},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s: %d bytes, want %d", tt.name, tt.got, tt.want)
+		}
+	}
+	si := SackInfo{AssocID: 3, SackDelay: 200, SackFrequency: 2}
+	if got, err := ParseSackInfo(MarshalSackInfo(si)); err != nil || got != si {
+		t.Errorf("SackInfo round trip: %+v, %v", got, err)
+	}
+	if _, err := ParseSndInfo(make([]byte, SizeofSndInfo-1)); !errors.Is(err, ErrShort) {
+		t.Errorf("short sctp_sndinfo: %v", err)
 	}
 }
 
@@ -90,9 +115,9 @@ func TestRoundTrips(t *testing.T) {
 		t.Errorf("mapped address not unmapped: %v", got)
 	}
 	addrs := []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")}
-	packed := PackAddrs(addrs, 5060)
+	packed := AppendSockaddr(AppendSockaddr(nil, netip.AddrPortFrom(addrs[0], 5060)), netip.AddrPortFrom(addrs[1], 5060))
 	if len(packed) != 32 {
-		t.Fatalf("PackAddrs length %d", len(packed))
+		t.Fatalf("packed length %d", len(packed))
 	}
 	hdr := make([]byte, 8)
 	ne.PutUint32(hdr[4:], 2)
@@ -110,7 +135,7 @@ func TestCmsgs(t *testing.T) {
 	if err != nil || !ok || got != ri {
 		t.Fatalf("ParseRecvCmsgs = %+v, %v, %v", got, ok, err)
 	}
-	sr := SndRcvInfo{Stream: 1, Assoc: 7, PPID: 5}
+	sr := SndRcvInfo{Stream: 1, AssocID: 7, PPID: 5}
 	got, ok, err = ParseRecvCmsgs(SndRcvCmsg(sr))
 	if err != nil || !ok || got.Assoc != 7 || got.Stream != 1 || got.PPID != 5 {
 		t.Fatalf("ParseRecvCmsgs(SNDRCV) = %+v, %v, %v", got, ok, err)
@@ -143,7 +168,7 @@ func TestParseNotification(t *testing.T) {
 	if err != nil || n.Type != PeerAddrChange || n.Addr != addr || n.State != AddrUnreachable || n.Error != 5 || n.Assoc != 3 {
 		t.Fatalf("PEER_ADDR_CHANGE: %+v, %v", n, err)
 	}
-	sf := AppendSendFailedEvent(nil, 8, 0, SndInfo{Stream: 2, PPID: 7, Context: 3, Assoc: 8}, []byte("INVITE sip:x SIP/2.0"))
+	sf := AppendSendFailedEvent(nil, 8, 0, SndInfo{SID: 2, PPID: 7, Context: 3, AssocID: 8}, []byte("INVITE sip:x SIP/2.0"))
 	n, err = ParseNotification(sf)
 	if err != nil || n.Type != SendFailedEvent || n.Assoc != 8 || n.Context != 3 || n.Stream != 2 || n.PPID != 7 ||
 		string(n.Info) != "INVITE sip:x SIP/2.0" {
@@ -210,8 +235,8 @@ func FuzzParseNotification(f *testing.F) {
 // FuzzParseCmsgs: control message and address list parsing must never panic.
 func FuzzParseCmsgs(f *testing.F) {
 	f.Add(AppendCmsg(nil, SolSCTP, CmsgRcvInfo, RcvInfo{Assoc: 1}.Marshal()))
-	f.Add(SndRcvCmsg(SndRcvInfo{Assoc: 2}))
-	f.Add(append(make([]byte, 8), PackAddrs([]netip.Addr{netip.MustParseAddr("::1")}, 1)...))
+	f.Add(SndRcvCmsg(SndRcvInfo{AssocID: 2}))
+	f.Add(append(make([]byte, 8), AppendSockaddr(nil, netip.MustParseAddrPort("[::1]:1"))...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ParseRecvCmsgs(b)
 		ParseGetAddrs(b)
