@@ -52,7 +52,7 @@ func agentChanges(old, s *AgentSpec) (changes []string, reconnect bool) {
 			changes = append(changes, fmt.Sprintf("tcp keepalive %s -> %s", old.Keepalive, s.Keepalive))
 		}
 		if old.ConnectTimeout != s.ConnectTimeout {
-			changes = append(changes, fmt.Sprintf("%s %v -> %v", npKeepinitTimer.Name(), old.ConnectTimeout, s.ConnectTimeout))
+			changes = append(changes, fmt.Sprintf("%s %v -> %v", plan.NPKeepinitTimer.Name(), old.ConnectTimeout, s.ConnectTimeout))
 		}
 		changes = append(changes, "reconnects")
 		return changes, true
@@ -64,10 +64,10 @@ func agentChanges(old, s *AgentSpec) (changes []string, reconnect bool) {
 		changes = append(changes, fmt.Sprintf("pings %s -> %s", pingText(old), pingText(s)))
 	}
 	if old.SendRetries != s.SendRetries {
-		changes = append(changes, fmt.Sprintf("%s %d -> %d", npSendRetries.Name(), old.SendRetries, s.SendRetries))
+		changes = append(changes, fmt.Sprintf("%s %d -> %d", plan.NPSendRetries.Name(), old.SendRetries, s.SendRetries))
 	}
 	if old.Reconnect != s.Reconnect {
-		changes = append(changes, fmt.Sprintf("%s %v -> %v", saReconnInterval.Name(), old.Reconnect, s.Reconnect))
+		changes = append(changes, fmt.Sprintf("%s %v -> %v", plan.SAReconnInterval.Name(), old.Reconnect, s.Reconnect))
 	}
 	for _, o := range sctpOptionRows() {
 		if o.runtime {

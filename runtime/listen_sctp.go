@@ -175,7 +175,7 @@ func (sl *sctpListener) update(s Spec) ([]string, error) {
 	old := sl.spec.Load()
 	ch := append(metaChanges(old, &s), sctpOptionChanges(listenerSCTP(old), listenerSCTP(&s))...)
 	if old.Tracking != s.Tracking || old.Reuse != s.Reuse {
-		ch = append(ch, fmt.Sprintf("%s %s, %s %s", npAssocTracking.Name(), onOff(s.Tracking), npAssocReuse.Name(), onOff(s.Reuse)))
+		ch = append(ch, fmt.Sprintf("%s %s, %s %s", plan.NPAssocTracking.Name(), onOff(s.Tracking), plan.NPAssocReuse.Name(), onOff(s.Reuse)))
 	}
 	if tracks(s) && !tracks(*old) {
 		if err := sl.l.TrackAssocs(true); err != nil {
@@ -296,8 +296,8 @@ func (sl *sctpListener) options() control.ListenerOptions {
 		lo.Options = append(lo.Options, opt)
 	}
 	lo.Options = append(lo.Options,
-		control.Option{Name: npAssocTracking.Name(), Kernel: onOff(sl.l.Tracking()), Configured: onOff(s.Tracking), Note: trackingNote(s)},
-		control.Option{Name: npAssocReuse.Name(), Kernel: onOff(true), Configured: onOff(s.Reuse), Note: "responses always use the request's association"})
+		control.Option{Name: plan.NPAssocTracking.Name(), Kernel: onOff(sl.l.Tracking()), Configured: onOff(s.Tracking), Note: trackingNote(s)},
+		control.Option{Name: plan.NPAssocReuse.Name(), Kernel: onOff(true), Configured: onOff(s.Reuse), Note: "responses always use the request's association"})
 	var ids []sctp.AssocID
 	if sl.l.Tracking() {
 		sl.mu.Lock()

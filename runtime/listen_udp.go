@@ -14,6 +14,7 @@ import (
 
 	"github.com/acli-project/acli/runtime/blockread"
 	"github.com/acli-project/acli/runtime/control"
+	"github.com/acli-project/acli/runtime/plan"
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
 	sipr "github.com/acli-project/acli/runtime/sip"
 	"golang.org/x/sys/unix"
@@ -213,7 +214,7 @@ func (l *udpListener) update(s Spec) ([]string, error) {
 		if err := setRcvBuf(l.fd, s.RcvBuf); err != nil {
 			return nil, err
 		}
-		ch = append(ch, fmt.Sprintf("%s %d -> %d", npUDPSocketRcvbuf.Name(), old.RcvBuf, s.RcvBuf))
+		ch = append(ch, fmt.Sprintf("%s %d -> %d", plan.NPUDPSocketRcvbuf.Name(), old.RcvBuf, s.RcvBuf))
 	}
 	l.spec.Store(&s)
 	return ch, nil

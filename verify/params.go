@@ -24,23 +24,10 @@ var (
 	npAssocMaxRetrans = model.NetworkParameters.MustParam("sctp-assoc-max-retrans")
 	npPathMaxRetrans  = model.NetworkParameters.MustParam("sctp-path-max-retrans")
 	npHBInterval      = model.NetworkParameters.MustParam("sctp-hb-interval")
-	npMaxAssocs       = model.NetworkParameters.MustParam("sctp-max-assocs")
-	npAssocTracking   = model.NetworkParameters.MustParam("sctp-assoc-tracking")
 
 	rcNetworkInterfaces = model.RealmConfig.MustParam("network-interfaces")
 	rcParentRealm       = model.RealmConfig.MustParam("parent-realm")
 	rcAddrPrefix        = model.RealmConfig.MustParam("addr-prefix")
 
-	siRealmID = model.SipInterface.MustParam("realm-id")
-
-	spAddress           = model.SipPort.MustParam("address")
-	spMultiHomedAddrs   = model.SipPort.MustParam("multi-homed-addrs")
-	spTransportProtocol = model.SipPort.MustParam("transport-protocol")
-
-	saHostname         = model.SessionAgent.MustParam("hostname")
-	saIPAddress        = model.SessionAgent.MustParam("ip-address")
-	saTransportMethod  = model.SessionAgent.MustParam("transport-method")
 	saReuseConnections = model.SessionAgent.MustParam("reuse-connections")
-	saRealmID          = model.SessionAgent.MustParam("realm-id")
-	saState            = model.SessionAgent.MustParam("state")
 )

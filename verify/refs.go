@@ -2,6 +2,7 @@ package verify
 
 import (
 	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/runtime/plan"
 )
 
 // References between elements: every name must name something that exists.
@@ -38,9 +39,9 @@ var ruleSipInterfaceRealm = Rule{
 	Doc: "sip-interface realm-id names an existing realm-config",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, si := range s.list(model.SipInterface) {
-			id := siRealmID.Str(si)
+			id := plan.SIRealmID.Str(si)
 			if id != "" && s.get(model.RealmConfig, id) == nil {
-				report(at(si, siRealmID, "references realm-id "+br(id)+" which does not exist"))
+				report(at(si, plan.SIRealmID, "references realm-id "+br(id)+" which does not exist"))
 			}
 		}
 	},
@@ -51,9 +52,9 @@ var ruleSessionAgentRealm = Rule{
 	Doc: "session-agent realm-id, when set, names an existing realm-config",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, sa := range s.list(model.SessionAgent) {
-			id := saRealmID.Str(sa)
+			id := plan.SARealmID.Str(sa)
 			if id != "" && s.get(model.RealmConfig, id) == nil {
-				report(at(sa, saRealmID, "references realm-id "+br(id)+" which does not exist"))
+				report(at(sa, plan.SARealmID, "references realm-id "+br(id)+" which does not exist"))
 			}
 		}
 	},

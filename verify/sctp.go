@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/runtime/plan"
 )
 
 // SCTP timers and counters of network-parameters (the SBC guide and the SIP
@@ -126,18 +127,18 @@ var ruleSCTPMaxAssocsAgents = Rule{
 	Doc: "a positive sctp-max-assocs leaves room for one association per enabled staticSCTP session-agent",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		n, ok := integer(np, npMaxAssocs)
+		n, ok := integer(np, plan.NPMaxAssocs)
 		if !ok || n <= 0 {
 			return
 		}
 		var agents int64
 		for _, sa := range s.list(model.SessionAgent) {
-			if isStaticSCTP(sa) && saState.Str(sa) == "enabled" {
+			if isStaticSCTP(sa) && plan.SAState.Str(sa) == "enabled" {
 				agents++
 			}
 		}
 		if agents > n {
-			report(at(np, npMaxAssocs, "has "+val(npMaxAssocs, n)+" below the "+strconv.FormatInt(agents, 10)+
+			report(at(np, plan.NPMaxAssocs, "has "+val(plan.NPMaxAssocs, n)+" below the "+strconv.FormatInt(agents, 10)+
 				" enabled session-agents with transport-method [staticSCTP], each of which holds an association"))
 		}
 	},
@@ -148,8 +149,8 @@ var ruleSCTPMaxAssocsUntracked = Rule{
 	Doc: "a positive sctp-max-assocs is enforced before sending only with sctp-assoc-tracking enabled",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		if n, ok := integer(np, npMaxAssocs); ok && n > 0 && npAssocTracking.Str(np) == "disabled" {
-			report(at(np, npMaxAssocs, "has "+val(npMaxAssocs, n)+" with sctp-assoc-tracking [disabled]: "+
+		if n, ok := integer(np, plan.NPMaxAssocs); ok && n > 0 && plan.NPAssocTracking.Str(np) == "disabled" {
+			report(at(np, plan.NPMaxAssocs, "has "+val(plan.NPMaxAssocs, n)+" with sctp-assoc-tracking [disabled]: "+
 				"beyond the limit a new outbound association is opened and at once closed, so its first SIP message still leaves"))
 		}
 	},

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/acli-project/acli/model"
+	"github.com/acli-project/acli/runtime/plan"
 )
 
 // sip-ports: their addresses. Their transports and listening conflicts
@@ -21,20 +22,20 @@ var ruleSipInterfaceNoPorts = Rule{
 	},
 }
 
-func isSCTP(p *model.Instance) bool { return spTransportProtocol.Str(p) == "SCTP" }
+func isSCTP(p *model.Instance) bool { return plan.SPTransportProtocol.Str(p) == "SCTP" }
 
 // boundAddrs returns the valid local addresses a sip-port binds: its address
 // and, for SCTP, its multi-homed-addrs, without repeats, with the parameter
 // each came from.
 func boundAddrs(p *model.Instance) (addrs []netip.Addr, params []model.Ref) {
-	if a, ok := addr(p, spAddress); ok {
-		addrs, params = append(addrs, a), append(params, spAddress)
+	if a, ok := addr(p, plan.SPAddress); ok {
+		addrs, params = append(addrs, a), append(params, plan.SPAddress)
 	}
 	if !isSCTP(p) {
 		return addrs, params
 	}
 next:
-	for _, v := range spMultiHomedAddrs.Get(p) {
+	for _, v := range plan.SPMultiHomedAddrs.Get(p) {
 		a, err := netip.ParseAddr(v)
 		if err != nil {
 			continue
@@ -44,14 +45,14 @@ next:
 				continue next
 			}
 		}
-		addrs, params = append(addrs, a), append(params, spMultiHomedAddrs)
+		addrs, params = append(addrs, a), append(params, plan.SPMultiHomedAddrs)
 	}
 	return addrs, params
 }
 
 // describe names an address of a sip-port in a message.
 func describe(param model.Ref, a netip.Addr) string {
-	if param == spAddress {
+	if param == plan.SPAddress {
 		return "address " + br(a.String())
 	}
 	return "multi-homed-addrs entry " + br(a.String())
@@ -77,7 +78,7 @@ var ruleSipPortAddressRealm = Rule{
 	Doc: "the network-interfaces owning a sip-port's addresses are listed in the network-interfaces of the sip-interface's realm",
 	Check: func(s *Snapshot, report func(Finding)) {
 		for _, p := range s.sipPorts() {
-			realm := siRealmID.Str(p.sipIf)
+			realm := plan.SIRealmID.Str(p.sipIf)
 			if s.get(model.RealmConfig, realm) == nil {
 				continue // sip-interface-realm reports it
 			}
@@ -103,14 +104,14 @@ var ruleMultiHomedDuplicate = Rule{
 			if !isSCTP(p.in) {
 				continue
 			}
-			prim := spAddress.Str(p.in)
+			prim := plan.SPAddress.Str(p.in)
 			seen := map[string]bool{}
-			for _, v := range spMultiHomedAddrs.Get(p.in) {
+			for _, v := range plan.SPMultiHomedAddrs.Get(p.in) {
 				switch {
 				case v == prim && v != "":
-					report(atPort(p, spMultiHomedAddrs, "has multi-homed-addrs entry "+br(v)+" which repeats the primary address"))
+					report(atPort(p, plan.SPMultiHomedAddrs, "has multi-homed-addrs entry "+br(v)+" which repeats the primary address"))
 				case seen[v]:
-					report(atPort(p, spMultiHomedAddrs, "lists multi-homed-addrs entry "+br(v)+" more than once"))
+					report(atPort(p, plan.SPMultiHomedAddrs, "lists multi-homed-addrs entry "+br(v)+" more than once"))
 				}
 				seen[v] = true
 			}

@@ -112,9 +112,9 @@ func Knobs() []Knob { return slices.Clone(knobs) }
 // Policies are the sctp-* parameters of network-parameters that are not
 // socket options but rules of the runtime, each read where it applies.
 var policies = []model.Ref{
-	npSendRetries,   // a session-agent resends on a re-opened association
-	npAssocTracking, // the listener reads association notifications
-	npAssocReuse,    // responses use the request's association
+	NPSendRetries,   // a session-agent resends on a re-opened association
+	NPAssocTracking, // the listener reads association notifications
+	NPAssocReuse,    // responses use the request's association
 }
 
 // Policies returns the names of the sctp-* parameters the runtime applies

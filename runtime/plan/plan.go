@@ -248,11 +248,11 @@ func (b *builder) options() {
 		at(RuleSCTPRTOOrder, "sctp-rto-initial", "has "+val("sctp-rto-initial", o.RTOInitial)+" above "+val("sctp-rto-max", o.RTOMax)+
 			": allowed sctp-rto-min <= sctp-rto-initial <= sctp-rto-max")
 	}
-	if npAssocReuse.Str(np) == "enabled" && npAssocTracking.Str(np) != "enabled" {
+	if NPAssocReuse.Str(np) == "enabled" && NPAssocTracking.Str(np) != "enabled" {
 		at(RuleSCTPAssocReuseTracking, "sctp-assoc-reuse", "has sctp-assoc-reuse [enabled] which requires sctp-assoc-tracking [enabled], not "+
-			br(npAssocTracking.Str(np)))
+			br(NPAssocTracking.Str(np)))
 	}
-	if npMaxAssocs.Str(np) == "0" {
+	if NPMaxAssocs.Str(np) == "0" {
 		at(RuleSCTPMaxAssocsZero, "sctp-max-assocs", "has sctp-max-assocs [0] which allows no SCTP association at all: allowed -1 "+
 			"(the operating system maximum) or a positive limit")
 	}
@@ -295,9 +295,9 @@ func (b *builder) sipPorts() {
 	np := b.np
 	ka := keepaliveOf(np)
 	for _, pi := range b.ports {
-		sp, name := pi.in, siRealmID.Str(pi.si)
-		tr := spTransportProtocol.Str(sp)
-		port := Port{Interface: name, Transport: tr, Address: spAddress.Str(sp), MultiHomed: spMultiHomedAddrs.Get(sp),
+		sp, name := pi.in, SIRealmID.Str(pi.si)
+		tr := SPTransportProtocol.Str(sp)
+		port := Port{Interface: name, Transport: tr, Address: SPAddress.Str(sp), MultiHomed: SPMultiHomedAddrs.Get(sp),
 			Port: int(spPort.Int(sp))}
 		errs := make([]error, 0, len(pi.problems)+len(b.sctpErr))
 		for _, p := range pi.problems {
@@ -314,10 +314,10 @@ func (b *builder) sipPorts() {
 			continue
 		}
 		l := Listener{Transport: tr, Addrs: pi.addrs, Port: port.Port, Interface: name, SCTP: b.sctp,
-			Tracking: npAssocTracking.Str(np) == "enabled", Reuse: npAssocReuse.Str(np) == "enabled"}
+			Tracking: NPAssocTracking.Str(np) == "enabled", Reuse: NPAssocReuse.Str(np) == "enabled"}
 		l.Key = MakeKey(tr, l.Addrs, l.Port)
 		if tr == "UDP" {
-			l.RcvBuf = int(npUDPSocketRcvbuf.Int(np))
+			l.RcvBuf = int(NPUDPSocketRcvbuf.Int(np))
 		}
 		if tr == "TCP" {
 			// sip-interface tcp-keepalive enabled turns keepalive on with
@@ -339,7 +339,7 @@ func (b *builder) checkPort(pi *portInfo) {
 		pi.problems = append(pi.problems, p)
 		b.report(p)
 	}
-	tr := spTransportProtocol.Str(sp)
+	tr := SPTransportProtocol.Str(sp)
 	switch tr {
 	case "UDP", "TCP", "SCTP":
 	case "TLS":
@@ -348,7 +348,7 @@ func (b *builder) checkPort(pi *portInfo) {
 	default:
 		bad(RuleParamValue, "transport-protocol", "has transport-protocol "+br(tr)+": allowed UDP, TCP or SCTP")
 	}
-	v := spAddress.Str(sp)
+	v := SPAddress.Str(sp)
 	a, err := netip.ParseAddr(v)
 	switch {
 	case v == "":
@@ -358,7 +358,7 @@ func (b *builder) checkPort(pi *portInfo) {
 	default:
 		pi.addrs = []netip.Addr{a.Unmap()}
 	}
-	mh := spMultiHomedAddrs.Get(sp)
+	mh := SPMultiHomedAddrs.Get(sp)
 	if len(mh) == 0 {
 		return
 	}
@@ -443,7 +443,7 @@ func (b *builder) conflicts() {
 	held := map[slot]*index{}
 	seq := 0
 	for _, p := range b.ports {
-		space, pn := portSpace(spTransportProtocol.Str(p.in)), spPort.Int(p.in)
+		space, pn := portSpace(SPTransportProtocol.Str(p.in)), spPort.Int(p.in)
 		ix := held[slot{space, pn}]
 		if ix == nil {
 			ix = &index{exact: map[netip.Addr][]holder{}}
@@ -500,18 +500,18 @@ func (b *builder) agents() {
 	np := b.np
 	ka := keepaliveOf(np)
 	for _, sa := range b.cfg.List(model.SessionAgent.Name) {
-		a := Agent{Hostname: saHostname.Str(sa), Realm: saRealmID.Str(sa), Method: saTransportMethod.Str(sa),
+		a := Agent{Hostname: SAHostname.Str(sa), Realm: SARealmID.Str(sa), Method: SATransportMethod.Str(sa),
 			Port: int(saPort.Int(sa))}
 		if a.Port == 0 {
 			a.Port = 5060
 		}
-		a.Addr = saIPAddress.Addr(sa).Unmap()
+		a.Addr = SAIPAddress.Addr(sa).Unmap()
 		if !a.Addr.IsValid() {
 			if h, err := netip.ParseAddr(a.Hostname); err == nil {
 				a.Addr = h.Unmap()
 			}
 		}
-		if saState.Str(sa) != "enabled" {
+		if SAState.Str(sa) != "enabled" {
 			b.plan.Disabled = append(b.plan.Disabled, DisabledAgent{Hostname: a.Hostname, Realm: a.Realm, Method: a.Method, Target: a.Target()})
 			continue
 		}
@@ -550,13 +550,13 @@ func (b *builder) agents() {
 			a.SCTP = b.sctp
 			a.SCTP.Autoclose = 0 // the association is static
 			a.SCTP.MaxAssocs = 0
-			a.SendRetries = int(npSendRetries.Int(np))
+			a.SendRetries = int(NPSendRetries.Int(np))
 		}
 		if a.Transport == "TCP" {
 			a.Keepalive = ka
 			a.Keepalive.Enable = saKeepalive.Str(sa) == "enabled"
-			a.ConnectTimeout = time.Duration(npKeepinitTimer.Int(np)) * time.Second
-			a.Reconnect = time.Duration(saReconnInterval.Int(sa)) * time.Second
+			a.ConnectTimeout = time.Duration(NPKeepinitTimer.Int(np)) * time.Second
+			a.Reconnect = time.Duration(SAReconnInterval.Int(sa)) * time.Second
 		}
 		a.PingMethod = saPingMethod.Str(sa)
 		a.PingInterval = time.Duration(saPingInterval.Int(sa)) * time.Second
@@ -596,7 +596,7 @@ func (b *builder) localAddrs(a *Agent, bad func(rule, param, msg string)) []neti
 	}
 	any := false
 	for _, pi := range b.portsOf[si] {
-		if spTransportProtocol.Str(pi.in) != a.Transport {
+		if SPTransportProtocol.Str(pi.in) != a.Transport {
 			continue
 		}
 		any = true
