@@ -588,27 +588,29 @@ var ErrWouldBlock = fmt.Errorf("sctp: send buffer full: %w", unix.EAGAIN)
 
 // trySend is send without waiting for room in the send buffer.
 func (e *endpoint) trySend(b []byte, info sctpwire.SndRcvInfo) error {
-	s := senders.Get().(*sender)
 	if e.blocking {
 		return errors.New("sctp: non-blocking send on a blocking endpoint")
 	}
-	s.e, s.b, s.oobn = e, b, sctpwire.PutSndRcvCmsg(s.oob[:], info)
-	err := e.rc.Control(s.ctl)
-	if err == nil {
-		err = s.err
-	}
-	s.e, s.b, s.err = nil, nil, nil
-	senders.Put(s)
+	err := e.sendWith(b, info, false)
 	if errors.Is(err, unix.EAGAIN) {
 		return ErrWouldBlock
 	}
-	return mapErr(err)
+	return err
 }
 
-func (e *endpoint) send(b []byte, info sctpwire.SndRcvInfo) error {
+func (e *endpoint) send(b []byte, info sctpwire.SndRcvInfo) error { return e.sendWith(b, info, true) }
+
+// sendWith makes the sendmsg of b with info: through the RawConn's Write,
+// which waits for room (wait), or its Control, which does not.
+func (e *endpoint) sendWith(b []byte, info sctpwire.SndRcvInfo, wait bool) error {
 	s := senders.Get().(*sender)
 	s.e, s.b, s.oobn = e, b, sctpwire.PutSndRcvCmsg(s.oob[:], info)
-	err := e.rc.Write(s.fn)
+	var err error
+	if wait {
+		err = e.rc.Write(s.fn)
+	} else {
+		err = e.rc.Control(s.ctl)
+	}
 	if err == nil {
 		err = s.err
 	}

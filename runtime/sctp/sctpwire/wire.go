@@ -3,11 +3,11 @@
 // ancillary data (control messages), socket addresses and notifications.
 //
 // Where github.com/ishidawataru/sctp declares a structure (sctp_initmsg,
-// sctp_sack_info, sctp_sndrcvinfo, sctp_sndinfo) its type is used, its
-// bytes copied to and from length-checked buffers; the structures it lacks
-// (sctp_rtoinfo, sctp_assocparams, sctp_paddrparams, sctp_assoc_value,
-// sctp_rcvinfo, sctp_event, sctp_paddrinfo, sctp_status with a parsed
-// address, the notifications) are marshalled here by hand in native byte
+// sctp_sack_info, sctp_sndrcvinfo, sctp_sndinfo) its type is used; the
+// structures it lacks are declared here. Those of integer fields are
+// copied to and from length-checked buffers; the others (packed, with an
+// address or a flag: sctp_paddrparams, sctp_paddrinfo, sctp_status,
+// sctp_event, the notifications) are marshalled by hand in native byte
 // order. Nothing casts untrusted kernel output in place, so parsing cannot
 // panic. The package needs no SCTP socket: its tests and fuzz targets run
 // on any host.
@@ -121,8 +121,8 @@ func short(what string, n, want int) error {
 	return fmt.Errorf("%w: %s needs %d bytes, got %d", ErrShort, what, want, n)
 }
 
-// bytesOf is the memory of *v: for the library's structures, declared with
-// the C layout, their C layout.
+// bytesOf is the memory of *v: for a structure declared with the C layout
+// and integer fields only (the library's and most of ours), its C layout.
 func bytesOf[T any](v *T) []byte { return unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)) }
 
 // marshal returns a copy of the C layout of *v.
@@ -149,27 +149,10 @@ type RTOInfo struct {
 }
 
 // Marshal returns the C layout of r.
-func (r RTOInfo) Marshal() []byte {
-	b := make([]byte, SizeofRTOInfo)
-	ne.PutUint32(b[0:], uint32(r.Assoc))
-	ne.PutUint32(b[4:], r.Initial)
-	ne.PutUint32(b[8:], r.Max)
-	ne.PutUint32(b[12:], r.Min)
-	return b
-}
+func (r RTOInfo) Marshal() []byte { return marshal(&r) }
 
 // ParseRTOInfo parses struct sctp_rtoinfo.
-func ParseRTOInfo(b []byte) (RTOInfo, error) {
-	if len(b) < SizeofRTOInfo {
-		return RTOInfo{}, short("sctp_rtoinfo", len(b), SizeofRTOInfo)
-	}
-	return RTOInfo{
-		Assoc:   int32(ne.Uint32(b[0:])),
-		Initial: ne.Uint32(b[4:]),
-		Max:     ne.Uint32(b[8:]),
-		Min:     ne.Uint32(b[12:]),
-	}, nil
-}
+func ParseRTOInfo(b []byte) (RTOInfo, error) { return parse[RTOInfo]("sctp_rtoinfo", b) }
 
 // AssocParams is struct sctp_assocparams (SCTP_ASSOCINFO).
 type AssocParams struct {
@@ -182,30 +165,11 @@ type AssocParams struct {
 }
 
 // Marshal returns the C layout of p.
-func (p AssocParams) Marshal() []byte {
-	b := make([]byte, SizeofAssocParams)
-	ne.PutUint32(b[0:], uint32(p.Assoc))
-	ne.PutUint16(b[4:], p.MaxRxt)
-	ne.PutUint16(b[6:], p.PeerDests)
-	ne.PutUint32(b[8:], p.PeerRwnd)
-	ne.PutUint32(b[12:], p.LocalRwnd)
-	ne.PutUint32(b[16:], p.CookieLife)
-	return b
-}
+func (p AssocParams) Marshal() []byte { return marshal(&p) }
 
 // ParseAssocParams parses struct sctp_assocparams.
 func ParseAssocParams(b []byte) (AssocParams, error) {
-	if len(b) < SizeofAssocParams {
-		return AssocParams{}, short("sctp_assocparams", len(b), SizeofAssocParams)
-	}
-	return AssocParams{
-		Assoc:      int32(ne.Uint32(b[0:])),
-		MaxRxt:     ne.Uint16(b[4:]),
-		PeerDests:  ne.Uint16(b[6:]),
-		PeerRwnd:   ne.Uint32(b[8:]),
-		LocalRwnd:  ne.Uint32(b[12:]),
-		CookieLife: ne.Uint32(b[16:]),
-	}, nil
+	return parse[AssocParams]("sctp_assocparams", b)
 }
 
 // InitMsg is struct sctp_initmsg (SCTP_INITMSG): streams offered and
@@ -286,20 +250,10 @@ type AssocValue struct {
 }
 
 // Marshal returns the C layout of v.
-func (v AssocValue) Marshal() []byte {
-	b := make([]byte, SizeofAssocValue)
-	ne.PutUint32(b[0:], uint32(v.Assoc))
-	ne.PutUint32(b[4:], v.Value)
-	return b
-}
+func (v AssocValue) Marshal() []byte { return marshal(&v) }
 
 // ParseAssocValue parses struct sctp_assoc_value.
-func ParseAssocValue(b []byte) (AssocValue, error) {
-	if len(b) < SizeofAssocValue {
-		return AssocValue{}, short("sctp_assoc_value", len(b), SizeofAssocValue)
-	}
-	return AssocValue{Assoc: int32(ne.Uint32(b[0:])), Value: ne.Uint32(b[4:])}, nil
-}
+func ParseAssocValue(b []byte) (AssocValue, error) { return parse[AssocValue]("sctp_assoc_value", b) }
 
 // SndRcvInfo is struct sctp_sndrcvinfo: the SCTP_SNDRCV control message and
 // SCTP_DEFAULT_SEND_PARAM (TTL in ms, 0: no limit). PPID is kept exactly as
@@ -338,35 +292,10 @@ type RcvInfo struct {
 }
 
 // Marshal returns the C layout of r.
-func (r RcvInfo) Marshal() []byte {
-	b := make([]byte, SizeofRcvInfo)
-	ne.PutUint16(b[0:], r.Stream)
-	ne.PutUint16(b[2:], r.SSN)
-	ne.PutUint16(b[4:], r.Flags)
-	ne.PutUint32(b[8:], r.PPID)
-	ne.PutUint32(b[12:], r.TSN)
-	ne.PutUint32(b[16:], r.CumTSN)
-	ne.PutUint32(b[20:], r.Context)
-	ne.PutUint32(b[24:], uint32(r.Assoc))
-	return b
-}
+func (r RcvInfo) Marshal() []byte { return marshal(&r) }
 
 // ParseRcvInfo parses struct sctp_rcvinfo.
-func ParseRcvInfo(b []byte) (RcvInfo, error) {
-	if len(b) < SizeofRcvInfo {
-		return RcvInfo{}, short("sctp_rcvinfo", len(b), SizeofRcvInfo)
-	}
-	return RcvInfo{
-		Stream:  ne.Uint16(b[0:]),
-		SSN:     ne.Uint16(b[2:]),
-		Flags:   ne.Uint16(b[4:]),
-		PPID:    ne.Uint32(b[8:]),
-		TSN:     ne.Uint32(b[12:]),
-		CumTSN:  ne.Uint32(b[16:]),
-		Context: ne.Uint32(b[20:]),
-		Assoc:   int32(ne.Uint32(b[24:])),
-	}, nil
-}
+func ParseRcvInfo(b []byte) (RcvInfo, error) { return parse[RcvInfo]("sctp_rcvinfo", b) }
 
 // Event is struct sctp_event (SCTP_EVENT): subscribe to (On) or unsubscribe
 // from one notification type for an association (FutureAssoc: the endpoint).

@@ -51,9 +51,9 @@ func TestLayouts(t *testing.T) {
 	}
 }
 
-// The library's structures have the kernel's sizes, so that their bytes
-// are the C layout.
-func TestLibrarySizes(t *testing.T) {
+// The structures copied as bytes (the library's and ours of integer
+// fields) have the kernel's sizes, so that their bytes are the C layout.
+func TestCopiedSizes(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		got, want int
@@ -62,6 +62,10 @@ func TestLibrarySizes(t *testing.T) {
 		{"sctp_sack_info", len(MarshalSackInfo(SackInfo{})), SizeofSackInfo},
 		{"sctp_sndrcvinfo", len(MarshalSndRcvInfo(SndRcvInfo{})), SizeofSndRcvInfo},
 		{"sctp_sndinfo", len(MarshalSndInfo(SndInfo{})), SizeofSndInfo},
+		{"sctp_rtoinfo", len(RTOInfo{}.Marshal()), SizeofRTOInfo},
+		{"sctp_assocparams", len(AssocParams{}.Marshal()), SizeofAssocParams},
+		{"sctp_assoc_value", len(AssocValue{}.Marshal()), SizeofAssocValue},
+		{"sctp_rcvinfo", len(RcvInfo{}.Marshal()), SizeofRcvInfo},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("%s: %d bytes, want %d", tt.name, tt.got, tt.want)
