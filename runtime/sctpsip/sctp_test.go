@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,9 +18,41 @@ import (
 	"github.com/acli-project/acli/runtime/internal/sipptest"
 	"github.com/acli-project/acli/runtime/internal/testcfg"
 	"github.com/acli-project/acli/runtime/internal/testwait"
+	"github.com/acli-project/acli/runtime/plan"
 	"github.com/acli-project/acli/runtime/sctp"
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
 )
+
+// Each row of the knob table (plan.Knobs), set alone away from its default
+// on a running listener, reaches the socket and show sctp options: the
+// kernel's value read back (the one in force for a knob the runtime
+// enforces) and the configured one are the value set, in the row of the
+// knob's parameter. A row added to the table is tested here with no edit.
+func TestEveryKnobInShowSCTPOptions(t *testing.T) {
+	e := sctptest.NewEngine(t)
+	p := port()
+	for i, k := range plan.Knobs() {
+		v := testcfg.KnobValue(t, k.Param.Param())
+		sctptest.Apply(t, e, config(map[string]string{k.Name(): v}, sipPort{"SCTP", "127.0.0.1", p, nil}), "v"+strconv.Itoa(i+1))
+		los, err := e.SCTPOptions("127.0.0.1")
+		if err != nil || len(los) != 1 || los[0].Error != "" {
+			t.Fatalf("%s %s: options %+v, %v", k.Name(), v, los, err)
+		}
+		i := slices.IndexFunc(los[0].Options, func(o control.Option) bool { return o.Name == k.Name() })
+		if i < 0 {
+			t.Errorf("%s: no row", k.Name())
+			continue
+		}
+		if o := los[0].Options[i]; o.Kernel != v || o.Configured != v {
+			t.Errorf("%s %s: kernel %s, configured %s", k.Name(), v, o.Kernel, o.Configured)
+		}
+		var out bytes.Buffer
+		control.WriteSCTPOptions(&out, los)
+		if !hasRowPrefix(out.String(), k.Name()+" "+v+" "+v) {
+			t.Errorf("show sctp options has no row %q:\n%s", k.Name()+" "+v+" "+v, out.String())
+		}
+	}
+}
 
 // Every SCTP knob of network-parameters, set away from its default, reads
 // back from the kernel with the configured value, and show sctp options
@@ -350,10 +383,20 @@ func holdScenario(t *testing.T) string {
 }
 
 // hasRow reports whether text has a line whose fields are those of row.
-func hasRow(text, row string) bool {
-	want := strings.Join(strings.Fields(row), " ")
+func hasRow(text, row string) bool { return hasLine(text, row, slices.Equal) }
+
+// hasRowPrefix reports whether a line of text starts with the fields of
+// row (a note may follow).
+func hasRowPrefix(text, row string) bool {
+	return hasLine(text, row, func(f, want []string) bool { return len(f) >= len(want) && slices.Equal(f[:len(want)], want) })
+}
+
+// hasLine reports whether match holds for the fields of a line of text and
+// those of row.
+func hasLine(text, row string, match func(f, want []string) bool) bool {
+	want := strings.Fields(row)
 	for _, l := range strings.Split(text, "\n") {
-		if strings.Join(strings.Fields(l), " ") == want {
+		if match(strings.Fields(l), want) {
 			return true
 		}
 	}

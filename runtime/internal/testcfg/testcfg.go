@@ -137,9 +137,10 @@ func SndbufPolicy(t testing.TB, v string) {
 // KnobValue is an allowed value of the parameter p other than its default
 // that the kernel keeps as given, for the tests that carry one knob from
 // network-parameters to a socket: the other enum value, the default plus
-// one (minus one at the maximum), or 1 MiB where the default is 0 (a
-// buffer's "operating system default": the kernel rounds small buffers
-// up). It fails t for a parameter of another type.
+// one (minus one at the maximum; 1 rather than 0, which often means none),
+// or 1 MiB where the default is 0 (a buffer's "operating system default":
+// the kernel rounds small buffers up). It fails t for a parameter of
+// another type.
 func KnobValue(t testing.TB, p *model.Param) string {
 	t.Helper()
 	switch p.Type {
@@ -155,6 +156,8 @@ func KnobValue(t testing.TB, p *model.Param) string {
 		case err != nil:
 		case d == 0 && p.Max >= 1<<20:
 			return "1048576"
+		case d+1 == 0 && 1 <= p.Max:
+			return "1" // 0 often means none at all (sctp-max-assocs)
 		case d+1 <= p.Max:
 			return strconv.FormatInt(d+1, 10)
 		default:
