@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/acli-project/acli/runtime/sctp/sctpwire"
+	"golang.org/x/sys/unix"
 )
 
 // TestEcho: a SIP-like message with PPID 0 on stream 0 reaches the listener
@@ -389,6 +390,35 @@ func TestDialContextCanceled(t *testing.T) {
 		t.Error("DialContext with a canceled context succeeded")
 	} else if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestDialUnreachable: a dial to an address that cannot answer
+// (TEST-NET-1) fails at once with the kernel's error where it has no route
+// (as in the UML guest), else at its context's deadline (the library's
+// blocking connect is bounded by SO_SNDTIMEO).
+func TestDialUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	c, err := DialContext(ctx, nil, []netip.Addr{netip.MustParseAddr("192.0.2.1")}, 5060, testOptions())
+	d := time.Since(start)
+	if err == nil {
+		c.Close()
+		t.Fatal("a dial to TEST-NET-1 succeeded")
+	}
+	t.Logf("after %v: %v", d.Round(time.Millisecond), err)
+	switch {
+	case errors.Is(err, unix.ENETUNREACH):
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, unix.ETIMEDOUT):
+		if d < 400*time.Millisecond {
+			t.Errorf("timed out after %v, before the deadline", d)
+		}
+	default:
+		t.Errorf("err = %v, want ENETUNREACH or the deadline", err)
+	}
+	if d > 2*time.Second {
+		t.Errorf("the dial ended after %v, its deadline was 500ms", d)
 	}
 }
 
