@@ -17,14 +17,6 @@ var (
 	niPriUtilityAddr = model.NetworkInterface.MustParam("pri-utility-addr")
 	niSecUtilityAddr = model.NetworkInterface.MustParam("sec-utility-addr")
 
-	npSackTimeout     = model.NetworkParameters.MustParam("sctp-sack-timeout")
-	npSackFreq        = model.NetworkParameters.MustParam("sctp-sack-freq")
-	npRTOMin          = model.NetworkParameters.MustParam("sctp-rto-min")
-	npRTOMax          = model.NetworkParameters.MustParam("sctp-rto-max")
-	npAssocMaxRetrans = model.NetworkParameters.MustParam("sctp-assoc-max-retrans")
-	npPathMaxRetrans  = model.NetworkParameters.MustParam("sctp-path-max-retrans")
-	npHBInterval      = model.NetworkParameters.MustParam("sctp-hb-interval")
-
 	rcNetworkInterfaces = model.RealmConfig.MustParam("network-interfaces")
 	rcParentRealm       = model.RealmConfig.MustParam("parent-realm")
 	rcAddrPrefix        = model.RealmConfig.MustParam("addr-prefix")

@@ -45,13 +45,13 @@ var ruleSCTPSackVsRTOMin = Rule{
 	Doc: "a delayed SACK (sctp-sack-timeout) shorter than sctp-rto-min; above sctp-rto-max is sctp-sack-vs-rto-max",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		v, ok := knobs(np, npSackTimeout, npSackFreq, npRTOMin, npRTOMax)
+		v, ok := knobs(np, plan.NPSackTimeout, plan.NPSackFreq, plan.NPRTOMin, plan.NPRTOMax)
 		if !ok {
 			return
 		}
 		sack, freq, lo, hi := v[0], v[1], v[2], v[3]
 		if delayedSACK(sack, freq) && sack >= lo && sack <= hi {
-			report(at(np, npSackTimeout, "has "+val(npSackTimeout, sack)+" not below "+val(npRTOMin, lo)+
+			report(at(np, plan.NPSackTimeout, "has "+val(plan.NPSackTimeout, sack)+" not below "+val(plan.NPRTOMin, lo)+
 				": delayed SACKs can arrive after the retransmission timer and cause retransmissions"))
 		}
 	},
@@ -62,13 +62,13 @@ var ruleSCTPSackVsRTOMax = Rule{
 	Doc: "a delayed SACK (sctp-sack-timeout) not longer than sctp-rto-max",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		v, ok := knobs(np, npSackTimeout, npSackFreq, npRTOMax)
+		v, ok := knobs(np, plan.NPSackTimeout, plan.NPSackFreq, plan.NPRTOMax)
 		if !ok {
 			return
 		}
 		sack, freq, hi := v[0], v[1], v[2]
 		if delayedSACK(sack, freq) && sack > hi {
-			report(at(np, npSackTimeout, "has "+val(npSackTimeout, sack)+" above "+val(npRTOMax, hi)+
+			report(at(np, plan.NPSackTimeout, "has "+val(plan.NPSackTimeout, sack)+" above "+val(plan.NPRTOMax, hi)+
 				": every delayed SACK arrives after the retransmission timer, making associations unstable"))
 		}
 	},
@@ -79,12 +79,12 @@ var ruleSCTPRTOMinLow = Rule{
 	Doc: "sctp-rto-min of at least 500 ms unless sctp-sack-timeout is 0 or sctp-sack-freq is 1",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		v, ok := knobs(np, npRTOMin, npSackTimeout, npSackFreq)
+		v, ok := knobs(np, plan.NPRTOMin, plan.NPSackTimeout, plan.NPSackFreq)
 		if !ok {
 			return
 		}
 		if lo := v[0]; lo < 500 && delayedSACK(v[1], v[2]) {
-			report(at(np, npRTOMin, "has "+val(npRTOMin, lo)+" below 500 ms: peers may delay SACKs up to 500 ms, "+
+			report(at(np, plan.NPRTOMin, "has "+val(plan.NPRTOMin, lo)+" below 500 ms: peers may delay SACKs up to 500 ms, "+
 				"which causes retransmissions (set sctp-sack-timeout 0 or sctp-sack-freq 1 when every peer SACKs at once)"))
 		}
 	},
@@ -99,12 +99,12 @@ var ruleSCTPFailureDetection = Rule{
 	Doc: "sctp-assoc-max-retrans and sctp-path-max-retrans are not 0 (failure detection off)",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		if n, ok := integer(np, npAssocMaxRetrans); ok && n == 0 {
-			report(at(np, npAssocMaxRetrans, "has sctp-assoc-max-retrans [0] which switches endpoint failure detection off: "+
+		if n, ok := integer(np, plan.NPAssocMaxRetrans); ok && n == 0 {
+			report(at(np, plan.NPAssocMaxRetrans, "has sctp-assoc-max-retrans [0] which switches endpoint failure detection off: "+
 				"an unreachable peer is never declared down by SCTP"))
 		}
-		if n, ok := integer(np, npPathMaxRetrans); ok && n == 0 {
-			report(at(np, npPathMaxRetrans, "has sctp-path-max-retrans [0] which switches path failure detection off: "+
+		if n, ok := integer(np, plan.NPPathMaxRetrans); ok && n == 0 {
+			report(at(np, plan.NPPathMaxRetrans, "has sctp-path-max-retrans [0] which switches path failure detection off: "+
 				"a failed peer address is never marked inactive, so multi-homed associations do not fail over"))
 		}
 	},
@@ -115,8 +115,8 @@ var ruleSCTPHeartbeat = Rule{
 	Doc: "sctp-hb-interval is not 0 (heartbeats disabled)",
 	Check: func(s *Snapshot, report func(Finding)) {
 		np := s.params()
-		if n, ok := integer(np, npHBInterval); ok && n == 0 {
-			report(at(np, npHBInterval, "has sctp-hb-interval [0] which disables heartbeats: "+
+		if n, ok := integer(np, plan.NPHBInterval); ok && n == 0 {
+			report(at(np, plan.NPHBInterval, "has sctp-hb-interval [0] which disables heartbeats: "+
 				"the failure of an idle path or peer is not detected until traffic is sent"))
 		}
 	},

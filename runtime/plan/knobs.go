@@ -69,41 +69,53 @@ func (k Knob) set(o *SCTPOptions, in *model.Instance) {
 // npParam is network-parameters' parameter name (resolved at package init).
 func npParam(name string) model.Ref { return model.NetworkParameters.MustParam(name) }
 
+// The knobs' parameters that the plan's rules and verify name too.
+var (
+	NPRTOInitial      = npParam("sctp-rto-initial")
+	NPRTOMin          = npParam("sctp-rto-min")
+	NPRTOMax          = npParam("sctp-rto-max")
+	NPHBInterval      = npParam("sctp-hb-interval")
+	NPPathMaxRetrans  = npParam("sctp-path-max-retrans")
+	NPAssocMaxRetrans = npParam("sctp-assoc-max-retrans")
+	NPSackTimeout     = npParam("sctp-sack-timeout")
+	NPSackFreq        = npParam("sctp-sack-freq")
+)
+
 // assocKnob is a per-association integer knob; endpointKnob one of the
 // endpoint; runtimeKnob one the runtime enforces.
-func assocKnob(name string, f func(*SCTPOptions) *int) Knob {
-	return Knob{Param: npParam(name), PerAssoc: true, field: f}
+func assocKnob(p model.Ref, f func(*SCTPOptions) *int) Knob {
+	return Knob{Param: p, PerAssoc: true, field: f}
 }
 
-func endpointKnob(name string, f func(*SCTPOptions) *int) Knob {
-	return Knob{Param: npParam(name), field: f}
+func endpointKnob(p model.Ref, f func(*SCTPOptions) *int) Knob {
+	return Knob{Param: p, field: f}
 }
 
-func runtimeKnob(name string, f func(*SCTPOptions) *int) Knob {
-	return Knob{Param: npParam(name), Runtime: true, field: f}
+func runtimeKnob(p model.Ref, f func(*SCTPOptions) *int) Knob {
+	return Knob{Param: p, Runtime: true, field: f}
 }
 
 // knobs is the table, in the order show sctp options lists them.
 var knobs = []Knob{
-	assocKnob("sctp-rto-initial", func(o *SCTPOptions) *int { return &o.RTOInitial }),
-	assocKnob("sctp-rto-min", func(o *SCTPOptions) *int { return &o.RTOMin }),
-	assocKnob("sctp-rto-max", func(o *SCTPOptions) *int { return &o.RTOMax }),
-	assocKnob("sctp-hb-interval", func(o *SCTPOptions) *int { return &o.HBInterval }),
-	assocKnob("sctp-path-max-retrans", func(o *SCTPOptions) *int { return &o.PathMaxRetrans }),
-	assocKnob("sctp-assoc-max-retrans", func(o *SCTPOptions) *int { return &o.AssocMaxRetrans }),
-	assocKnob("sctp-sack-timeout", func(o *SCTPOptions) *int { return &o.SackDelay }),
-	assocKnob("sctp-sack-freq", func(o *SCTPOptions) *int { return &o.SackFreq }),
-	assocKnob("sctp-max-burst", func(o *SCTPOptions) *int { return &o.MaxBurst }),
-	endpointKnob("sctp-init-max-attempts", func(o *SCTPOptions) *int { return &o.InitMaxAttempts }),
-	endpointKnob("sctp-init-max-timeo", func(o *SCTPOptions) *int { return &o.InitMaxTimeout }),
-	endpointKnob("sctp-socket-rcvbuf", func(o *SCTPOptions) *int { return &o.RcvBuf }),
-	endpointKnob("sctp-socket-sndbuf", func(o *SCTPOptions) *int { return &o.SndBuf }),
-	endpointKnob("sctp-autoclose", func(o *SCTPOptions) *int { return &o.Autoclose }),
+	assocKnob(NPRTOInitial, func(o *SCTPOptions) *int { return &o.RTOInitial }),
+	assocKnob(NPRTOMin, func(o *SCTPOptions) *int { return &o.RTOMin }),
+	assocKnob(NPRTOMax, func(o *SCTPOptions) *int { return &o.RTOMax }),
+	assocKnob(NPHBInterval, func(o *SCTPOptions) *int { return &o.HBInterval }),
+	assocKnob(NPPathMaxRetrans, func(o *SCTPOptions) *int { return &o.PathMaxRetrans }),
+	assocKnob(NPAssocMaxRetrans, func(o *SCTPOptions) *int { return &o.AssocMaxRetrans }),
+	assocKnob(NPSackTimeout, func(o *SCTPOptions) *int { return &o.SackDelay }),
+	assocKnob(NPSackFreq, func(o *SCTPOptions) *int { return &o.SackFreq }),
+	assocKnob(npParam("sctp-max-burst"), func(o *SCTPOptions) *int { return &o.MaxBurst }),
+	endpointKnob(npParam("sctp-init-max-attempts"), func(o *SCTPOptions) *int { return &o.InitMaxAttempts }),
+	endpointKnob(npParam("sctp-init-max-timeo"), func(o *SCTPOptions) *int { return &o.InitMaxTimeout }),
+	endpointKnob(npParam("sctp-socket-rcvbuf"), func(o *SCTPOptions) *int { return &o.RcvBuf }),
+	endpointKnob(npParam("sctp-socket-sndbuf"), func(o *SCTPOptions) *int { return &o.SndBuf }),
+	endpointKnob(npParam("sctp-autoclose"), func(o *SCTPOptions) *int { return &o.Autoclose }),
 	{Param: npParam("sctp-send-ttl"), PerAssoc: true, PerSend: true, field: func(o *SCTPOptions) *int { return &o.SendTTL }},
 	{Param: npParam("sctp-send-mode"), PerAssoc: true, PerSend: true, flag: func(o *SCTPOptions) *bool { return &o.Unordered }, on: "unordered"},
-	runtimeKnob("sctp-max-assocs", func(o *SCTPOptions) *int { return &o.MaxAssocs }),
-	runtimeKnob("sctp-backlog-assoc", func(o *SCTPOptions) *int { return &o.BacklogAssoc }),
-	runtimeKnob("sctp-backlog-total", func(o *SCTPOptions) *int { return &o.BacklogTotal }),
+	runtimeKnob(NPMaxAssocs, func(o *SCTPOptions) *int { return &o.MaxAssocs }),
+	runtimeKnob(npParam("sctp-backlog-assoc"), func(o *SCTPOptions) *int { return &o.BacklogAssoc }),
+	runtimeKnob(npParam("sctp-backlog-total"), func(o *SCTPOptions) *int { return &o.BacklogTotal }),
 }
 
 // Knobs returns the SCTP knob table (a copy).

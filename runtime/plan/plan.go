@@ -230,30 +230,28 @@ func (b *builder) options() {
 	np := b.np
 	b.sctp = SCTPOptionsOf(np)
 	o := b.sctp
-	at := func(rule, param, msg string) {
-		p := &Problem{Rule: rule, Element: np.Elem.Name, Param: param, Message: msg}
+	at := func(rule string, param model.Ref, msg string) {
+		p := &Problem{Rule: rule, Element: np.Elem.Name, Param: param.Name(), Message: msg}
 		b.report(p)
 		b.sctpErr = append(b.sctpErr, p)
 	}
-	val := func(name string, n int) string { return name + " [" + strconv.Itoa(n) + "]" }
+	val := func(r model.Ref, n int) string { return r.Name() + " [" + strconv.Itoa(n) + "]" }
+	order := ": allowed " + NPRTOMin.Name() + " <= " + NPRTOInitial.Name() + " <= " + NPRTOMax.Name()
 	if o.RTOMin > o.RTOMax {
-		at(RuleSCTPRTOOrder, "sctp-rto-min", "has "+val("sctp-rto-min", o.RTOMin)+" above "+val("sctp-rto-max", o.RTOMax)+
-			": allowed sctp-rto-min <= sctp-rto-initial <= sctp-rto-max")
+		at(RuleSCTPRTOOrder, NPRTOMin, "has "+val(NPRTOMin, o.RTOMin)+" above "+val(NPRTOMax, o.RTOMax)+order)
 	}
 	if o.RTOInitial < o.RTOMin {
-		at(RuleSCTPRTOOrder, "sctp-rto-initial", "has "+val("sctp-rto-initial", o.RTOInitial)+" below "+val("sctp-rto-min", o.RTOMin)+
-			": allowed sctp-rto-min <= sctp-rto-initial <= sctp-rto-max")
+		at(RuleSCTPRTOOrder, NPRTOInitial, "has "+val(NPRTOInitial, o.RTOInitial)+" below "+val(NPRTOMin, o.RTOMin)+order)
 	}
 	if o.RTOInitial > o.RTOMax {
-		at(RuleSCTPRTOOrder, "sctp-rto-initial", "has "+val("sctp-rto-initial", o.RTOInitial)+" above "+val("sctp-rto-max", o.RTOMax)+
-			": allowed sctp-rto-min <= sctp-rto-initial <= sctp-rto-max")
+		at(RuleSCTPRTOOrder, NPRTOInitial, "has "+val(NPRTOInitial, o.RTOInitial)+" above "+val(NPRTOMax, o.RTOMax)+order)
 	}
 	if NPAssocReuse.Str(np) == "enabled" && NPAssocTracking.Str(np) != "enabled" {
-		at(RuleSCTPAssocReuseTracking, "sctp-assoc-reuse", "has sctp-assoc-reuse [enabled] which requires sctp-assoc-tracking [enabled], not "+
-			br(NPAssocTracking.Str(np)))
+		at(RuleSCTPAssocReuseTracking, NPAssocReuse, "has "+NPAssocReuse.Name()+" [enabled] which requires "+NPAssocTracking.Name()+
+			" [enabled], not "+br(NPAssocTracking.Str(np)))
 	}
 	if NPMaxAssocs.Str(np) == "0" {
-		at(RuleSCTPMaxAssocsZero, "sctp-max-assocs", "has sctp-max-assocs [0] which allows no SCTP association at all: allowed -1 "+
+		at(RuleSCTPMaxAssocsZero, NPMaxAssocs, "has "+NPMaxAssocs.Name()+" [0] which allows no SCTP association at all: allowed -1 "+
 			"(the operating system maximum) or a positive limit")
 	}
 }
