@@ -168,7 +168,9 @@ func (s *Store) schema() *model.Schema {
 	return s.Schema
 }
 
-func (s *Store) newTx(tx *bolt.Tx) *Tx { return &Tx{tx: tx, schema: s.schema(), path: s.Path} }
+func (s *Store) newTx(tx *bolt.Tx) *Tx {
+	return &Tx{kv: boltKV{tx}, btx: tx, schema: s.schema(), path: s.Path}
+}
 
 // open opens the file, laid out at SchemaVersion. A read-only open of a file
 // that does not exist, is empty or needs migrating opens read-write instead,
@@ -415,4 +417,25 @@ func (ss *Session) Close() error {
 		return nil
 	}
 	return ss.db.Close()
+}
+
+// migrate brings a database restored in this transaction to SchemaVersion.
+func (t *Tx) migrate() error {
+	if t.btx != nil {
+		return migrate(t.btx, t.path)
+	}
+	return t.kvLayout()
+}
+
+// kvLayout checks the schema version of a database on a kv other than
+// bbolt, which has only ever been laid out at SchemaVersion.
+func (t *Tx) kvLayout() error {
+	raw := t.kv.get(nil, kSchema)
+	if v, err := strconv.Atoi(string(raw)); err != nil || v != SchemaVersion() {
+		if err == nil && v > SchemaVersion() {
+			return fmt.Errorf("%s: %w: database schema version %d is newer than this acli reads (%d)", t.path, ErrNewer, v, SchemaVersion())
+		}
+		return fmt.Errorf("%s: %w (bad schema version %q)", t.path, ErrForeign, raw)
+	}
+	return nil
 }
