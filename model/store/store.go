@@ -140,6 +140,8 @@ type Store struct {
 	// LockTimeout bounds the wait for another process's lock; zero means
 	// DefaultLockTimeout (bbolt itself would wait forever).
 	LockTimeout time.Duration
+
+	etcd *etcdBackend // set by NewEtcd: the configuration is on etcd, not at Path
 }
 
 // New returns a store for the file at path; nothing is opened yet.
@@ -324,6 +326,9 @@ func migrate(tx *bolt.Tx, path string) error {
 // Update runs fn in one read-write transaction on a briefly opened file.
 // An error fn returns, or any error a Tx method reported, rolls it back.
 func (s *Store) Update(fn func(*Tx) error) error {
+	if s.etcd != nil {
+		return s.etcd.run(s, true, fn)
+	}
 	db, err := s.open(false)
 	if err != nil {
 		return err
@@ -335,6 +340,9 @@ func (s *Store) Update(fn func(*Tx) error) error {
 
 // View runs fn in one read-only transaction on a briefly opened file.
 func (s *Store) View(fn func(*Tx) error) error {
+	if s.etcd != nil {
+		return s.etcd.run(s, false, fn)
+	}
 	db, err := s.open(true)
 	if err != nil {
 		return err
@@ -375,15 +383,19 @@ func (s *Store) runUser(db *bolt.DB, writable bool, fn func(*Tx) error) (err err
 }
 
 // Session holds the file open for a series of transactions (a script, the
-// daemon's apply). Close it promptly: it holds the file lock.
+// daemon's apply). Close it promptly: it holds the file lock. On etcd it
+// holds nothing.
 type Session struct {
-	db  *bolt.DB
+	db  *bolt.DB // nil on etcd
 	st  *Store
 	bad bool // bbolt panicked in Begin or Commit: do not Close
 }
 
 // OpenSession opens the file for read-write transactions until Close.
 func (s *Store) OpenSession() (*Session, error) {
+	if s.etcd != nil {
+		return &Session{st: s}, nil
+	}
 	db, err := s.open(false)
 	if err != nil {
 		return nil, err
@@ -395,6 +407,14 @@ func (s *Store) OpenSession() (*Session, error) {
 func (ss *Session) Begin() (t *Tx, err error) {
 	if ss.bad {
 		return nil, panicked(ss.st.Path, "an earlier transaction failed")
+	}
+	if e := ss.st.etcd; e != nil {
+		k, err := e.begin(true)
+		if err != nil {
+			return nil, err
+		}
+		t = &Tx{kv: k, schema: ss.st.schema(), path: e.where(), session: ss}
+		return t, t.kvLayout()
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -413,7 +433,7 @@ func (ss *Session) Begin() (t *Tx, err error) {
 
 // Close releases the file.
 func (ss *Session) Close() error {
-	if ss.bad {
+	if ss.bad || ss.db == nil {
 		return nil
 	}
 	return ss.db.Close()

@@ -26,7 +26,11 @@ type Tx struct {
 // guard turns a bbolt panic in a Tx method into *err, remembered in t.err.
 func (t *Tx) guard(err *error) {
 	if r := recover(); r != nil {
-		*err = &damagedError{path: t.path, cause: r}
+		if ferr, ok := kvFailed(r); ok {
+			*err = ferr
+		} else {
+			*err = &damagedError{path: t.path, cause: r}
+		}
 	}
 	if *err != nil && t.err == nil && isDamaged(*err) {
 		t.err = *err

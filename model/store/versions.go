@@ -94,6 +94,10 @@ func (t *Tx) lcKV() (kv, error) {
 // recoverDamage turns a bbolt panic on inconsistent pages into an error.
 func recoverDamage(err *error) {
 	if r := recover(); r != nil {
+		if ferr, ok := kvFailed(r); ok {
+			*err = ferr
+			return
+		}
 		*err = fmt.Errorf("%w: the database file is damaged (%v); restore it from a backup", model.ErrCorrupt, r)
 	}
 }
