@@ -536,12 +536,26 @@ func (k *etcdKV) conflict() error { return &staleError{where: k.e.where(), rev: 
 // commit stores the buffered writes in one Txn, or staged (see the file's
 // comment) when they are more than one Txn may hold.
 func (k *etcdKV) commit() error {
+	id, err := k.commitPoint()
+	if err != nil || id == "" {
+		return err
+	}
+	// Committed: whoever begins next completes it should this fail.
+	if err := k.e.rollForward(id); err != nil {
+		return fmt.Errorf("%w (the commit is stored and is completed by the next transaction)", err)
+	}
+	return nil
+}
+
+// commitPoint commits the buffered writes: in one Txn, or staged up to
+// the commit point, returning the id of the staged commit to roll forward.
+func (k *etcdKV) commitPoint() (string, error) {
 	if k.done {
-		return fmt.Errorf("%s: transaction already ended", k.e.where())
+		return "", fmt.Errorf("%s: transaction already ended", k.e.where())
 	}
 	k.done = true
 	if k.err != nil {
-		return k.err
+		return "", k.err
 	}
 	var ops []stagedOp
 	size := 0
@@ -552,7 +566,7 @@ func (k *etcdKV) commit() error {
 		}
 	}
 	if len(ops) == 0 {
-		return nil
+		return "", nil
 	}
 	slices.SortFunc(ops, func(a, b stagedOp) int { return bytes.Compare(a.K, b.K) })
 	cmp := clientv3.Compare(clientv3.ModRevision(k.e.commitKey()), "=", k.commitRev)
@@ -564,12 +578,12 @@ func (k *etcdKV) commit() error {
 		}
 		r, err := k.e.txn("commit", []clientv3.Cmp{cmp}, append(tops, count)...)
 		if err != nil {
-			return ambiguous(err)
+			return "", ambiguous(err)
 		}
 		if !r.Succeeded {
-			return k.conflict()
+			return "", k.conflict()
 		}
-		return nil
+		return "", nil
 	}
 	return k.stage(ops, cmp, count)
 }
@@ -582,9 +596,10 @@ func ambiguous(err error) error {
 	return err
 }
 
-// stage commits ops too many for one Txn: write them under a staging
-// directory, commit by writing the commit and pending keys, roll forward.
-func (k *etcdKV) stage(ops []stagedOp, cmp clientv3.Cmp, count clientv3.Op) error {
+// stage commits ops too many for one Txn: it writes them under a staging
+// directory, then commits by writing the commit and pending keys. It
+// returns the staged commit's id, to roll forward.
+func (k *etcdKV) stage(ops []stagedOp, cmp clientv3.Cmp, count clientv3.Op) (string, error) {
 	e := k.e
 	var rnd [8]byte
 	rand.Read(rnd[:])
@@ -603,30 +618,26 @@ func (k *etcdKV) stage(ops []stagedOp, cmp clientv3.Cmp, count clientv3.Op) erro
 		}
 		raw, err := json.Marshal(ops[i:j])
 		if err != nil {
-			return err
+			return "", err
 		}
 		ctx, cancel := e.ctx()
 		_, err = e.cli.Put(ctx, fmt.Sprintf("%s%06d", dir, n), string(raw))
 		cancel()
 		if err != nil {
 			cleanup()
-			return e.fail("stage the commit", err)
+			return "", e.fail("stage the commit", err)
 		}
 		i = j
 	}
 	r, err := e.txn("commit", []clientv3.Cmp{cmp}, count, clientv3.OpPut(e.pendingKey(), id))
 	if err != nil {
-		return ambiguous(err)
+		return "", ambiguous(err)
 	}
 	if !r.Succeeded {
 		cleanup()
-		return k.conflict()
+		return "", k.conflict()
 	}
-	// Committed: whoever begins next completes it should this fail.
-	if err := e.rollForward(id); err != nil {
-		return fmt.Errorf("%w (the commit is stored and is completed by the next transaction)", err)
-	}
-	return nil
+	return id, nil
 }
 
 // rollForward applies the staged commit id while it is pending, in Txns

@@ -1,0 +1,282 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acli-project/acli/model"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// TestEtcdStaleDone: two shells on different members select the same
+// element; the second done is refused, sequentially (by the element's
+// revision) and when both commit at once (by the commit's compare).
+func TestEtcdStaleDone(t *testing.T) {
+	sa := model.SessionAgent
+	a := etcdStore(t, 0)
+	b := sameEtcd(t, a, 1)
+	mustUpdate(t, a, func(tx *Tx) error { return tx.Put(agent(t, "sa1"), "", 0) })
+	selA, selB := get(t, a, sa, "sa1"), get(t, b, sa, "sa1")
+	selA.Set("port", []string{"5070"})
+	selB.Set("port", []string{"5080"})
+	mustUpdate(t, a, func(tx *Tx) error { return tx.Put(selA, "sa1", selA.Rev) })
+	err := b.Update(func(tx *Tx) error { return tx.Put(selB, "sa1", selB.Rev) })
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "select it again") {
+		t.Fatalf("stale done on member 1: %v, want ErrConflict saying to select it again", err)
+	}
+
+	// Two sessions (scripts) begin, both change sa1, both commit.
+	cur := get(t, a, sa, "sa1")
+	var txs []*Tx
+	for i, st := range []*Store{a, b} {
+		ss, err := st.OpenSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := ss.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := cur.Clone()
+		in.Set("port", []string{fmt.Sprint(6000 + i)})
+		if err := tx.Put(in, "sa1", cur.Rev); err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, tx)
+	}
+	if err := txs[0].Commit(); err != nil {
+		t.Fatal(err)
+	}
+	err = txs[1].Commit()
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "nothing was stored") {
+		t.Fatalf("second commit: %v, want ErrConflict saying nothing was stored", err)
+	}
+	if got := get(t, b, sa, "sa1").Get("port"); len(got) != 1 || got[0] != "6000" {
+		t.Errorf("port %v, want the first commit's 6000", got)
+	}
+}
+
+// bigScript puts n agents in one session transaction and commits it.
+func bigScript(t *testing.T, st *Store, n int, fail bool) error {
+	t.Helper()
+	ss, err := st.OpenSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.Close()
+	tx, err := ss.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := tx.Put(agent(t, fmt.Sprintf("10.%d.%d.%d", i>>16, i>>8&255, i&255), "description", strings.Repeat("x", 40)), "", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fail {
+		return tx.Rollback()
+	}
+	return tx.Commit()
+}
+
+// TestEtcdLargeTransaction: a script of 10,000 agents is one transaction,
+// far beyond etcd's 128 operations and 1.5 MiB per Txn; a rolled-back one
+// leaves nothing, a stale one is refused whole.
+func TestEtcdLargeTransaction(t *testing.T) {
+	const n = 10000
+	st := etcdStore(t)
+	if err := bigScript(t, st, n, true); err != nil {
+		t.Fatal(err)
+	}
+	if c := editing(t, st); c.Count() != 0 {
+		t.Fatalf("a rolled-back script left %d elements", c.Count())
+	}
+	start := time.Now()
+	if err := bigScript(t, st, n, false); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("10,000 agents committed in %v", time.Since(start))
+	other := sameEtcd(t, st, 2)
+	if c := editing(t, other); c.Len(model.SessionAgent.Name) != n {
+		t.Fatalf("member 2 reads %d agents, want %d", c.Len(model.SessionAgent.Name), n)
+	}
+	var info VersionInfo
+	mustUpdate(t, st, func(tx *Tx) (err error) { info, err = tx.Save(VersionInfo{User: "admin"}); return err })
+	if info.Elements != n {
+		t.Errorf("saved %d elements, want %d", info.Elements, n)
+	}
+
+	// A large transaction whose snapshot went stale stores nothing.
+	ss, _ := st.OpenSession()
+	tx, err := ss.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ClearEditing(); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, other, func(tx *Tx) error { return tx.SetMeta("x", []byte("y")) })
+	if err := tx.Commit(); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale large commit: %v, want ErrConflict", err)
+	}
+	if c := editing(t, st); c.Len(model.SessionAgent.Name) != n {
+		t.Errorf("after a refused clear: %d agents, want %d", c.Len(model.SessionAgent.Name), n)
+	}
+}
+
+// TestEtcdCommitCompletedByNext: a committer that dies after the commit
+// point (its staged commit pending) is completed by the next transaction,
+// which never sees half of it.
+func TestEtcdCommitCompletedByNext(t *testing.T) {
+	st := etcdStore(t)
+	k, err := st.etcd.begin(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := &Tx{kv: k, schema: model.Default, path: st.Location()}
+	for i := range 500 {
+		if err := tx.Put(agent(t, fmt.Sprintf("sa%d", i)), "", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, err := k.commitPoint()
+	if err != nil || id == "" {
+		t.Fatalf("commit point: id %q, %v; want a staged commit", id, err)
+	}
+	// Nothing is applied yet: the raw keys hold no agent.
+	r, err := st.etcd.cli.Get(t.Context(), st.etcd.enc(under(pEditing, model.SessionAgent.Name))+"k/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil || r.Count != 0 {
+		t.Fatalf("before roll-forward: %d agent keys, %v", r.Count, err)
+	}
+	other := sameEtcd(t, st, 1)
+	if c := editing(t, other); c.Len(model.SessionAgent.Name) != 500 {
+		t.Fatalf("next reader: %d agents, want 500", c.Len(model.SessionAgent.Name))
+	}
+	r, err = st.etcd.cli.Get(t.Context(), st.etcd.base+"/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range r.Kvs {
+		if k := string(kv.Key); strings.HasPrefix(k, st.etcd.base+"/txn/") || k == st.etcd.pendingKey() {
+			t.Errorf("left after roll-forward: %s", k)
+		}
+	}
+}
+
+// TestEtcdUnreachable: an etcd that does not answer is a clear error
+// naming the endpoints, within the timeout.
+func TestEtcdUnreachable(t *testing.T) {
+	st, err := NewEtcd(Etcd{Endpoints: []string{"127.0.0.1:1", "127.0.0.1:2"}, Prefix: "/acli/x", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, call := range []struct {
+		name string
+		fn   func() error
+	}{
+		{"View", func() error { return st.View(func(*Tx) error { return nil }) }},
+		{"Update", func() error { return st.Update(func(tx *Tx) error { return tx.SetMeta("a", []byte("b")) }) }},
+		{"Exists", func() error { _, err := st.Exists(); return err }},
+	} {
+		start := time.Now()
+		err := call.fn()
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%s took %v", call.name, d)
+		}
+		if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "127.0.0.1:1,127.0.0.1:2") {
+			t.Errorf("%s: %v; want ErrUnreachable naming the endpoints", call.name, err)
+		}
+	}
+}
+
+// TestEtcdConcurrentWriters: writers on every member, each changing its
+// own element at once, all succeed (a refused commit runs again).
+func TestEtcdConcurrentWriters(t *testing.T) {
+	st := etcdStore(t)
+	errs := make(chan error, 9)
+	for i := range 9 {
+		s := sameEtcd(t, st, i%3)
+		go func() {
+			errs <- s.Update(func(tx *Tx) error { return tx.Put(agent(t, fmt.Sprintf("sa%d", i)), "", 0) })
+		}()
+	}
+	for range 9 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if c := editing(t, st); c.Len(model.SessionAgent.Name) != 9 {
+		t.Errorf("%d agents, want 9", c.Len(model.SessionAgent.Name))
+	}
+}
+
+// TestEtcdPrefixes: bad prefixes and endpoints are refused up front.
+func TestEtcdPrefixes(t *testing.T) {
+	for _, tt := range []struct {
+		cfg  Etcd
+		want string
+	}{
+		{Etcd{}, "no endpoints"},
+		{Etcd{Endpoints: []string{"a:1", ""}}, "empty endpoint"},
+		{Etcd{Endpoints: []string{"a:1"}, Prefix: "acli"}, "starting with '/'"},
+		{Etcd{Endpoints: []string{"a:1"}, Prefix: "/acli/"}, "starting with '/'"},
+		{Etcd{Endpoints: []string{"a:1"}, Cert: "c.pem"}, "--cert and --key go together"},
+	} {
+		_, err := NewEtcd(tt.cfg)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: %v, want %q", tt.cfg, err, tt.want)
+		}
+	}
+}
+
+// TestEtcdExpireConfirmOnce: shells and runtimes on every member enforce
+// the same deadline at once; exactly one rolls back.
+func TestEtcdExpireConfirmOnce(t *testing.T) {
+	st := etcdStore(t)
+	epoch := time.Date(2026, 11, 18, 11, 6, 40, 0, time.UTC)
+	mustUpdate(t, st, func(tx *Tx) error {
+		for i := 1; i <= 2; i++ {
+			if err := tx.Put(agent(t, fmt.Sprint("sa", i)), "", 0); err != nil {
+				return err
+			}
+			if _, err := tx.Save(VersionInfo{User: "admin", Time: epoch}); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Activate(1, epoch, 0, "admin"); err != nil {
+			return err
+		}
+		_, err := tx.Activate(2, epoch, time.Minute, "admin")
+		return err
+	})
+	const n = 6
+	rolled := make(chan int, n)
+	errs := make(chan error, n)
+	for i := range n {
+		s := sameEtcd(t, st, i%3)
+		go func() {
+			var c *Confirm
+			errs <- s.Update(func(tx *Tx) (err error) { c, err = tx.ExpireConfirm(epoch.Add(time.Hour)); return err })
+			if c != nil {
+				rolled <- c.Version
+			}
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	close(rolled)
+	var got []int
+	for v := range rolled {
+		got = append(got, v)
+	}
+	if len(got) != 1 || got[0] != 2 {
+		t.Fatalf("rollbacks %v, want exactly one, of version 2", got)
+	}
+}
