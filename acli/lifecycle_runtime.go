@@ -44,6 +44,13 @@ func (controlRuntime) Apply(dbPath string) (*control.ApplyReport, error) {
 	return r, err
 }
 
+// etcdRuntime is the runtime of a configuration on etcd: acli serve reads
+// a database file only, so none is attached.
+type etcdRuntime struct{}
+
+func (etcdRuntime) Attached(string) bool                       { return false }
+func (etcdRuntime) Apply(string) (*control.ApplyReport, error) { return nil, nil }
+
 // activation is a change of the running version that the runtime daemon
 // has to apply: the command that made it and what it prints once the
 // version is applied (or no runtime is attached to refuse it).

@@ -37,14 +37,23 @@ type BackupInfo struct {
 	Err  error `json:"-"`
 }
 
-// BackupDir is the directory of backups: "backups" beside the database.
-func (s *Store) BackupDir() string { return filepath.Join(filepath.Dir(s.Path), "backups") }
+// BackupDir is the directory of backups: "backups" beside the database,
+// or Etcd.BackupDir for a configuration on etcd.
+func (s *Store) BackupDir() string {
+	if s.etcd != nil {
+		return s.etcd.cfg.BackupDir
+	}
+	return filepath.Join(filepath.Dir(s.Path), "backups")
+}
 
 // BackupPath returns the file of the named backup, NAME.db in BackupDir.
 // Names are 1-64 letters, digits, '.', '_' and '-', not starting with '.'.
 func (s *Store) BackupPath(name string) (string, error) {
 	if err := checkBackupName(name); err != nil {
 		return "", err
+	}
+	if s.BackupDir() == "" {
+		return "", fmt.Errorf("backups of %s need a backup directory, and none is set", s.Location())
 	}
 	return filepath.Join(s.BackupDir(), name+".db"), nil
 }
@@ -261,6 +270,9 @@ func copyRoot(dst, src kv) error {
 // ListBackups describes the backups of the store, by name. A file that is
 // not a valid backup is listed with Err set.
 func (s *Store) ListBackups() ([]BackupInfo, error) {
+	if s.BackupDir() == "" {
+		return nil, nil
+	}
 	ents, err := os.ReadDir(s.BackupDir())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil

@@ -75,6 +75,9 @@ type Etcd struct {
 	User, Password    string
 	// Timeout bounds each request to etcd (0: DefaultEtcdTimeout).
 	Timeout time.Duration
+	// BackupDir holds the backups (backup-config) as bbolt files; "":
+	// backups are refused.
+	BackupDir string
 	// MaxTxnOps and MaxRequestBytes are the cluster's limits
 	// (--max-txn-ops, --max-request-bytes); 0: etcd's defaults.
 	MaxTxnOps, MaxRequestBytes int

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/acli-project/acli/model/store"
+)
+
+// etcdFlags say where on etcd the configuration is, named as etcdctl
+// names its flags.
+type etcdFlags struct {
+	endpoints, prefix string
+	cacert, cert, key string
+	user, password    string
+	backups           string
+	timeout           time.Duration
+}
+
+func (e *etcdFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&e.endpoints, "etcd", os.Getenv("ACLI_ETCD"), "keep the configuration on etcd: comma-separated `endpoints` HOST:PORT (default $ACLI_ETCD); instead of --db")
+	prefix := os.Getenv("ACLI_ETCD_PREFIX")
+	if prefix == "" {
+		prefix = store.DefaultEtcdPrefix
+	}
+	fs.StringVar(&e.prefix, "etcd-prefix", prefix, "etcd key `prefix` of the configuration (default $ACLI_ETCD_PREFIX when set)")
+	fs.StringVar(&e.cacert, "cacert", "", "etcd: verify the servers' certificates with this CA bundle `file`")
+	fs.StringVar(&e.cert, "cert", "", "etcd: TLS client certificate `file`")
+	fs.StringVar(&e.key, "key", "", "etcd: TLS client key `file`")
+	fs.StringVar(&e.user, "user", "", "etcd: `username[:password]` for authentication")
+	fs.StringVar(&e.password, "password", os.Getenv("ACLI_ETCD_PASSWORD"), "etcd: `password` of --user (default $ACLI_ETCD_PASSWORD)")
+	fs.StringVar(&e.backups, "backup-dir", os.Getenv("ACLI_BACKUP_DIR"), "etcd: `directory` of backup-config's files (default $ACLI_BACKUP_DIR, else $XDG_STATE_HOME/acli/etcd-backups/PREFIX)")
+	fs.DurationVar(&e.timeout, "command-timeout", store.DefaultEtcdTimeout, "etcd: how long each request may take (`duration`)")
+}
+
+// config turns the flags into a store.Etcd; backups go to stateDir.
+func (e *etcdFlags) config(stateDir string) store.Etcd {
+	user, password := e.user, e.password
+	if u, p, ok := strings.Cut(user, ":"); ok && password == "" {
+		user, password = u, p
+	}
+	var eps []string
+	for _, ep := range strings.Split(e.endpoints, ",") {
+		eps = append(eps, strings.TrimSpace(ep))
+	}
+	backups := e.backups
+	if backups == "" {
+		backups = filepath.Join(stateDir, "etcd-backups", strings.ReplaceAll(strings.Trim(e.prefix, "/"), "/", "_"))
+	}
+	return store.Etcd{Endpoints: eps, Prefix: e.prefix, CACert: e.cacert, Cert: e.cert, Key: e.key,
+		User: user, Password: password, Timeout: e.timeout,
+		BackupDir: backups}
+}
+
+// runEtcd is acli with --etcd: the shell, a script, one command or --init
+// on the configuration under the etcd prefix.
+func runEtcd(fs *flag.FlagSet, ec *etcdFlags, initCfg bool, prompt string, cont bool, stdin io.Reader, stdout, stderr io.Writer) int {
+	if fs.Arg(0) == "serve" {
+		fmt.Fprintf(stderr, "acli: serve with --etcd is not available yet: the runtime reads a database file (--db)\n")
+		return 2
+	}
+	p, err := store.DefaultPath()
+	if err != nil {
+		fmt.Fprintf(stderr, "acli: %v\n", err)
+		return 1
+	}
+	stateDir := filepath.Dir(p)
+	st, err := store.NewEtcd(ec.config(stateDir))
+	if err != nil {
+		fmt.Fprintf(stderr, "acli: %v\n", err)
+		return 2
+	}
+	defer st.Close()
+	switch {
+	case initCfg:
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "acli: --init takes no command (got %q): it creates an empty configuration and exits\n", fs.Arg(0))
+			return 2
+		}
+		ok, err := st.Exists()
+		if err != nil {
+			fmt.Fprintf(stderr, "acli --init: %v\n", err)
+			return 1
+		}
+		if ok {
+			fmt.Fprintf(stderr, "acli --init: a configuration already exists at %s; it was left as it is\n", st.Location())
+			return 1
+		}
+		if err := st.Update(func(*store.Tx) error { return nil }); err != nil {
+			fmt.Fprintf(stderr, "acli --init: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "Created an empty configuration at %s\n", st.Location())
+		return 0
+	case fs.NArg() > 0:
+		// As with --db: a one-shot command does not create a
+		// configuration under a mistyped prefix.
+		ok, err := st.Exists()
+		if err != nil {
+			fmt.Fprintf(stderr, "acli: %v\n", err)
+			return 1
+		}
+		if !ok {
+			fmt.Fprintf(stderr, "acli: no configuration at %s (acli --etcd %s --etcd-prefix %s --init creates an empty one; the shell or a script creates it too)\n",
+				st.Location(), ec.endpoints, ec.prefix)
+			return 1
+		}
+	}
+	return runShell(st, stateDir, fs.Args(), prompt, cont, stdin, stdout, stderr)
+}
