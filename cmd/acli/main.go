@@ -36,7 +36,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	prompt := fs.String("prompt", "ACLI", "prompt `name`, e.g. ORACLE")
 	cont := fs.Bool("continue-on-error", false, "run a piped script on after a failing command (what succeeded is stored)")
 	initDB := fs.Bool("init", false, "create an empty configuration database at the --db path (or --etcd prefix) and exit")
-	var ec etcdFlags
+	ec := etcdFromEnv()
 	ec.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: acli [flags] [command args...]\n\nWith no command, runs the shell (a script when stdin is not a terminal).\n\nflags:\n")
@@ -44,6 +44,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if fs.Arg(0) == "migrate" {
+		return migrate(ec, fs.Args()[1:], stdout, stderr)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

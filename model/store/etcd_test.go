@@ -280,3 +280,66 @@ func TestEtcdExpireConfirmOnce(t *testing.T) {
 		t.Fatalf("rollbacks %v, want exactly one, of version 2", got)
 	}
 }
+
+// TestCopyRoundTrip: a file copied to etcd and back holds the same
+// editing configuration (revisions included), versions and sequences.
+func TestCopyRoundTrip(t *testing.T) {
+	a := New(t.TempDir() + "/a.db")
+	mustUpdate(t, a, func(tx *Tx) error {
+		for i := range 3 {
+			if err := tx.Put(agent(t, fmt.Sprint("sa", i)), "", 0); err != nil {
+				return err
+			}
+			if _, err := tx.Save(VersionInfo{User: "admin", Comment: fmt.Sprint("v", i)}); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Activate(2, time.Now(), 0, "admin"); err != nil {
+			return err
+		}
+		return tx.Delete(model.SessionAgent, "sa0", 0)
+	})
+	e := etcdStore(t)
+	if err := a.CopyTo(e); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CopyTo(e); err == nil || !strings.Contains(err.Error(), "already holds a configuration") {
+		t.Errorf("second copy: %v, want a refusal", err)
+	}
+	b := New(t.TempDir() + "/b.db")
+	if err := e.CopyTo(b); err != nil {
+		t.Fatal(err)
+	}
+	type state struct {
+		ed       []*model.Instance
+		versions []VersionInfo
+		running  int
+		seq      uint64
+	}
+	read := func(st *Store) (s state) {
+		if err := st.View(func(tx *Tx) (err error) {
+			s.ed, err = tx.List(model.SessionAgent)
+			if err != nil {
+				return err
+			}
+			s.versions, err = tx.Versions()
+			s.running, s.seq = tx.RunningVersion(), tx.kv.sequence(pEditing)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	want := read(a)
+	for _, st := range []*Store{e, b} {
+		got := read(st)
+		if fmt.Sprint(got.versions) != fmt.Sprint(want.versions) || got.running != want.running || got.seq != want.seq || len(got.ed) != len(want.ed) {
+			t.Errorf("%s: %+v, want %+v", st.Location(), got, want)
+		}
+		for i := range got.ed {
+			if got.ed[i].Rev != want.ed[i].Rev || !SameInstance(got.ed[i], want.ed[i]) {
+				t.Errorf("%s: %v rev %d, want %v rev %d", st.Location(), got.ed[i].Key(), got.ed[i].Rev, want.ed[i].Key(), want.ed[i].Rev)
+			}
+		}
+	}
+}
