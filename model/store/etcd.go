@@ -662,6 +662,7 @@ func (e *etcdBackend) rollForward(id string) error {
 		ops = append(ops, chunk...)
 	}
 	still := clientv3.Compare(clientv3.Value(e.pendingKey()), "=", id)
+	var batches [][]clientv3.Op
 	for i := 0; i < len(ops); {
 		j, size := i, 0
 		var batch []clientv3.Op
@@ -670,14 +671,36 @@ func (e *etcdBackend) rollForward(id string) error {
 			size += ops[j].size()
 			j++
 		}
-		r, err := e.txn("apply a committed transaction", []clientv3.Cmp{still}, batch...)
-		if err != nil {
+		batches = append(batches, batch)
+		i = j
+	}
+	// A commit writes each key once, so its batches are independent: they
+	// go in parallel, each holding only while the commit is pending.
+	const workers = 8
+	work := make(chan []clientv3.Op)
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			var first error
+			for batch := range work {
+				if first != nil {
+					continue
+				}
+				if _, err := e.txn("apply a committed transaction", []clientv3.Cmp{still}, batch...); err != nil {
+					first = err
+				}
+			}
+			errs <- first
+		}()
+	}
+	for _, b := range batches {
+		work <- b
+	}
+	close(work)
+	for range workers {
+		if err := <-errs; err != nil {
 			return err
 		}
-		if !r.Succeeded {
-			return nil // completed by another
-		}
-		i = j
 	}
 	_, err = e.txn("finish a committed transaction", []clientv3.Cmp{still},
 		clientv3.OpDelete(e.pendingKey()), clientv3.OpDelete(dir, clientv3.WithPrefix()))
