@@ -547,7 +547,35 @@ func (k *etcdKV) commit() error {
 	if err := k.e.rollForward(id); err != nil {
 		return fmt.Errorf("%w (the commit is stored and is completed by the next transaction)", err)
 	}
+	k.e.sweep(id)
 	return nil
+}
+
+// sweep deletes what staged commits other than id left under PREFIX/txn:
+// one whose snapshot is older than id's commit can never commit (its
+// compare fails), so what it staged is garbage (of a committer that died,
+// or that is about to find its commit refused). Best effort.
+func (e *etcdBackend) sweep(id string) {
+	committed, _, _ := strings.Cut(id, "-")
+	at, err := strconv.ParseInt(committed, 10, 64)
+	if err != nil {
+		return
+	}
+	ctx, cancel := e.ctx()
+	defer cancel()
+	r, err := e.cli.Get(ctx, e.base+"/txn/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, kv := range r.Kvs {
+		other, _, _ := strings.Cut(strings.TrimPrefix(string(kv.Key), e.base+"/txn/"), "/")
+		rev, _, _ := strings.Cut(other, "-")
+		if n, err := strconv.ParseInt(rev, 10, 64); err == nil && n < at && !seen[other] {
+			seen[other] = true
+			e.cli.Delete(ctx, e.stageDir(other), clientv3.WithPrefix())
+		}
+	}
 }
 
 // commitPoint commits the buffered writes: in one Txn, or staged up to

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acli-project/acli/internal/etcdtest"
 	"github.com/acli-project/acli/model"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -60,7 +61,7 @@ func TestEtcdStaleDone(t *testing.T) {
 }
 
 // bigScript puts n agents in one session transaction and commits it.
-func bigScript(t *testing.T, st *Store, n int, fail bool) error {
+func bigScript(t testing.TB, st *Store, n int, fail bool) error {
 	t.Helper()
 	ss, err := st.OpenSession()
 	if err != nil {
@@ -341,5 +342,92 @@ func TestCopyRoundTrip(t *testing.T) {
 				t.Errorf("%s: %v rev %d, want %v rev %d", st.Location(), got.ed[i].Key(), got.ed[i].Rev, want.ed[i].Key(), want.ed[i].Rev)
 			}
 		}
+	}
+}
+
+// TestEtcdMemberKilled: the member a 5,000-agent script commits through
+// is stopped while it stages its commit, or once it has committed and is
+// applying it: read through another member, the script happened whole or
+// not at all, and a commit past its commit point is completed. An
+// activate-config through the stopped member then fails cleanly and
+// changes nothing.
+func TestEtcdMemberKilled(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		watch string // stop the member at the first write under this key
+		want  int    // agents after
+	}{
+		{"while staging", "/txn/", 1},
+		{"after the commit point", "/pending", 5001},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := etcdtest.Start(t.TempDir(), 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			st, err := NewEtcd(Etcd{Endpoints: c.Endpoints[:1], Prefix: "/acli/kill", Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			other, err := NewEtcd(Etcd{Endpoints: c.Endpoints[1:], Prefix: "/acli/kill"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			mustUpdate(t, st, func(tx *Tx) error {
+				if err := tx.Put(agent(t, "seed"), "", 0); err != nil {
+					return err
+				}
+				if _, err := tx.Save(VersionInfo{User: "admin"}); err != nil {
+					return err
+				}
+				_, err := tx.Activate(1, time.Now(), 0, "admin")
+				return err
+			})
+			w := other.etcd.cli.Watch(t.Context(), "/acli/kill"+tt.watch, clientv3.WithPrefix())
+			stopped := make(chan struct{})
+			go func() {
+				<-w
+				c.Stop(0)
+				close(stopped)
+			}()
+			scriptErr := bigScript(t, st, 5000, false)
+			<-stopped
+			if c := editing(t, other); c.Len(model.SessionAgent.Name) != tt.want {
+				t.Errorf("through member 1: %d agents (script: %v), want %d", c.Len(model.SessionAgent.Name), scriptErr, tt.want)
+			}
+			err = st.Update(func(tx *Tx) error {
+				_, err := tx.Save(VersionInfo{User: "admin"})
+				return err
+			})
+			if !errors.Is(err, ErrUnreachable) {
+				t.Errorf("save through the stopped member: %v, want ErrUnreachable", err)
+			}
+			var running, saved int
+			other.View(func(tx *Tx) error { running, saved = tx.RunningVersion(), tx.SavedVersion(); return nil })
+			if running != 1 || saved != 1 {
+				t.Errorf("running %d, saved %d; want 1 and 1", running, saved)
+			}
+			t.Logf("script: %v", scriptErr)
+		})
+	}
+}
+
+// TestEtcdSweep: what a committer that died before its commit point
+// staged is deleted by the next staged commit.
+func TestEtcdSweep(t *testing.T) {
+	st := etcdStore(t)
+	orphan := st.etcd.stageDir("1-dead") + "000000"
+	if _, err := st.etcd.cli.Put(t.Context(), orphan, "[]"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bigScript(t, st, 500, false); err != nil {
+		t.Fatal(err)
+	}
+	r, err := st.etcd.cli.Get(t.Context(), st.etcd.base+"/txn/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil || r.Count != 0 {
+		t.Errorf("staged keys left: %d, %v", r.Count, err)
 	}
 }
