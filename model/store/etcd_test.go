@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,7 +171,7 @@ func TestEtcdCommitCompletedByNext(t *testing.T) {
 // TestEtcdUnreachable: an etcd that does not answer is a clear error
 // naming the endpoints, within the timeout.
 func TestEtcdUnreachable(t *testing.T) {
-	st, err := NewEtcd(Etcd{Endpoints: []string{"127.0.0.1:1", "127.0.0.1:2"}, Prefix: "/acli/x", Timeout: time.Second})
+	st, err := NewEtcd(Etcd{Endpoints: []string{"127.0.0.1:1", "127.0.0.1:2"}, Prefix: "/acli/x", Timeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func TestEtcdUnreachable(t *testing.T) {
 	} {
 		start := time.Now()
 		err := call.fn()
-		if d := time.Since(start); d > 3*time.Second {
+		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("%s took %v", call.name, d)
 		}
 		if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "127.0.0.1:1,127.0.0.1:2") {
@@ -355,10 +356,9 @@ func TestEtcdMemberKilled(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		watch string // stop the member at the first write under this key
-		want  int    // agents after
 	}{
-		{"while staging", "/txn/", 1},
-		{"after the commit point", "/pending", 5001},
+		{"while staging", "/txn/"},
+		{"after the commit point", "/pending"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := etcdtest.Start(t.TempDir(), 3)
@@ -395,8 +395,16 @@ func TestEtcdMemberKilled(t *testing.T) {
 			}()
 			scriptErr := bigScript(t, st, 5000, false)
 			<-stopped
-			if c := editing(t, other); c.Len(model.SessionAgent.Name) != tt.want {
-				t.Errorf("through member 1: %d agents (script: %v), want %d", c.Len(model.SessionAgent.Name), scriptErr, tt.want)
+			// All or none, as the script's error says.
+			want := []int{1, 5001}
+			switch {
+			case scriptErr == nil || strings.Contains(scriptErr.Error(), "the commit is stored"):
+				want = []int{5001}
+			case !strings.Contains(scriptErr.Error(), "may or may not"):
+				want = []int{1}
+			}
+			if n := editing(t, other).Len(model.SessionAgent.Name); !slices.Contains(want, n) {
+				t.Errorf("through member 1: %d agents (script: %v), want %v", n, scriptErr, want)
 			}
 			err = st.Update(func(tx *Tx) error {
 				_, err := tx.Save(VersionInfo{User: "admin"})
