@@ -69,6 +69,8 @@ func Start(dir string, n int) (*Cluster, error) {
 		cfg.LogLevel = "error"
 		cfg.LogOutputs = []string{filepath.Join(dir, cfg.Name+".log")}
 		cfg.UnsafeNoFsync = true // a test cluster: speed over durability
+		// A stopped leader is replaced within half a second.
+		cfg.TickMs, cfg.ElectionMs = 50, 500
 		e, err := embed.StartEtcd(cfg)
 		if err != nil {
 			c.Close()

@@ -361,6 +361,7 @@ func TestEtcdMemberKilled(t *testing.T) {
 		{"after the commit point", "/pending"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t0 := time.Now()
 			c, err := etcdtest.Start(t.TempDir(), 3)
 			if err != nil {
 				t.Fatal(err)
@@ -418,7 +419,7 @@ func TestEtcdMemberKilled(t *testing.T) {
 			if running != 1 || saved != 1 {
 				t.Errorf("running %d, saved %d; want 1 and 1", running, saved)
 			}
-			t.Logf("script: %v", scriptErr)
+			t.Logf("script: %v (%v)", scriptErr, time.Since(t0))
 		})
 	}
 }
