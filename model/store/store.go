@@ -1,5 +1,8 @@
-// Package store keeps acli configurations in a bbolt file: the editing
-// configuration (what done writes), saved versions and the running one.
+// Package store keeps acli configurations in a bbolt file, or under a key
+// prefix of an etcd cluster (etcd.go): the editing configuration (what done
+// writes), saved versions and the running one. The rules (Tx) are written
+// once, against a small ordered key-value interface (kv.go) that both
+// backends implement.
 //
 // The file is opened only for the duration of one transaction, so several
 // shells, scripts and the runtime daemon can share it; a file locked longer
@@ -325,6 +328,8 @@ func migrate(tx *bolt.Tx, path string) error {
 
 // Update runs fn in one read-write transaction on a briefly opened file.
 // An error fn returns, or any error a Tx method reported, rolls it back.
+// On etcd, fn runs again when another session committed while it ran (see
+// etcdBackend.run): it should only use the Tx and set its results.
 func (s *Store) Update(fn func(*Tx) error) error {
 	if s.etcd != nil {
 		return s.etcd.run(s, true, fn)
