@@ -440,3 +440,44 @@ func TestEtcdSweep(t *testing.T) {
 		t.Errorf("staged keys left: %d, %v", r.Count, err)
 	}
 }
+
+// TestEtcdAuth: with etcd's authentication on, the right user and password
+// work and a wrong password is a clear error.
+func TestEtcdAuth(t *testing.T) {
+	c, err := etcdtest.Start(t.TempDir(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx := t.Context()
+	for _, step := range []func() error{
+		func() error { _, err := cli.UserAdd(ctx, "root", "s3cret"); return err },
+		func() error { _, err := cli.UserGrantRole(ctx, "root", "root"); return err },
+		func() error { _, err := cli.AuthEnable(ctx); return err },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		user, password, want string
+	}{
+		{"root", "s3cret", ""},
+		{"root", "wrong", "authentication failed"},
+		{"", "", "user name is empty"},
+	} {
+		st, err := NewEtcd(Etcd{Endpoints: c.Endpoints, Prefix: "/acli/auth", User: tt.user, Password: tt.password, Timeout: 2 * time.Second})
+		if err == nil {
+			err = st.Update(func(tx *Tx) error { return tx.SetMeta("k", []byte("v")) })
+			st.Close()
+		}
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), c.Endpoints[0])) {
+			t.Errorf("user %q password %q: %v, want %q", tt.user, tt.password, err, tt.want)
+		}
+	}
+}
