@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 )
 
@@ -44,7 +45,16 @@ func freePorts(n int) ([]int, error) {
 
 // Start starts an n-member cluster with its data under dir and waits, up
 // to a minute, until every member serves.
-func Start(dir string, n int) (*Cluster, error) {
+func Start(dir string, n int) (*Cluster, error) { return start(dir, n, nil) }
+
+// StartTLS is Start with clients served over TLS, each required to show a
+// certificate signed by the CA (see WriteCerts).
+func StartTLS(dir string, n int, certs Certs) (*Cluster, error) {
+	return start(dir, n, &transport.TLSInfo{CertFile: certs.ServerCert, KeyFile: certs.ServerKey,
+		TrustedCAFile: certs.CA, ClientCertAuth: true})
+}
+
+func start(dir string, n int, tls *transport.TLSInfo) (*Cluster, error) {
 	ports, err := freePorts(2 * n)
 	if err != nil {
 		return nil, err
@@ -61,6 +71,10 @@ func Start(dir string, n int) (*Cluster, error) {
 		cfg.Name = fmt.Sprintf("m%d", i)
 		cfg.Dir = filepath.Join(dir, cfg.Name)
 		cfg.ListenClientUrls = []url.URL{u(ports[2*i])}
+		if tls != nil {
+			cfg.ListenClientUrls[0].Scheme = "https"
+			cfg.ClientTLSInfo = *tls
+		}
 		cfg.AdvertiseClientUrls = cfg.ListenClientUrls
 		cfg.ListenPeerUrls = []url.URL{u(ports[2*i+1])}
 		cfg.AdvertisePeerUrls = cfg.ListenPeerUrls

@@ -481,3 +481,41 @@ func TestEtcdAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestEtcdTLS: a cluster that requires client certificates is reached with
+// --cacert, --cert and --key; a certificate of another CA, or none, is a
+// clear error within the timeout.
+func TestEtcdTLS(t *testing.T) {
+	dir := t.TempDir()
+	certs, err := etcdtest.WriteCerts(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := etcdtest.StartTLS(dir, 1, certs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tt := range []struct {
+		name, cert, key, ca string
+		ok                  bool
+	}{
+		{"client certificate", certs.ClientCert, certs.ClientKey, certs.CA, true},
+		{"another CA's certificate", certs.OtherCert, certs.OtherKey, certs.CA, false},
+		{"no certificate", "", "", certs.CA, false},
+		{"server not trusted", certs.ClientCert, certs.ClientKey, "", false},
+	} {
+		st, err := NewEtcd(Etcd{Endpoints: c.Endpoints, Prefix: "/acli/tls", Cert: tt.cert, Key: tt.key, CACert: tt.ca, Timeout: time.Second})
+		if err == nil {
+			err = st.Update(func(tx *Tx) error { return tx.SetMeta("k", []byte("v")) })
+			st.Close()
+		}
+		t.Logf("%s: %v", tt.name, err)
+		if tt.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), c.Endpoints[0]) {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+	if _, err := NewEtcd(Etcd{Endpoints: c.Endpoints, Cert: dir + "/none.pem", Key: dir + "/none.pem"}); err == nil || !strings.Contains(err.Error(), "none.pem") {
+		t.Errorf("a missing certificate file: %v", err)
+	}
+}
