@@ -67,10 +67,6 @@ func (e *etcdFlags) config(stateDir string) store.Etcd {
 // runEtcd is acli with --etcd: the shell, a script, one command or --init
 // on the configuration under the etcd prefix.
 func runEtcd(fs *flag.FlagSet, ec *etcdFlags, initCfg bool, prompt string, cont bool, stdin io.Reader, stdout, stderr io.Writer) int {
-	if fs.Arg(0) == "serve" {
-		fmt.Fprintf(stderr, "acli: serve with --etcd is not available yet: the runtime reads a database file (--db)\n")
-		return 2
-	}
 	p, err := store.DefaultPath()
 	if err != nil {
 		fmt.Fprintf(stderr, "acli: %v\n", err)
@@ -83,6 +79,9 @@ func runEtcd(fs *flag.FlagSet, ec *etcdFlags, initCfg bool, prompt string, cont 
 		return 2
 	}
 	defer st.Close()
+	// The control socket of a runtime serving this prefix on this machine
+	// is named after it in the state directory.
+	st.Path = filepath.Join(stateDir, "etcd-"+strings.ReplaceAll(strings.Trim(ec.prefix, "/"), "/", "_"))
 	switch {
 	case initCfg:
 		if fs.NArg() > 0 {
@@ -116,6 +115,13 @@ func runEtcd(fs *flag.FlagSet, ec *etcdFlags, initCfg bool, prompt string, cont 
 			fmt.Fprintf(stderr, "acli: no configuration at %s (acli --etcd %s --etcd-prefix %s --init creates an empty one; the shell or a script creates it too)\n",
 				st.Location(), ec.endpoints, ec.prefix)
 			return 1
+		}
+		if fs.Arg(0) == "serve" {
+			if err := os.MkdirAll(stateDir, 0o700); err != nil {
+				fmt.Fprintf(stderr, "acli serve: %v\n", err)
+				return 1
+			}
+			return serve(st.Path, st, fs.Args()[1:], stderr)
 		}
 	}
 	return runShell(st, stateDir, fs.Args(), prompt, cont, stdin, stdout, stderr)

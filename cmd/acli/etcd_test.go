@@ -2,10 +2,14 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/acli-project/acli/internal/etcdtest"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -63,4 +67,79 @@ func TestScriptsEtcd(t *testing.T) {
 	testscript.Run(t, testscript.Params{Dir: dir, Setup: setup, Cmds: cmds})
 	// What only the etcd backend does.
 	testscript.Run(t, testscript.Params{Dir: "../../testdata/etcd", Setup: setup, Cmds: cmds, UpdateScripts: *update})
+}
+
+// TestServeEtcd runs acli serve --etcd as a process on one member: it
+// serves the running version, and one activated by a script through
+// another member within a second.
+func TestServeEtcd(t *testing.T) {
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	dir := t.TempDir()
+	run := func(member int, stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("acli", append([]string{"--etcd", c.Endpoints[member]}, args...)...)
+		cmd.Env = append(os.Environ(), "ACLI_ETCD_PREFIX=/acli/serve", "XDG_STATE_HOME="+dir)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("acli %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	p1, p2 := freeTCPPort(t), freeTCPPort(t)
+	run(0, baseScript)
+	run(0, sipPortScript("TCP", "127.0.0.1", p1))
+
+	serve := exec.Command("acli", "--etcd", c.Endpoints[1], "serve")
+	serve.Env = append(os.Environ(), "ACLI_ETCD_PREFIX=/acli/serve", "XDG_STATE_HOME="+dir)
+	var logs syncBuffer
+	serve.Stderr = &logs
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- serve.Wait() }()
+	defer func() {
+		serve.Process.Kill()
+		<-exited
+	}()
+	dial := func(port string) bool {
+		conn, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	}
+	waitFor := func(what string, limit time.Duration, ok func() bool) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for !ok() {
+			if time.Since(start) > limit {
+				t.Fatalf("%s: not within %v; daemon log:\n%s", what, limit, logs.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+	waitFor("version 1 served", 10*time.Second, func() bool { return dial(p1) })
+	// The shell finds the runtime's control socket, named after the prefix.
+	if out := run(2, "", "show", "sip-ports"); !strings.Contains(out, "serving version 1") {
+		t.Errorf("show sip-ports through another member:\n%s", out)
+	}
+
+	run(2, sipPortScript("TCP", "127.0.0.1", p2))
+	d := waitFor("version 2 applied after activate-config", time.Second, func() bool { return dial(p2) })
+	t.Logf("version 2 served %v after activate-config returned", d)
+	if !strings.Contains(logs.String(), "running version changed: applying it") {
+		t.Errorf("daemon log:\n%s", logs.String())
+	}
+	serve.Process.Signal(syscall.SIGTERM)
+	if err := <-exited; err != nil {
+		t.Errorf("acli serve --etcd after SIGTERM: %v\n%s", err, logs.String())
+	}
+	exited <- nil
 }

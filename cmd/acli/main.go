@@ -83,7 +83,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	if fs.Arg(0) == "serve" {
-		return serve(path, fs.Args()[1:], stderr)
+		return serve(path, nil, fs.Args()[1:], stderr)
 	}
 	return runShell(store.New(path), filepath.Dir(path), fs.Args(), *prompt, *cont, stdin, stdout, stderr)
 }

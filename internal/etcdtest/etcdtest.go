@@ -21,6 +21,7 @@ type Cluster struct {
 	// Endpoints are the members' client addresses (host:port), in order.
 	Endpoints []string
 	members   []*embed.Etcd
+	cfgs      []*embed.Config
 }
 
 // freePorts returns n loopback ports that were free a moment ago.
@@ -91,6 +92,7 @@ func start(dir string, n int, tls *transport.TLSInfo) (*Cluster, error) {
 			return nil, fmt.Errorf("start etcd member %s: %w", cfg.Name, err)
 		}
 		c.members = append(c.members, e)
+		c.cfgs = append(c.cfgs, cfg)
 		c.Endpoints = append(c.Endpoints, u(ports[2*i]).Host)
 	}
 	timeout := time.After(time.Minute)
@@ -113,6 +115,27 @@ func (c *Cluster) Stop(i int) {
 	if c.members[i] != nil {
 		c.members[i].Close()
 		c.members[i] = nil
+	}
+}
+
+// Restart starts stopped member i again on its data and waits until it
+// serves.
+func (c *Cluster) Restart(i int) error {
+	if c.members[i] != nil {
+		return nil
+	}
+	e, err := embed.StartEtcd(c.cfgs[i])
+	if err != nil {
+		return fmt.Errorf("restart etcd member %s: %w", c.cfgs[i].Name, err)
+	}
+	c.members[i] = e
+	select {
+	case <-e.Server.ReadyNotify():
+		return nil
+	case err := <-e.Err():
+		return err
+	case <-time.After(time.Minute):
+		return errors.New("etcd member not ready within a minute")
 	}
 }
 

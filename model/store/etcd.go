@@ -51,6 +51,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/acli-project/acli/model"
@@ -829,4 +830,84 @@ func (s *Store) Exists() (bool, error) {
 		return false, s.etcd.fail("read the configuration", err)
 	}
 	return r.Count > 0, nil
+}
+
+// WatchCommits calls changed after each commit to the configuration until
+// ctx ends: with nil, or with an error when etcd stops answering (probed
+// every second), then nil once it answers again, since commits may have
+// been missed meanwhile. It also calls changed(nil) when it starts. A file
+// store has nothing to watch: it returns at once. changed is called from
+// one goroutine at a time.
+func (s *Store) WatchCommits(ctx context.Context, changed func(error)) {
+	e := s.etcd
+	if e == nil {
+		return
+	}
+	var mu sync.Mutex
+	lost := false
+	report := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
+			if !lost {
+				lost = true
+				changed(err)
+			}
+		default:
+			lost = false
+			changed(nil)
+		}
+	}
+	go func() { // the probe: a watch on an unreachable etcd just waits
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			pctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+			_, err := e.cli.Get(pctx, e.commitKey(), clientv3.WithCountOnly())
+			cancel()
+			mu.Lock()
+			was := lost
+			mu.Unlock()
+			if err != nil {
+				report(e.fail("watch the configuration", err))
+			} else if was {
+				report(nil)
+			}
+		}
+	}()
+	for ctx.Err() == nil {
+		pctx, pcancel := context.WithTimeout(ctx, e.cfg.Timeout)
+		_, err := e.cli.Get(pctx, e.commitKey(), clientv3.WithCountOnly())
+		pcancel()
+		if err != nil {
+			report(e.fail("watch the configuration", err))
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+		ch := e.cli.Watch(wctx, e.commitKey())
+		report(nil)
+		for resp := range ch {
+			if err := resp.Err(); err != nil {
+				report(e.fail("watch the configuration", err))
+				break
+			}
+			if len(resp.Events) > 0 {
+				report(nil)
+			}
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -353,6 +354,7 @@ func TestCopyRoundTrip(t *testing.T) {
 // activate-config through the stopped member then fails cleanly and
 // changes nothing.
 func TestEtcdMemberKilled(t *testing.T) {
+	t.Parallel() // a cluster of its own, mostly waiting for members to stop
 	for _, tt := range []struct {
 		name  string
 		watch string // stop the member at the first write under this key
@@ -361,6 +363,7 @@ func TestEtcdMemberKilled(t *testing.T) {
 		{"after the commit point", "/pending"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			t0 := time.Now()
 			c, err := etcdtest.Start(t.TempDir(), 3)
 			if err != nil {
@@ -444,6 +447,7 @@ func TestEtcdSweep(t *testing.T) {
 // TestEtcdAuth: with etcd's authentication on, the right user and password
 // work and a wrong password is a clear error.
 func TestEtcdAuth(t *testing.T) {
+	t.Parallel() // a cluster of its own, mostly waiting for members to stop
 	c, err := etcdtest.Start(t.TempDir(), 1)
 	if err != nil {
 		t.Fatal(err)
@@ -486,6 +490,7 @@ func TestEtcdAuth(t *testing.T) {
 // --cacert, --cert and --key; a certificate of another CA, or none, is a
 // clear error within the timeout.
 func TestEtcdTLS(t *testing.T) {
+	t.Parallel() // a cluster of its own, mostly waiting for members to stop
 	dir := t.TempDir()
 	certs, err := etcdtest.WriteCerts(dir)
 	if err != nil {
@@ -517,5 +522,57 @@ func TestEtcdTLS(t *testing.T) {
 	}
 	if _, err := NewEtcd(Etcd{Endpoints: c.Endpoints, Cert: dir + "/none.pem", Key: dir + "/none.pem"}); err == nil || !strings.Contains(err.Error(), "none.pem") {
 		t.Errorf("a missing certificate file: %v", err)
+	}
+}
+
+// TestEtcdWatchCommits: a watcher on one member hears of each commit, says
+// when its member stops answering, and once it is back hears again, so
+// that a commit made meanwhile through another member is not missed.
+func TestEtcdWatchCommits(t *testing.T) {
+	t.Parallel() // a cluster of its own, mostly waiting for members to stop
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w, err := NewEtcd(Etcd{Endpoints: c.Endpoints[:1], Prefix: "/acli/watch", Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	other, err := NewEtcd(Etcd{Endpoints: c.Endpoints[1:], Prefix: "/acli/watch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	mustUpdate(t, other, func(tx *Tx) error { return nil }) // lay it out
+	events := make(chan error, 100)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go w.WatchCommits(ctx, func(err error) { events <- err })
+	next := func(what string, wantErr bool) {
+		t.Helper()
+		select {
+		case err := <-events:
+			if (err != nil) != wantErr || wantErr && !errors.Is(err, ErrUnreachable) {
+				t.Fatalf("%s: %v", what, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: nothing heard", what)
+		}
+	}
+	next("start", false)
+	mustUpdate(t, other, func(tx *Tx) error { return tx.SetMeta("a", []byte("1")) })
+	next("a commit", false)
+	c.Stop(0)
+	next("member stopped", true)
+	mustUpdate(t, other, func(tx *Tx) error { return tx.SetMeta("a", []byte("2")) })
+	if err := c.Restart(0); err != nil {
+		t.Fatal(err)
+	}
+	next("member back", false)
+	var got string
+	if err := w.View(func(tx *Tx) error { got = string(tx.Meta("a")); return nil }); err != nil || got != "2" {
+		t.Errorf("after the member came back: %q, %v; want the commit made meanwhile", got, err)
 	}
 }

@@ -136,8 +136,12 @@ func SchemaVersion() int { return len(migrations) }
 // when Store.LockTimeout is zero.
 const DefaultLockTimeout = 2 * time.Second
 
-// Store is an acli configuration database file.
+// Store is an acli configuration database file, or a configuration on
+// etcd (NewEtcd).
 type Store struct {
+	// Path is the database file; on etcd, where files about the
+	// configuration are named from (Path+".sock": a runtime's control
+	// socket), "" when none.
 	Path   string
 	Schema *model.Schema // nil: model.Default
 	// LockTimeout bounds the wait for another process's lock; zero means
