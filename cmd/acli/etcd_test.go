@@ -15,8 +15,10 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// fileOnly are the transcripts about what only a database file has: its
-// path, a runtime daemon (acli serve reads a file), missing files.
+// fileOnly are the transcripts left out of the etcd replay: those about a
+// database file's path, and those where acli serve reports an apply to the
+// shell through its control socket (on etcd the runtimes watch instead,
+// and activate-config does not wait for their reports yet).
 var fileOnly = map[string]string{
 	"db-missing":       "a missing database file and --init at a path",
 	"lifecycle-errors": "--init's message names the file",
