@@ -46,6 +46,7 @@ type Daemon struct {
 	tried     string
 	lost      bool
 	stopWatch context.CancelFunc
+	reporter  *store.Reporter // keeps this runtime's state in etcd (show runtimes)
 }
 
 // DaemonOptions configure a Daemon.
@@ -90,6 +91,11 @@ func Start(o DaemonOptions) (*Daemon, error) {
 	d.armConfirm()
 	d.mu.Unlock()
 	if st.OnEtcd() {
+		host, _ := os.Hostname()
+		d.reporter = st.NewReporter(fmt.Sprintf("%s/%d", host, os.Getpid()))
+		d.mu.Lock()
+		d.report()
+		d.mu.Unlock()
 		ctx, cancel := context.WithCancel(context.Background())
 		d.stopWatch = cancel
 		go st.WatchCommits(ctx, d.committed)
@@ -118,6 +124,7 @@ func (d *Daemon) committed(err error) {
 	if d.lost {
 		d.lost = false
 		d.log.Info("etcd back: reading the running configuration again")
+		d.report()
 	}
 	var n int
 	if err := d.st.View(func(tx *store.Tx) error { n = tx.RunningVersion(); return nil }); err != nil {
@@ -152,6 +159,7 @@ func (d *Daemon) Close() error {
 	if d.stopWatch != nil {
 		d.stopWatch()
 	}
+	d.reporter.Close()
 	d.mu.Unlock()
 	err := d.srv.Close()
 	d.eng.Close()
@@ -210,7 +218,22 @@ func (d *Daemon) applyLocked() control.ApplyReport {
 	if e := rep.Err(); e != nil {
 		d.lastErr = errors.Join(e).Error()
 	}
+	d.report()
 	return rep
+}
+
+// report stores what the daemon serves in etcd, for show runtimes (a
+// configuration on etcd only). d.mu is held.
+func (d *Daemon) report() {
+	if d.reporter == nil {
+		return
+	}
+	v, at := d.eng.Version()
+	err := d.reporter.Report(store.RuntimeReport{Version: v, AppliedAt: at, Listeners: len(d.eng.Listeners()),
+		Error: d.lastErr, Started: d.started})
+	if err != nil {
+		d.log.Warn("cannot report to etcd", "err", err)
+	}
 }
 
 // confirmRetry is how soon the daemon tries again to read or enforce a

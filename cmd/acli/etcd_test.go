@@ -139,9 +139,20 @@ func TestServeEtcd(t *testing.T) {
 	if !strings.Contains(logs.String(), "running version changed: applying it") {
 		t.Errorf("daemon log:\n%s", logs.String())
 	}
+	// show runtimes, through any member, lists it with what it serves.
+	host, _ := os.Hostname()
+	want := fmt.Sprintf("%s/%d", host, serve.Process.Pid)
+	waitFor("show runtimes", 3*time.Second, func() bool {
+		out := run(0, "", "show", "runtimes")
+		return strings.Contains(out, want) && strings.Contains(out, " 2  ") && strings.Contains(out, " ok\n")
+	})
+	t.Logf("show runtimes:\n%s", run(0, "", "show", "runtimes"))
 	serve.Process.Signal(syscall.SIGTERM)
 	if err := <-exited; err != nil {
 		t.Errorf("acli serve --etcd after SIGTERM: %v\n%s", err, logs.String())
 	}
 	exited <- nil
+	if out := run(1, "", "show", "runtimes"); !strings.Contains(out, "% no runtime serves etcd") {
+		t.Errorf("show runtimes after the runtime stopped:\n%s", out)
+	}
 }
