@@ -229,7 +229,7 @@ func (d *Daemon) report() {
 		return
 	}
 	v, at := d.eng.Version()
-	err := d.reporter.Report(store.RuntimeReport{Version: v, AppliedAt: at, Listeners: len(d.eng.Listeners()),
+	err := d.reporter.Report(store.RuntimeReport{Version: v, Tried: d.tried, AppliedAt: at, Listeners: len(d.eng.Listeners()),
 		Error: d.lastErr, Started: d.started})
 	if err != nil {
 		d.log.Warn("cannot report to etcd", "err", err)

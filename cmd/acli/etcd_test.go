@@ -133,18 +133,20 @@ func TestServeEtcd(t *testing.T) {
 		t.Errorf("show sip-ports through another member:\n%s", out)
 	}
 
-	run(2, sipPortScript("TCP", "127.0.0.1", p2))
+	host, _ := os.Hostname()
+	id := fmt.Sprintf("%s/%d", host, serve.Process.Pid)
+	if out := run(2, sipPortScript("TCP", "127.0.0.1", p2)); !strings.Contains(out, "% runtime "+id+": version 2 applied\n") {
+		t.Errorf("activate-config through member 2 does not report the runtime:\n%s", out)
+	}
 	d := waitFor("version 2 applied after activate-config", time.Second, func() bool { return dial(p2) })
 	t.Logf("version 2 served %v after activate-config returned", d)
 	if !strings.Contains(logs.String(), "running version changed: applying it") {
 		t.Errorf("daemon log:\n%s", logs.String())
 	}
 	// show runtimes, through any member, lists it with what it serves.
-	host, _ := os.Hostname()
-	want := fmt.Sprintf("%s/%d", host, serve.Process.Pid)
 	waitFor("show runtimes", 3*time.Second, func() bool {
 		out := run(0, "", "show", "runtimes")
-		return strings.Contains(out, want) && strings.Contains(out, " 2  ") && strings.Contains(out, " ok\n")
+		return strings.Contains(out, id) && strings.Contains(out, " 2  ") && strings.Contains(out, " ok\n")
 	})
 	t.Logf("show runtimes:\n%s", run(0, "", "show", "runtimes"))
 	serve.Process.Signal(syscall.SIGTERM)
@@ -154,5 +156,62 @@ func TestServeEtcd(t *testing.T) {
 	exited <- nil
 	if out := run(1, "", "show", "runtimes"); !strings.Contains(out, "% no runtime serves etcd") {
 		t.Errorf("show runtimes after the runtime stopped:\n%s", out)
+	}
+}
+
+// TestTwoServesEtcd: two runtimes on different members apply the same
+// activation, and activate-config says so for each.
+func TestTwoServesEtcd(t *testing.T) {
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	dir := t.TempDir()
+	env := append(os.Environ(), "ACLI_ETCD_PREFIX=/acli/two", "XDG_STATE_HOME="+dir)
+	run := func(member int, stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("acli", append([]string{"--etcd", c.Endpoints[member]}, args...)...)
+		cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("acli %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	realm := func(id string) string {
+		return "configure terminal\nmedia-manager\nrealm-config\nidentifier " + id + "\ndone\nexit\nexit\nexit\nsave-config\nactivate-config\n"
+	}
+	run(0, realm("core"))
+	host, _ := os.Hostname()
+	var ids []string
+	for i := range 2 {
+		serve := exec.Command("acli", "--etcd", c.Endpoints[i], "serve", "--control", fmt.Sprintf("%s/s%d.sock", dir, i))
+		serve.Env = env
+		var logs syncBuffer
+		serve.Stderr = &logs
+		if err := serve.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			serve.Process.Kill()
+			serve.Wait()
+		})
+		ids = append(ids, fmt.Sprintf("%s/%d", host, serve.Process.Pid))
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out := run(2, "", "show", "runtimes")
+		if strings.Contains(out, ids[0]) && strings.Contains(out, ids[1]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the two runtimes do not report:\n%s", out)
+		}
+	}
+	out := run(2, realm("access"))
+	for _, id := range ids {
+		if !strings.Contains(out, "% runtime "+id+": version 2 applied\n") {
+			t.Errorf("activate-config does not report %s:\n%s", id, out)
+		}
 	}
 }

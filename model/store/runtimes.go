@@ -15,8 +15,9 @@ import (
 // RuntimeReport is what a runtime (acli serve) serving a configuration on
 // etcd last did, kept under PREFIX/runtimes/ID (show runtimes).
 type RuntimeReport struct {
-	ID        string    `json:"id"` // HOST/PID
-	Version   string    `json:"version"`
+	ID        string    `json:"id"`      // HOST/PID
+	Version   string    `json:"version"` // serving
+	Tried     string    `json:"tried"`   // last read as running and applied, or refused
 	AppliedAt time.Time `json:"applied_at"`
 	Listeners int       `json:"listeners"`
 	Error     string    `json:"error,omitempty"` // the last apply's failure
