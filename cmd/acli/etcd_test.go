@@ -185,11 +185,11 @@ func TestTwoServesEtcd(t *testing.T) {
 	run(0, realm("core"))
 	host, _ := os.Hostname()
 	var ids []string
+	var logs [2]syncBuffer
 	for i := range 2 {
 		serve := exec.Command("acli", "--etcd", c.Endpoints[i], "serve", "--control", fmt.Sprintf("%s/s%d.sock", dir, i))
 		serve.Env = env
-		var logs syncBuffer
-		serve.Stderr = &logs
+		serve.Stderr = &logs[i]
 		if err := serve.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -213,5 +213,33 @@ func TestTwoServesEtcd(t *testing.T) {
 		if !strings.Contains(out, "% runtime "+id+": version 2 applied\n") {
 			t.Errorf("activate-config does not report %s:\n%s", id, out)
 		}
+	}
+
+	// A confirmed activation of version 3 whose shell is gone: at the
+	// deadline running returns to 2, rolled back once, and both apply it.
+	env = append(env, "ACLI_TEST_CONFIRM_MINUTE=1s")
+	out = run(0, strings.Replace(realm("edge"), "activate-config", "activate-config confirmed 1", 1))
+	if !strings.Contains(out, "Confirmed activation: unless activate-config runs again") {
+		t.Fatalf("activate-config confirmed:\n%s", out)
+	}
+	// (show runtimes does not enforce the deadline, as lifecycle commands do.)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out := run(1, "", "show", "runtimes")
+		if strings.Count(out, " 2        ") == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no return to version 2:\n%s\nlogs:\n%s\n%s", out, logs[0].String(), logs[1].String())
+		}
+	}
+	if out := run(1, "", "display-running-cfg-version"); !strings.Contains(out, "Running configuration version is 2") {
+		t.Errorf("after the deadline: %s", out)
+	}
+	rolled := 0
+	for i := range logs {
+		rolled += strings.Count(logs[i].String(), "confirmed activation not confirmed in time")
+	}
+	if rolled != 1 {
+		t.Errorf("%d rollbacks, want 1; logs:\n%s\n%s", rolled, logs[0].String(), logs[1].String())
 	}
 }
