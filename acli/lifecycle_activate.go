@@ -53,6 +53,8 @@ func (s *Shell) saveConfig(args []Token) error {
 	var w strings.Builder
 	done := -1 // where the success lines start
 	err := s.be.write(func(tx *store.Tx) error {
+		w.Reset() // on etcd a transaction may run again
+		done = -1
 		saved, running := tx.SavedVersion(), tx.RunningVersion()
 		if saved != 0 {
 			ch, err := tx.EditingChanges(saved)
@@ -162,6 +164,8 @@ func (s *Shell) activateConfig(args []Token) error {
 	var confirm *store.Confirm
 	var pre, done strings.Builder
 	err := s.be.write(func(tx *store.Tx) error {
+		pre.Reset() // on etcd a transaction may run again
+		done.Reset()
 		saved := tx.SavedVersion()
 		if saved == 0 {
 			return errors.New("activate-config: there is no saved configuration to activate: run save-config first")

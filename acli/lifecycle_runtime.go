@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +45,23 @@ func (controlRuntime) Apply(dbPath string) (*control.ApplyReport, error) {
 	return r, err
 }
 
+// etcdRuntime is the runtime of a configuration on etcd: acli serve reads
+// a database file only, so none is attached.
+type etcdRuntime struct{}
+
+func (etcdRuntime) Attached(string) bool                       { return false }
+func (etcdRuntime) Apply(string) (*control.ApplyReport, error) { return nil, nil }
+
+// runtimeAttached reports whether a runtime applies this configuration:
+// one on the database's control socket, or on etcd any that reports.
+func (s *Shell) runtimeAttached() bool {
+	if s.opt.Store.OnEtcd() {
+		reps, err := s.opt.Store.Runtimes()
+		return err == nil && len(reps) > 0
+	}
+	return s.opt.Runtime.Attached(s.opt.Store.Path)
+}
+
 // activation is a change of the running version that the runtime daemon
 // has to apply: the command that made it and what it prints once the
 // version is applied (or no runtime is attached to refuse it).
@@ -59,7 +77,7 @@ func (s *Shell) tellRuntime(a activation, version int) error {
 		}
 		return nil
 	}
-	if s.opt.Runtime.Attached(s.opt.Store.Path) {
+	if s.runtimeAttached() {
 		s.printf("The runtime applies version %d when the script ends and its changes are stored\n", version)
 		s.pending = &a
 		return nil
@@ -101,6 +119,9 @@ func (s *Shell) syncRuntime(out io.Writer, a *activation) error {
 			fmt.Fprint(out, a.done)
 		}
 		return nil
+	}
+	if st.OnEtcd() {
+		return s.waitRuntimes(out, a, ra.Version)
 	}
 	rep, err := s.opt.Runtime.Apply(st.Path)
 	switch {
@@ -172,4 +193,60 @@ func (s *Shell) afterScript() error {
 		return fmt.Errorf("%s: %w", a.cmd, err)
 	}
 	return err
+}
+
+// runtimeWait bounds how long activate-config on etcd waits for the
+// runtimes watching it to report the version applied.
+const runtimeWait = 3 * time.Second
+
+// waitRuntimes is syncRuntime on etcd: each runtime watching the prefix
+// applies the running version by itself; this waits for every one that
+// reports (show runtimes) to have tried it, then says what each did. With
+// none reporting it says that none is attached, as for a file. A version
+// refused by a runtime, or not applied in time, makes the invocation exit
+// 1; running stays as recorded.
+func (s *Shell) waitRuntimes(out io.Writer, a *activation, version int) error {
+	want := "none"
+	if version != 0 {
+		want = strconv.Itoa(version)
+	}
+	var reps []store.RuntimeReport
+	for deadline := time.Now().Add(runtimeWait); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if reps, err = s.opt.Store.Runtimes(); err != nil {
+			return err
+		}
+		done := true
+		for _, r := range reps {
+			done = done && r.Tried == want
+		}
+		if done || time.Now().After(deadline) {
+			break
+		}
+	}
+	if a != nil {
+		fmt.Fprint(out, a.done)
+	}
+	if len(reps) == 0 {
+		if a != nil {
+			fmt.Fprintf(out, "%s\n", noRuntime(version))
+		}
+		return nil
+	}
+	var bad []string
+	for _, r := range reps {
+		switch {
+		case r.Tried != want:
+			bad = append(bad, fmt.Sprintf("runtime %s did not apply it within %v (it serves version %s)", r.ID, runtimeWait, r.Version))
+		case r.Version != want:
+			bad = append(bad, fmt.Sprintf("runtime %s refused it and keeps serving version %s: %s", r.ID, r.Version, r.Error))
+		default:
+			fmt.Fprintf(out, "%% runtime %s: %s applied\n", r.ID, versionName(version))
+		}
+	}
+	if len(bad) > 0 {
+		s.refused.Store(true)
+		return fmt.Errorf("%s is recorded as running, but %s", versionName(version), strings.Join(bad, "; "))
+	}
+	return nil
 }

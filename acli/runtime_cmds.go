@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/acli-project/acli/model/store"
 	"github.com/acli-project/acli/runtime/control"
 )
 
@@ -15,7 +16,47 @@ func (s *Shell) runtimeShowTopics() []showTopic {
 		{"sctp", "SCTP listeners of the runtime: info | options [address]", sctpArgs, (*Shell).showSCTP},
 		{"sip-ports", "configured sip-ports and their live state in the runtime", nil, (*Shell).showSIPPorts},
 		{"session-agents", "session-agents and their live state in the runtime: [hostname]", agentArgs, (*Shell).showSessionAgents},
+		{"runtimes", "the runtimes (acli serve) applying this configuration: the version each serves", nil, (*Shell).showRuntimes},
 	}
+}
+
+// showRuntimes lists the runtimes: on etcd every one that reports under
+// the prefix, else the one on the database's control socket.
+func (s *Shell) showRuntimes(args []Token) error {
+	if len(args) > 0 {
+		return fmt.Errorf("show runtimes takes no argument, got %q", args[0].Text)
+	}
+	var reps []store.RuntimeReport
+	if s.opt.Store.OnEtcd() {
+		var err error
+		if reps, err = s.opt.Store.Runtimes(); err != nil {
+			return err
+		}
+		if len(reps) == 0 {
+			s.printf("%% no runtime serves %s (acli --etcd ... serve runs one)\n", s.opt.Store.Location())
+			return nil
+		}
+	} else {
+		st, err := s.runtimeClient().Status()
+		if err != nil {
+			return s.runtimeErr(err)
+		}
+		reps = []store.RuntimeReport{{ID: fmt.Sprintf("pid %d", st.PID), Version: st.Version, AppliedAt: st.AppliedAt,
+			Listeners: st.Listeners, Error: st.LastError, Started: st.Started}}
+	}
+	s.printf("%-28s %-8s %-20s %-9s %s\n", "runtime", "version", "applied (UTC)", "listeners", "last apply")
+	for _, r := range reps {
+		state := "ok"
+		if r.Error != "" {
+			state = "FAILED: " + r.Error
+		}
+		at := "-"
+		if !r.AppliedAt.IsZero() {
+			at = r.AppliedAt.UTC().Format(dateLayout)
+		}
+		s.printf("%-28s %-8s %-20s %-9d %s\n", r.ID, r.Version, at, r.Listeners, state)
+	}
+	return nil
 }
 
 var sctpTopics = []cand{

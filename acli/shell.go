@@ -111,7 +111,11 @@ func New(opt Options) *Shell {
 	if opt.Err == nil {
 		opt.Err = io.Discard
 	}
-	if opt.Runtime == nil {
+	switch {
+	case opt.Runtime != nil:
+	case opt.Store.OnEtcd():
+		opt.Runtime = etcdRuntime{}
+	default:
 		opt.Runtime = controlRuntime{}
 	}
 	if opt.ConfirmUnit <= 0 {

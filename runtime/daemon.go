@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,16 +36,26 @@ type Daemon struct {
 	log     *slog.Logger
 	started time.Time
 
-	mu      sync.Mutex // serializes applies; guards lastErr, confirm, closed
+	mu      sync.Mutex // serializes applies; guards lastErr, confirm, closed, tried, lost
 	lastErr string
 	confirm *time.Timer // fires at a pending confirmation's deadline
 	closed  bool
 	done    chan error
+	// On etcd: the running version last read and applied (or refused),
+	// whether the watch is lost, and how to stop it.
+	tried     string
+	lost      bool
+	stopWatch context.CancelFunc
+	reporter  *store.Reporter // keeps this runtime's state in etcd (show runtimes)
 }
 
 // DaemonOptions configure a Daemon.
 type DaemonOptions struct {
-	DB      string       // the configuration database
+	DB string // the configuration database
+	// Store, when set, is the configuration instead of DB (on etcd, whose
+	// commits the daemon watches: a new running version is applied as
+	// soon as it is activated). Control must then be set.
+	Store   *store.Store
 	Control string       // the control socket ("" : control.SocketPath(DB))
 	Log     *slog.Logger // nil: discard
 }
@@ -61,8 +72,11 @@ func Start(o DaemonOptions) (*Daemon, error) {
 	if o.Control == "" {
 		o.Control = control.SocketPath(o.DB)
 	}
-	st := store.New(o.DB)
-	st.LockTimeout = 5 * time.Second
+	st := o.Store
+	if st == nil {
+		st = store.New(o.DB)
+		st.LockTimeout = 5 * time.Second
+	}
 	d := &Daemon{st: st, eng: NewEngine(log), log: log, started: time.Now(), done: make(chan error, 1)}
 	srv, err := control.Listen(o.Control, d, log)
 	if err != nil {
@@ -70,14 +84,62 @@ func Start(o DaemonOptions) (*Daemon, error) {
 		return nil, err
 	}
 	d.srv = srv
-	log.Info("runtime starting", "database", o.DB, "control", o.Control, "pid", os.Getpid())
+	log.Info("runtime starting", "database", st.Location(), "control", o.Control, "pid", os.Getpid())
 	d.mu.Lock()
 	d.expireConfirmed() // a deadline that passed while no daemon ran
 	d.applyLocked()
 	d.armConfirm()
 	d.mu.Unlock()
+	if st.OnEtcd() {
+		host, _ := os.Hostname()
+		d.reporter = st.NewReporter(fmt.Sprintf("%s/%d", host, os.Getpid()))
+		d.mu.Lock()
+		d.report()
+		d.mu.Unlock()
+		ctx, cancel := context.WithCancel(context.Background())
+		d.stopWatch = cancel
+		go st.WatchCommits(ctx, d.committed)
+	}
 	go func() { d.done <- srv.Serve() }()
 	return d, nil
+}
+
+// committed is called after each commit to a configuration on etcd (err
+// nil) and when the watch is lost (err set): a changed running version is
+// applied; while etcd is lost the daemon serves on what it serves.
+func (d *Daemon) committed(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	if err != nil {
+		if !d.lost {
+			v, _ := d.eng.Version()
+			d.log.Warn("etcd lost: serving version "+v+" until it is back", "err", err)
+		}
+		d.lost = true
+		return
+	}
+	if d.lost {
+		d.lost = false
+		d.log.Info("etcd back: reading the running configuration again")
+		d.report()
+	}
+	var n int
+	if err := d.st.View(func(tx *store.Tx) error { n = tx.RunningVersion(); return nil }); err != nil {
+		d.log.Error("read the running version", "err", err)
+		return
+	}
+	version := "none"
+	if n != 0 {
+		version = strconv.Itoa(n)
+	}
+	if version != d.tried {
+		d.log.Info("running version changed: applying it", "version", version)
+		d.applyLocked()
+	}
+	d.armConfirm()
 }
 
 // Engine returns the daemon's engine.
@@ -94,6 +156,10 @@ func (d *Daemon) Close() error {
 	if d.confirm != nil {
 		d.confirm.Stop()
 	}
+	if d.stopWatch != nil {
+		d.stopWatch()
+	}
+	d.reporter.Close()
 	d.mu.Unlock()
 	err := d.srv.Close()
 	d.eng.Close()
@@ -146,12 +212,28 @@ func (d *Daemon) applyLocked() control.ApplyReport {
 		prev, _ := d.eng.Version()
 		return control.ApplyReport{Version: "(unread)", Previous: prev, Errors: []string{err.Error()}}
 	}
+	d.tried = version
 	rep := d.eng.Apply(cfg, version)
 	d.lastErr = ""
 	if e := rep.Err(); e != nil {
 		d.lastErr = errors.Join(e).Error()
 	}
+	d.report()
 	return rep
+}
+
+// report stores what the daemon serves in etcd, for show runtimes (a
+// configuration on etcd only). d.mu is held.
+func (d *Daemon) report() {
+	if d.reporter == nil {
+		return
+	}
+	v, at := d.eng.Version()
+	err := d.reporter.Report(store.RuntimeReport{Version: v, Tried: d.tried, AppliedAt: at, Listeners: len(d.eng.Listeners()),
+		Error: d.lastErr, Started: d.started})
+	if err != nil {
+		d.log.Warn("cannot report to etcd", "err", err)
+	}
 }
 
 // confirmRetry is how soon the daemon tries again to read or enforce a
@@ -240,6 +322,6 @@ func (d *Daemon) Status() control.Status {
 	d.mu.Lock()
 	last := d.lastErr
 	d.mu.Unlock()
-	return control.Status{PID: os.Getpid(), Started: d.started, Database: d.st.Path, Control: d.srv.Path(),
+	return control.Status{PID: os.Getpid(), Started: d.started, Database: d.st.Location(), Control: d.srv.Path(),
 		Version: v, AppliedAt: at, Listeners: len(d.eng.Listeners()), LastError: last}
 }

@@ -2,12 +2,14 @@
 //
 //	acli [--db FILE] [--prompt NAME] [--continue-on-error] [CMD ARGS...]
 //	acli [--db FILE] --init
+//	acli --etcd HOST:PORT[,...] [--etcd-prefix /acli/NAME] [--cacert F --cert F --key F] [--user U --password P] ...
 //
 // With a terminal on stdin it runs the interactive shell; with a pipe it runs
 // the piped lines as one script; with CMD it runs that one top-level command
 // (for example verify-config) and exits with its status. Only the shell and
 // a script create a database that does not exist yet (and --init, which
-// creates an empty one); CMD and serve refuse a missing one.
+// creates an empty one); CMD and serve refuse a missing one. With --etcd
+// the configuration is under a key prefix of an etcd cluster instead.
 package main
 
 import (
@@ -33,13 +35,28 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	db := fs.String("db", os.Getenv("ACLI_DB"), "configuration database `file` (default $ACLI_DB, else $XDG_STATE_HOME/acli/acli.db)")
 	prompt := fs.String("prompt", "ACLI", "prompt `name`, e.g. ORACLE")
 	cont := fs.Bool("continue-on-error", false, "run a piped script on after a failing command (what succeeded is stored)")
-	initDB := fs.Bool("init", false, "create an empty configuration database at the --db path and exit")
+	initDB := fs.Bool("init", false, "create an empty configuration database at the --db path (or --etcd prefix) and exit")
+	ec := etcdFromEnv()
+	ec.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: acli [flags] [command args...]\n\nWith no command, runs the shell (a script when stdin is not a terminal).\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if fs.Arg(0) == "migrate" {
+		return migrate(ec, fs.Args()[1:], stdout, stderr)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["db"] && set["etcd"] {
+		fmt.Fprintf(stderr, "acli: --db and --etcd name two places for the configuration: give one\n")
+		return 2
+	}
+	// A flag beats the environment: --db FILE with $ACLI_ETCD set is the file.
+	if ec.endpoints != "" && !set["db"] {
+		return runEtcd(fs, &ec, *initDB, *prompt, *cont, stdin, stdout, stderr)
 	}
 	path := *db
 	if path == "" {
@@ -66,29 +83,35 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	if fs.Arg(0) == "serve" {
-		return serve(path, fs.Args()[1:], stderr)
+		return serve(path, nil, fs.Args()[1:], stderr)
 	}
+	return runShell(store.New(path), filepath.Dir(path), fs.Args(), *prompt, *cont, stdin, stdout, stderr)
+}
+
+// runShell runs the shell, a script or one command on st; the terminal's
+// history is kept in stateDir.
+func runShell(st *store.Store, stateDir string, args []string, prompt string, cont bool, stdin io.Reader, stdout, stderr io.Writer) int {
 	unit, err := confirmUnit()
 	if err != nil {
 		fmt.Fprintf(stderr, "acli: %v\n", err)
 		return 2
 	}
 	sh := acli.New(acli.Options{
-		Store:    store.New(path),
-		Prompt:   *prompt,
+		Store:    st,
+		Prompt:   prompt,
 		Out:      stdout,
 		Err:      stderr,
 		User:     user(),
 		Now:      clock(),
-		Continue: *cont,
+		Continue: cont,
 
 		ConfirmUnit: unit,
 	})
-	if fs.NArg() > 0 {
-		return sh.RunCommand(fs.Args())
+	if len(args) > 0 {
+		return sh.RunCommand(args)
 	}
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		history := filepath.Join(filepath.Dir(path), "history")
+		history := filepath.Join(stateDir, "history")
 		// The state directory may not exist before the first session.
 		if err := os.MkdirAll(filepath.Dir(history), 0o700); err != nil {
 			fmt.Fprintf(stderr, "acli: %v\n", err)

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/acli-project/acli/model/store"
 	"github.com/acli-project/acli/runtime"
 	"github.com/acli-project/acli/runtime/control"
 )
@@ -20,7 +21,11 @@ import (
 // It applies the running configuration, answers the shells on the control
 // socket, re-applies on SIGHUP and stops gracefully on SIGTERM or SIGINT.
 // Logs are structured (log/slog text) on stderr.
-func serve(path string, args []string, stderr io.Writer) int {
+//
+// With --etcd, st is the configuration on etcd and path the base of the
+// control socket's default name; the daemon watches etcd and applies a new
+// running version as soon as it is activated.
+func serve(path string, st *store.Store, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("acli serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sock := fs.String("control", control.SocketPath(path), "control socket `path` (default $ACLI_CONTROL, else the database path + .sock)")
@@ -47,7 +52,7 @@ func serve(path string, args []string, stderr io.Writer) int {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	d, err := runtime.Start(runtime.DaemonOptions{DB: path, Control: *sock, Log: log})
+	d, err := runtime.Start(runtime.DaemonOptions{DB: path, Store: st, Control: *sock, Log: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "acli serve: %v\n", err)
 		return 1

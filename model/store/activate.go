@@ -24,7 +24,7 @@ type Confirm struct {
 // or nil.
 func (t *Tx) PendingConfirm() (_ *Confirm, err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (t *Tx) PendingConfirm() (_ *Confirm, err error) {
 // was rolled back by ExpireConfirm, or nil.
 func (t *Tx) LastAutoRollback() (_ *Confirm, err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (t *Tx) LastAutoRollback() (_ *Confirm, err error) {
 // row); the returned Confirm describes that.
 func (t *Tx) Activate(n int, now time.Time, within time.Duration, user string) (_ *Confirm, err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return nil, err
 	}
@@ -73,12 +73,12 @@ func (t *Tx) Activate(n int, now time.Time, within time.Duration, user string) (
 	if err := setMetaInt(b, metaRunning, n); err != nil {
 		return nil, err
 	}
-	if err := b.meta.Delete([]byte(metaRollback)); err != nil {
+	if err := b.del(pMeta, []byte(metaRollback)); err != nil {
 		return nil, err
 	}
 	var c *Confirm
 	if within <= 0 {
-		err = b.meta.Delete([]byte(metaConfirm))
+		err = b.del(pMeta, []byte(metaConfirm))
 	} else {
 		c = &Confirm{Version: n, Previous: prev, Deadline: now.Add(within).UTC().Truncate(time.Second), User: user}
 		if hadPending {
@@ -97,7 +97,7 @@ func (t *Tx) Activate(n int, now time.Time, within time.Duration, user string) (
 // and the expired confirmation is returned, with At set; otherwise nil.
 func (t *Tx) ExpireConfirm(now time.Time) (_ *Confirm, err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func (t *Tx) ExpireConfirm(now time.Time) (_ *Confirm, err error) {
 	if err := setMetaInt(b, metaRunning, c.Previous); err != nil {
 		return nil, err
 	}
-	if err := b.meta.Delete([]byte(metaConfirm)); err != nil {
+	if err := b.del(pMeta, []byte(metaConfirm)); err != nil {
 		return nil, err
 	}
 	c.At = now.UTC().Truncate(time.Second)
@@ -130,7 +130,7 @@ type RuntimeApply struct {
 // an earlier mark not yet taken keeps its Previous.
 func (t *Tx) MarkRuntimeApply(version, previous int) (err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (t *Tx) MarkRuntimeApply(version, previous int) (err error) {
 // the transaction is writable.
 func (t *Tx) TakeRuntimeApply() (_ *RuntimeApply, err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return nil, err
 	}
@@ -155,8 +155,8 @@ func (t *Tx) TakeRuntimeApply() (_ *RuntimeApply, err error) {
 	if ok, err := metaJSON(b, metaApply, &ra); !ok || err != nil {
 		return nil, err
 	}
-	if t.tx.Writable() {
-		if err := b.meta.Delete([]byte(metaApply)); err != nil {
+	if t.kv.writable() {
+		if err := b.del(pMeta, []byte(metaApply)); err != nil {
 			return nil, err
 		}
 	}
@@ -168,7 +168,7 @@ func (t *Tx) TakeRuntimeApply() (_ *RuntimeApply, err error) {
 // activation of from. It reports whether it did.
 func (t *Tx) RevertRunning(from, to int) (_ bool, err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return false, err
 	}
@@ -179,7 +179,7 @@ func (t *Tx) RevertRunning(from, to int) (_ bool, err error) {
 	if ok, err := metaJSON(b, metaConfirm, &c); err != nil {
 		return false, err
 	} else if ok && c.Version == from {
-		if err := b.meta.Delete([]byte(metaConfirm)); err != nil {
+		if err := b.del(pMeta, []byte(metaConfirm)); err != nil {
 			return false, err
 		}
 	}

@@ -5,7 +5,6 @@ package store
 // a backup completely before it replaces the database in one transaction.
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -38,14 +37,23 @@ type BackupInfo struct {
 	Err  error `json:"-"`
 }
 
-// BackupDir is the directory of backups: "backups" beside the database.
-func (s *Store) BackupDir() string { return filepath.Join(filepath.Dir(s.Path), "backups") }
+// BackupDir is the directory of backups: "backups" beside the database,
+// or Etcd.BackupDir for a configuration on etcd.
+func (s *Store) BackupDir() string {
+	if s.etcd != nil {
+		return s.etcd.cfg.BackupDir
+	}
+	return filepath.Join(filepath.Dir(s.Path), "backups")
+}
 
 // BackupPath returns the file of the named backup, NAME.db in BackupDir.
 // Names are 1-64 letters, digits, '.', '_' and '-', not starting with '.'.
 func (s *Store) BackupPath(name string) (string, error) {
 	if err := checkBackupName(name); err != nil {
 		return "", err
+	}
+	if s.BackupDir() == "" {
+		return "", fmt.Errorf("backups of %s need a backup directory, and none is set", s.Location())
 	}
 	return filepath.Join(s.BackupDir(), name+".db"), nil
 }
@@ -75,7 +83,7 @@ func (t *Tx) WriteBackup(st *Store, info BackupInfo) (err error) {
 	if err != nil {
 		return err
 	}
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return err
 	}
@@ -91,8 +99,10 @@ func (t *Tx) WriteBackup(st *Store, info BackupInfo) (err error) {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	if !t.tx.Writable() {
-		if _, err := t.tx.WriteTo(f); err != nil {
+	// Pages can be copied from a read-only bbolt transaction only.
+	pages := t.btx != nil && !t.kv.writable()
+	if pages {
+		if _, err := t.btx.WriteTo(f); err != nil {
 			f.Close()
 			return fmt.Errorf("write the backup: %w", err)
 		}
@@ -106,8 +116,8 @@ func (t *Tx) WriteBackup(st *Store, info BackupInfo) (err error) {
 		return fmt.Errorf("write the backup: %w", err)
 	}
 	err = db.Update(func(btx *bolt.Tx) error {
-		if t.tx.Writable() {
-			if err := copyRoot(btx, b.root); err != nil {
+		if !pages {
+			if err := copyRoot(boltKV{btx}, b); err != nil {
 				return err
 			}
 		}
@@ -245,41 +255,24 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// copyRoot replaces the root bucket of dst with a deep copy of src,
-// sequences included. Keys and values are copied out of src's memory map,
-// which may close before dst commits.
-func copyRoot(dst *bolt.Tx, src *bolt.Bucket) error {
-	if dst.Bucket(bRoot) != nil {
-		if err := dst.DeleteBucket(bRoot); err != nil {
+// copyRoot replaces everything in dst with a deep copy of src, sequences
+// included. Keys and values are copied out of src, which may end before
+// dst commits.
+func copyRoot(dst, src kv) error {
+	if dst.hasBucket(nil) {
+		if err := dst.deleteBucket(nil); err != nil {
 			return err
 		}
 	}
-	root, err := dst.CreateBucket(bRoot)
-	if err != nil {
-		return err
-	}
-	return copyInto(root, src)
-}
-
-func copyInto(dst, src *bolt.Bucket) error {
-	if err := dst.SetSequence(src.Sequence()); err != nil {
-		return err
-	}
-	return src.ForEach(func(k, v []byte) error {
-		if v != nil {
-			return dst.Put(bytes.Clone(k), bytes.Clone(v))
-		}
-		sub, err := dst.CreateBucket(bytes.Clone(k))
-		if err != nil {
-			return err
-		}
-		return copyInto(sub, src.Bucket(k))
-	})
+	return copyKV(dst, src, nil)
 }
 
 // ListBackups describes the backups of the store, by name. A file that is
 // not a valid backup is listed with Err set.
 func (s *Store) ListBackups() ([]BackupInfo, error) {
+	if s.BackupDir() == "" {
+		return nil, nil
+	}
 	ents, err := os.ReadDir(s.BackupDir())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -294,7 +287,7 @@ func (s *Store) ListBackups() ([]BackupInfo, error) {
 			continue
 		}
 		var info BackupInfo
-		info.Err = s.openBackup(filepath.Join(s.BackupDir(), e.Name()), func(t *Tx, b lcBuckets) error {
+		info.Err = s.openBackup(filepath.Join(s.BackupDir(), e.Name()), func(t *Tx, b kv) error {
 			_, err := metaJSON(b, metaBackup, &info)
 			return err
 		})
@@ -310,7 +303,7 @@ func (s *Store) ListBackups() ([]BackupInfo, error) {
 // openBackup opens a backup file read-only, checks that it is laid out as
 // an acli database this acli reads, and runs fn on it. A damaged or foreign
 // file is an error wrapping ErrForeign, never a panic.
-func (s *Store) openBackup(path string, fn func(*Tx, lcBuckets) error) (err error) {
+func (s *Store) openBackup(path string, fn func(*Tx, kv) error) (err error) {
 	// bbolt reads the file through a memory map: a fault on a damaged page
 	// must be a panic recovered here, not a crash.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -344,11 +337,11 @@ func (s *Store) openBackup(path string, fn func(*Tx, lcBuckets) error) (err erro
 		if err != nil || v < 1 || v > SchemaVersion() {
 			return fmt.Errorf("%s: %w (schema version %q; this acli reads 1 to %d)", path, ErrForeign, root.Get(kSchema), SchemaVersion())
 		}
-		t := &Tx{tx: btx, schema: s.Schema}
+		t := &Tx{kv: boltKV{btx}, btx: btx, schema: s.Schema}
 		if t.schema == nil {
 			t.schema = model.Default
 		}
-		b, err := t.buckets()
+		b, err := t.lcKV()
 		if err != nil {
 			return fmt.Errorf("%s: %w (%v)", path, ErrForeign, err)
 		}
@@ -359,15 +352,15 @@ func (s *Store) openBackup(path string, fn func(*Tx, lcBuckets) error) (err erro
 // validate checks every record of the editing configuration and of every
 // version, strictly. (Restore copies records, not pages, so the file's page
 // structure only has to be readable.)
-func (t *Tx) validate(b lcBuckets) error {
-	if _, err := t.loadConfig(b.editing); err != nil {
+func (t *Tx) validate(b kv) error {
+	if _, err := t.loadConfig(b, pEditing); err != nil {
 		return fmt.Errorf("editing configuration: %w", err)
 	}
 	for _, n := range versionNumbers(b) {
 		if _, err := versionInfo(b, n); err != nil {
 			return err
 		}
-		if _, err := t.loadConfig(version(b, n)); err != nil {
+		if _, err := t.loadConfig(b, version(b, n)); err != nil {
 			return fmt.Errorf("version %d: %w", n, err)
 		}
 	}
@@ -397,39 +390,39 @@ func (t *Tx) RestoreBackup(st *Store, name string) (info BackupInfo, err error) 
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return info, fmt.Errorf("backup %q %w (show backup-config lists them)", name, ErrNotFound)
 	}
-	cur, err := t.buckets()
+	cur, err := t.lcKV()
 	if err != nil {
 		return info, err
 	}
-	edSeq, verSeq := cur.editing.Sequence(), cur.versions.Sequence()
-	err = st.openBackup(path, func(bt *Tx, b lcBuckets) error {
+	edSeq, verSeq := cur.sequence(pEditing), cur.sequence(pVersions)
+	err = st.openBackup(path, func(bt *Tx, b kv) error {
 		if err := bt.validate(b); err != nil {
 			return fmt.Errorf("%s: %w: %v", path, ErrForeign, err)
 		}
 		if _, err := metaJSON(b, metaBackup, &info); err != nil {
 			return err
 		}
-		return copyRoot(t.tx, b.root)
+		return copyRoot(t.kv, b)
 	})
 	if err != nil {
 		return info, err
 	}
-	if err := migrate(t.tx, st.Path); err != nil {
+	if err := t.migrate(); err != nil {
 		return info, err
 	}
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return info, err
 	}
-	if err := b.meta.Delete([]byte(metaBackup)); err != nil {
+	if err := b.del(pMeta, []byte(metaBackup)); err != nil {
 		return info, err
 	}
 	for _, s := range []struct {
-		b   *bolt.Bucket
+		p   []string
 		seq uint64
-	}{{b.editing, edSeq}, {b.versions, verSeq}} {
-		if s.b.Sequence() < s.seq {
-			if err := s.b.SetSequence(s.seq); err != nil {
+	}{{pEditing, edSeq}, {pVersions, verSeq}} {
+		if b.sequence(s.p) < s.seq {
+			if err := b.setSequence(s.p, s.seq); err != nil {
 				return info, err
 			}
 		}

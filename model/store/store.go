@@ -1,5 +1,8 @@
-// Package store keeps acli configurations in a bbolt file: the editing
-// configuration (what done writes), saved versions and the running one.
+// Package store keeps acli configurations in a bbolt file, or under a key
+// prefix of an etcd cluster (etcd.go): the editing configuration (what done
+// writes), saved versions and the running one. The rules (Tx) are written
+// once, against a small ordered key-value interface (kv.go) that both
+// backends implement.
 //
 // The file is opened only for the duration of one transaction, so several
 // shells, scripts and the runtime daemon can share it; a file locked longer
@@ -133,13 +136,19 @@ func SchemaVersion() int { return len(migrations) }
 // when Store.LockTimeout is zero.
 const DefaultLockTimeout = 2 * time.Second
 
-// Store is an acli configuration database file.
+// Store is an acli configuration database file, or a configuration on
+// etcd (NewEtcd).
 type Store struct {
+	// Path is the database file; on etcd, where files about the
+	// configuration are named from (Path+".sock": a runtime's control
+	// socket), "" when none.
 	Path   string
 	Schema *model.Schema // nil: model.Default
 	// LockTimeout bounds the wait for another process's lock; zero means
 	// DefaultLockTimeout (bbolt itself would wait forever).
 	LockTimeout time.Duration
+
+	etcd *etcdBackend // set by NewEtcd: the configuration is on etcd, not at Path
 }
 
 // New returns a store for the file at path; nothing is opened yet.
@@ -168,7 +177,9 @@ func (s *Store) schema() *model.Schema {
 	return s.Schema
 }
 
-func (s *Store) newTx(tx *bolt.Tx) *Tx { return &Tx{tx: tx, schema: s.schema(), path: s.Path} }
+func (s *Store) newTx(tx *bolt.Tx) *Tx {
+	return &Tx{kv: boltKV{tx}, btx: tx, schema: s.schema(), path: s.Path}
+}
 
 // open opens the file, laid out at SchemaVersion. A read-only open of a file
 // that does not exist, is empty or needs migrating opens read-write instead,
@@ -321,7 +332,12 @@ func migrate(tx *bolt.Tx, path string) error {
 
 // Update runs fn in one read-write transaction on a briefly opened file.
 // An error fn returns, or any error a Tx method reported, rolls it back.
+// On etcd, fn runs again when another session committed while it ran (see
+// etcdBackend.run): it should only use the Tx and set its results.
 func (s *Store) Update(fn func(*Tx) error) error {
+	if s.etcd != nil {
+		return s.etcd.run(s, true, fn)
+	}
 	db, err := s.open(false)
 	if err != nil {
 		return err
@@ -333,6 +349,9 @@ func (s *Store) Update(fn func(*Tx) error) error {
 
 // View runs fn in one read-only transaction on a briefly opened file.
 func (s *Store) View(fn func(*Tx) error) error {
+	if s.etcd != nil {
+		return s.etcd.run(s, false, fn)
+	}
 	db, err := s.open(true)
 	if err != nil {
 		return err
@@ -373,15 +392,19 @@ func (s *Store) runUser(db *bolt.DB, writable bool, fn func(*Tx) error) (err err
 }
 
 // Session holds the file open for a series of transactions (a script, the
-// daemon's apply). Close it promptly: it holds the file lock.
+// daemon's apply). Close it promptly: it holds the file lock. On etcd it
+// holds nothing.
 type Session struct {
-	db  *bolt.DB
+	db  *bolt.DB // nil on etcd
 	st  *Store
 	bad bool // bbolt panicked in Begin or Commit: do not Close
 }
 
 // OpenSession opens the file for read-write transactions until Close.
 func (s *Store) OpenSession() (*Session, error) {
+	if s.etcd != nil {
+		return &Session{st: s}, nil
+	}
 	db, err := s.open(false)
 	if err != nil {
 		return nil, err
@@ -393,6 +416,14 @@ func (s *Store) OpenSession() (*Session, error) {
 func (ss *Session) Begin() (t *Tx, err error) {
 	if ss.bad {
 		return nil, panicked(ss.st.Path, "an earlier transaction failed")
+	}
+	if e := ss.st.etcd; e != nil {
+		k, err := e.begin(true)
+		if err != nil {
+			return nil, err
+		}
+		t = &Tx{kv: k, schema: ss.st.schema(), path: e.where(), session: ss}
+		return t, t.kvLayout()
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -411,8 +442,29 @@ func (ss *Session) Begin() (t *Tx, err error) {
 
 // Close releases the file.
 func (ss *Session) Close() error {
-	if ss.bad {
+	if ss.bad || ss.db == nil {
 		return nil
 	}
 	return ss.db.Close()
+}
+
+// migrate brings a database restored in this transaction to SchemaVersion.
+func (t *Tx) migrate() error {
+	if t.btx != nil {
+		return migrate(t.btx, t.path)
+	}
+	return t.kvLayout()
+}
+
+// kvLayout checks the schema version of a database on a kv other than
+// bbolt, which has only ever been laid out at SchemaVersion.
+func (t *Tx) kvLayout() error {
+	raw := t.kv.get(nil, kSchema)
+	if v, err := strconv.Atoi(string(raw)); err != nil || v != SchemaVersion() {
+		if err == nil && v > SchemaVersion() {
+			return fmt.Errorf("%s: %w: database schema version %d is newer than this acli reads (%d)", t.path, ErrNewer, v, SchemaVersion())
+		}
+		return fmt.Errorf("%s: %w (bad schema version %q)", t.path, ErrForeign, raw)
+	}
+	return nil
 }

@@ -503,266 +503,272 @@ func TestZeroLockTimeout(t *testing.T) {
 }
 
 func TestPut(t *testing.T) {
-	st := tempStore(t)
-	sa := model.SessionAgent
+	backends(t, func(t *testing.T, st *Store) {
+		sa := model.SessionAgent
 
-	// A new instance.
-	in := agent(t, "sa1", "ip-address", "10.0.0.1")
-	mustUpdate(t, st, func(tx *Tx) error { return tx.Put(in, "", 0) })
-	if in.Rev == 0 {
-		t.Fatal("Put left Rev 0")
-	}
-	got := get(t, st, sa, "sa1")
-	if d := cmp.Diff(in, got, cfgOpts); d != "" {
-		t.Errorf("stored instance differs (-put +got):\n%s", d)
-	}
-
-	// rev 0 on an existing key.
-	err := st.Update(func(tx *Tx) error { return tx.Put(agent(t, "sa1"), "", 0) })
-	if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "session-agent [sa1] already exists; use select to edit it") {
-		t.Errorf("new instance over an existing one: %v", err)
-	}
-
-	// Two shells select the same instance; the first done wins.
-	a, b := get(t, st, sa, "sa1"), get(t, st, sa, "sa1")
-	a.Set("port", []string{"5070"})
-	b.Set("port", []string{"5080"})
-	if a.Rev != in.Rev || b.Rev != in.Rev {
-		t.Fatalf("selected revs %d and %d, want %d", a.Rev, b.Rev, in.Rev)
-	}
-	mustUpdate(t, st, func(tx *Tx) error { return tx.Put(a, "sa1", in.Rev) })
-	err = st.Update(func(tx *Tx) error { return tx.Put(b, "sa1", in.Rev) })
-	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "session-agent [sa1] was changed by another session since you selected it; select it again") {
-		t.Errorf("stale rev: %v", err)
-	}
-	if got := get(t, st, sa, "sa1"); got.Str("port") != "5070" || got.Rev != a.Rev {
-		t.Errorf("after the conflict sa1 has port %s rev %d, want 5070 rev %d", got.Str("port"), got.Rev, a.Rev)
-	}
-
-	// Revisions increase.
-	if a.Rev <= in.Rev {
-		t.Errorf("rev went from %d to %d", in.Rev, a.Rev)
-	}
-
-	// Deleted and created again meanwhile: still a conflict (no ABA).
-	mustUpdate(t, st, func(tx *Tx) error {
-		if err := tx.Delete(sa, "sa1", 0); err != nil {
-			return err
+		// A new instance.
+		in := agent(t, "sa1", "ip-address", "10.0.0.1")
+		mustUpdate(t, st, func(tx *Tx) error { return tx.Put(in, "", 0) })
+		if in.Rev == 0 {
+			t.Fatal("Put left Rev 0")
 		}
-		return tx.Put(agent(t, "sa1"), "", 0)
+		got := get(t, st, sa, "sa1")
+		if d := cmp.Diff(in, got, cfgOpts); d != "" {
+			t.Errorf("stored instance differs (-put +got):\n%s", d)
+		}
+
+		// rev 0 on an existing key.
+		err := st.Update(func(tx *Tx) error { return tx.Put(agent(t, "sa1"), "", 0) })
+		if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "session-agent [sa1] already exists; use select to edit it") {
+			t.Errorf("new instance over an existing one: %v", err)
+		}
+
+		// Two shells select the same instance; the first done wins.
+		a, b := get(t, st, sa, "sa1"), get(t, st, sa, "sa1")
+		a.Set("port", []string{"5070"})
+		b.Set("port", []string{"5080"})
+		if a.Rev != in.Rev || b.Rev != in.Rev {
+			t.Fatalf("selected revs %d and %d, want %d", a.Rev, b.Rev, in.Rev)
+		}
+		mustUpdate(t, st, func(tx *Tx) error { return tx.Put(a, "sa1", in.Rev) })
+		err = st.Update(func(tx *Tx) error { return tx.Put(b, "sa1", in.Rev) })
+		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "session-agent [sa1] was changed by another session since you selected it; select it again") {
+			t.Errorf("stale rev: %v", err)
+		}
+		if got := get(t, st, sa, "sa1"); got.Str("port") != "5070" || got.Rev != a.Rev {
+			t.Errorf("after the conflict sa1 has port %s rev %d, want 5070 rev %d", got.Str("port"), got.Rev, a.Rev)
+		}
+
+		// Revisions increase.
+		if a.Rev <= in.Rev {
+			t.Errorf("rev went from %d to %d", in.Rev, a.Rev)
+		}
+
+		// Deleted and created again meanwhile: still a conflict (no ABA).
+		mustUpdate(t, st, func(tx *Tx) error {
+			if err := tx.Delete(sa, "sa1", 0); err != nil {
+				return err
+			}
+			return tx.Put(agent(t, "sa1"), "", 0)
+		})
+		if err := st.Update(func(tx *Tx) error { return tx.Put(a, "sa1", a.Rev) }); !errors.Is(err, ErrConflict) {
+			t.Errorf("re-created instance: %v, want ErrConflict", err)
+		}
+		// Deleted meanwhile.
+		mustUpdate(t, st, func(tx *Tx) error { return tx.Delete(sa, "sa1", 0) })
+		if err := st.Update(func(tx *Tx) error { return tx.Put(a, "sa1", a.Rev) }); !errors.Is(err, ErrConflict) {
+			t.Errorf("deleted instance: %v, want ErrConflict", err)
+		}
 	})
-	if err := st.Update(func(tx *Tx) error { return tx.Put(a, "sa1", a.Rev) }); !errors.Is(err, ErrConflict) {
-		t.Errorf("re-created instance: %v, want ErrConflict", err)
-	}
-	// Deleted meanwhile.
-	mustUpdate(t, st, func(tx *Tx) error { return tx.Delete(sa, "sa1", 0) })
-	if err := st.Update(func(tx *Tx) error { return tx.Put(a, "sa1", a.Rev) }); !errors.Is(err, ErrConflict) {
-		t.Errorf("deleted instance: %v, want ErrConflict", err)
-	}
 }
 
 func TestPutRename(t *testing.T) {
-	st := tempStore(t)
-	sa := model.SessionAgent
-	mustUpdate(t, st, func(tx *Tx) error {
-		for _, h := range []string{"sa1", "sa2"} {
-			if err := tx.Put(agent(t, h), "", 0); err != nil {
-				return err
+	backends(t, func(t *testing.T, st *Store) {
+		sa := model.SessionAgent
+		mustUpdate(t, st, func(tx *Tx) error {
+			for _, h := range []string{"sa1", "sa2"} {
+				if err := tx.Put(agent(t, h), "", 0); err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		before := editing(t, st)
+
+		// Renaming onto another instance is refused and changes nothing.
+		in := get(t, st, sa, "sa1")
+		in.Set("hostname", []string{"sa2"})
+		err := st.Update(func(tx *Tx) error { return tx.Put(in, "sa1", in.Rev) })
+		if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "session-agent [sa2] already exists; cannot rename [sa1] to it") {
+			t.Errorf("rename onto sa2: %v", err)
 		}
-		return nil
+		if d := cmp.Diff(before, editing(t, st), cfgOpts); d != "" {
+			t.Errorf("refused rename changed the configuration:\n%s", d)
+		}
+
+		// A rename moves the record.
+		in = get(t, st, sa, "sa1")
+		in.Set("hostname", []string{"sa9"})
+		mustUpdate(t, st, func(tx *Tx) error { return tx.Put(in, "sa1", in.Rev) })
+		if get(t, st, sa, "sa1") != nil {
+			t.Error("sa1 still exists after the rename")
+		}
+		if got := get(t, st, sa, "sa9"); got == nil || got.Rev != in.Rev {
+			t.Errorf("sa9 after the rename: %+v", got)
+		}
+		if n := editing(t, st).Len("session-agent"); n != 2 {
+			t.Errorf("%d session-agents after the rename, want 2", n)
+		}
 	})
-	before := editing(t, st)
-
-	// Renaming onto another instance is refused and changes nothing.
-	in := get(t, st, sa, "sa1")
-	in.Set("hostname", []string{"sa2"})
-	err := st.Update(func(tx *Tx) error { return tx.Put(in, "sa1", in.Rev) })
-	if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "session-agent [sa2] already exists; cannot rename [sa1] to it") {
-		t.Errorf("rename onto sa2: %v", err)
-	}
-	if d := cmp.Diff(before, editing(t, st), cfgOpts); d != "" {
-		t.Errorf("refused rename changed the configuration:\n%s", d)
-	}
-
-	// A rename moves the record.
-	in = get(t, st, sa, "sa1")
-	in.Set("hostname", []string{"sa9"})
-	mustUpdate(t, st, func(tx *Tx) error { return tx.Put(in, "sa1", in.Rev) })
-	if get(t, st, sa, "sa1") != nil {
-		t.Error("sa1 still exists after the rename")
-	}
-	if got := get(t, st, sa, "sa9"); got == nil || got.Rev != in.Rev {
-		t.Errorf("sa9 after the rename: %+v", got)
-	}
-	if n := editing(t, st).Len("session-agent"); n != 2 {
-		t.Errorf("%d session-agents after the rename, want 2", n)
-	}
 }
 
 // TestPutFailsCleanly checks that a Put or Delete that fails changes
 // nothing, even inside a transaction that is committed afterwards (a script
 // with --continue-on-error).
 func TestPutFailsCleanly(t *testing.T) {
-	st := tempStore(t)
-	sa := model.SessionAgent
-	mustUpdate(t, st, func(tx *Tx) error { return tx.Put(agent(t, "sa1"), "", 0) })
-	before := editing(t, st)
-	cur := get(t, st, sa, "sa1")
-	tests := []struct {
-		name string
-		fn   func(tx *Tx) error
-	}{
-		{"invalid value", func(tx *Tx) error {
-			in := cur.Clone()
-			in.Values["port"] = []string{"80"}
-			return tx.Put(in, "sa1", cur.Rev)
-		}},
-		{"unknown parameter", func(tx *Tx) error {
-			in := cur.Clone()
-			in.Values["colour"] = []string{"red"}
-			return tx.Put(in, "sa1", cur.Rev)
-		}},
-		{"rename that cannot be encoded", func(tx *Tx) error {
-			in := cur.Clone()
-			in.Set("hostname", []string{"sa2"})
-			in.ModifiedAt = time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC)
-			return tx.Put(in, "sa1", cur.Rev)
-		}},
-		{"new instance that cannot be encoded", func(tx *Tx) error {
-			in := agent(t, "sa3")
-			in.ModifiedAt = time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC)
-			return tx.Put(in, "", 0)
-		}},
-		{"delete stale", func(tx *Tx) error { return tx.Delete(sa, "sa1", cur.Rev+100) }},
-		{"delete missing", func(tx *Tx) error { return tx.Delete(sa, "nope", 0) }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rev := cur.Rev
-			var putErr error
-			mustUpdate(t, st, func(tx *Tx) error { putErr = tt.fn(tx); return nil })
-			if putErr == nil {
-				t.Fatal("no error")
-			}
-			if d := cmp.Diff(before, editing(t, st), cfgOpts); d != "" {
-				t.Errorf("failed call changed the configuration:\n%s", d)
-			}
-			if cur.Rev != rev {
-				t.Errorf("Rev changed to %d", cur.Rev)
-			}
-		})
-	}
+	backends(t, func(t *testing.T, st *Store) {
+		sa := model.SessionAgent
+		mustUpdate(t, st, func(tx *Tx) error { return tx.Put(agent(t, "sa1"), "", 0) })
+		before := editing(t, st)
+		cur := get(t, st, sa, "sa1")
+		tests := []struct {
+			name string
+			fn   func(tx *Tx) error
+		}{
+			{"invalid value", func(tx *Tx) error {
+				in := cur.Clone()
+				in.Values["port"] = []string{"80"}
+				return tx.Put(in, "sa1", cur.Rev)
+			}},
+			{"unknown parameter", func(tx *Tx) error {
+				in := cur.Clone()
+				in.Values["colour"] = []string{"red"}
+				return tx.Put(in, "sa1", cur.Rev)
+			}},
+			{"rename that cannot be encoded", func(tx *Tx) error {
+				in := cur.Clone()
+				in.Set("hostname", []string{"sa2"})
+				in.ModifiedAt = time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC)
+				return tx.Put(in, "sa1", cur.Rev)
+			}},
+			{"new instance that cannot be encoded", func(tx *Tx) error {
+				in := agent(t, "sa3")
+				in.ModifiedAt = time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC)
+				return tx.Put(in, "", 0)
+			}},
+			{"delete stale", func(tx *Tx) error { return tx.Delete(sa, "sa1", cur.Rev+100) }},
+			{"delete missing", func(tx *Tx) error { return tx.Delete(sa, "nope", 0) }},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				rev := cur.Rev
+				var putErr error
+				mustUpdate(t, st, func(tx *Tx) error { putErr = tt.fn(tx); return nil })
+				if putErr == nil {
+					t.Fatal("no error")
+				}
+				if d := cmp.Diff(before, editing(t, st), cfgOpts); d != "" {
+					t.Errorf("failed call changed the configuration:\n%s", d)
+				}
+				if cur.Rev != rev {
+					t.Errorf("Rev changed to %d", cur.Rev)
+				}
+			})
+		}
+	})
 }
 
 func TestDelete(t *testing.T) {
-	st := tempStore(t)
-	sa := model.SessionAgent
-	in := agent(t, "sa1")
-	mustUpdate(t, st, func(tx *Tx) error { return tx.Put(in, "", 0) })
-	stale := in.Rev
-	in.Set("port", []string{"5070"})
-	mustUpdate(t, st, func(tx *Tx) error { return tx.Put(in, "sa1", in.Rev) })
+	backends(t, func(t *testing.T, st *Store) {
+		sa := model.SessionAgent
+		in := agent(t, "sa1")
+		mustUpdate(t, st, func(tx *Tx) error { return tx.Put(in, "", 0) })
+		stale := in.Rev
+		in.Set("port", []string{"5070"})
+		mustUpdate(t, st, func(tx *Tx) error { return tx.Put(in, "sa1", in.Rev) })
 
-	err := st.Update(func(tx *Tx) error { return tx.Delete(sa, "sa1", stale) })
-	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "session-agent [sa1] was changed by another session") {
-		t.Errorf("stale delete: %v", err)
-	}
-	err = st.Update(func(tx *Tx) error { return tx.Delete(sa, "sa2", 0) })
-	if !errors.Is(err, ErrNotFound) || err.Error() != "session-agent [sa2] does not exist" {
-		t.Errorf("missing delete: %v", err)
-	}
-	err = st.Update(func(tx *Tx) error { return tx.Delete(model.RealmConfig, "r1", 0) })
-	if !errors.Is(err, ErrNotFound) {
-		t.Errorf("delete from an element never stored: %v", err)
-	}
-	mustUpdate(t, st, func(tx *Tx) error { return tx.Delete(sa, "sa1", in.Rev) })
-	if get(t, st, sa, "sa1") != nil {
-		t.Error("sa1 not deleted")
-	}
+		err := st.Update(func(tx *Tx) error { return tx.Delete(sa, "sa1", stale) })
+		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "session-agent [sa1] was changed by another session") {
+			t.Errorf("stale delete: %v", err)
+		}
+		err = st.Update(func(tx *Tx) error { return tx.Delete(sa, "sa2", 0) })
+		if !errors.Is(err, ErrNotFound) || err.Error() != "session-agent [sa2] does not exist" {
+			t.Errorf("missing delete: %v", err)
+		}
+		err = st.Update(func(tx *Tx) error { return tx.Delete(model.RealmConfig, "r1", 0) })
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("delete from an element never stored: %v", err)
+		}
+		mustUpdate(t, st, func(tx *Tx) error { return tx.Delete(sa, "sa1", in.Rev) })
+		if get(t, st, sa, "sa1") != nil {
+			t.Error("sa1 not deleted")
+		}
+	})
 }
 
 func TestListAndEditing(t *testing.T) {
-	st := tempStore(t)
-	mustUpdate(t, st, func(tx *Tx) error {
-		for _, h := range []string{"sa10", "sa2", "10.0.0.10", "9.0.0.1"} {
-			if err := tx.Put(agent(t, h), "", 0); err != nil {
+	backends(t, func(t *testing.T, st *Store) {
+		mustUpdate(t, st, func(tx *Tx) error {
+			for _, h := range []string{"sa10", "sa2", "10.0.0.10", "9.0.0.1"} {
+				if err := tx.Put(agent(t, h), "", 0); err != nil {
+					return err
+				}
+			}
+			np := model.NewInstance(model.NetworkParameters)
+			np.Set("sctp-sack-timeout", []string{"0"})
+			if err := tx.Put(np, "", 0); err != nil {
 				return err
 			}
-		}
-		np := model.NewInstance(model.NetworkParameters)
-		np.Set("sctp-sack-timeout", []string{"0"})
-		if err := tx.Put(np, "", 0); err != nil {
-			return err
-		}
-		for _, sub := range []string{"10", "2"} {
-			ni := model.NewInstance(model.NetworkInterface)
-			ni.Set("name", []string{"m1"})
-			ni.Set("sub-port-id", []string{sub})
-			if err := tx.Put(ni, "", 0); err != nil {
-				return err
+			for _, sub := range []string{"10", "2"} {
+				ni := model.NewInstance(model.NetworkInterface)
+				ni.Set("name", []string{"m1"})
+				ni.Set("sub-port-id", []string{sub})
+				if err := tx.Put(ni, "", 0); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
-	})
-	err := st.View(func(tx *Tx) error {
-		tests := []struct {
-			e    *model.Element
-			want []string
-		}{
-			{model.SessionAgent, []string{"9.0.0.1", "10.0.0.10", "sa10", "sa2"}},
-			{model.NetworkInterface, []string{"m1:2", "m1:10"}},
-			{model.NetworkParameters, []string{""}},
-			{model.RealmConfig, nil},
-		}
-		for _, tt := range tests {
-			ins, err := tx.List(tt.e)
+			return nil
+		})
+		err := st.View(func(tx *Tx) error {
+			tests := []struct {
+				e    *model.Element
+				want []string
+			}{
+				{model.SessionAgent, []string{"9.0.0.1", "10.0.0.10", "sa10", "sa2"}},
+				{model.NetworkInterface, []string{"m1:2", "m1:10"}},
+				{model.NetworkParameters, []string{""}},
+				{model.RealmConfig, nil},
+			}
+			for _, tt := range tests {
+				ins, err := tx.List(tt.e)
+				if err != nil {
+					return err
+				}
+				var keys []string
+				for _, in := range ins {
+					keys = append(keys, in.Key())
+				}
+				if !cmp.Equal(keys, tt.want) {
+					t.Errorf("List(%s) keys %q, want %q", tt.e.Name, keys, tt.want)
+				}
+			}
+			c, err := tx.Editing()
 			if err != nil {
 				return err
 			}
-			var keys []string
-			for _, in := range ins {
-				keys = append(keys, in.Key())
+			if c.Count() != 7 || c.NetworkParameters().Int("sctp-sack-timeout") != 0 {
+				t.Errorf("Editing: %d instances, sack timeout %d", c.Count(), c.NetworkParameters().Int("sctp-sack-timeout"))
 			}
-			if !cmp.Equal(keys, tt.want) {
-				t.Errorf("List(%s) keys %q, want %q", tt.e.Name, keys, tt.want)
-			}
-		}
-		c, err := tx.Editing()
+			return nil
+		})
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		if c.Count() != 7 || c.NetworkParameters().Int("sctp-sack-timeout") != 0 {
-			t.Errorf("Editing: %d instances, sack timeout %d", c.Count(), c.NetworkParameters().Int("sctp-sack-timeout"))
-		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestSubInstancesStored(t *testing.T) {
-	st := tempStore(t)
-	si := model.NewInstance(model.SipInterface)
-	si.Set("realm-id", []string{"core"})
-	for _, addr := range []string{"192.168.10.1", "2001:db8::1"} {
-		sp := model.NewInstance(model.SipPort)
-		sp.Set("address", []string{addr})
-		sp.Set("transport-protocol", []string{"SCTP"})
-		si.Subs = append(si.Subs, sp)
-	}
-	mustUpdate(t, st, func(tx *Tx) error { return tx.Put(si, "", 0) })
-	got := get(t, st, model.SipInterface, "core")
-	if d := cmp.Diff(si, got, cfgOpts); d != "" {
-		t.Errorf("sip-interface with sip-ports (-put +got):\n%s", d)
-	}
-	// A duplicate sip-port is refused before anything is written.
-	dup := got.Clone()
-	dup.Subs = append(dup.Subs, dup.Subs[0].Clone())
-	if err := st.Update(func(tx *Tx) error { return tx.Put(dup, "core", got.Rev) }); err == nil || !strings.Contains(err.Error(), "appears twice") {
-		t.Errorf("duplicate sip-port: %v", err)
-	}
+	backends(t, func(t *testing.T, st *Store) {
+		si := model.NewInstance(model.SipInterface)
+		si.Set("realm-id", []string{"core"})
+		for _, addr := range []string{"192.168.10.1", "2001:db8::1"} {
+			sp := model.NewInstance(model.SipPort)
+			sp.Set("address", []string{addr})
+			sp.Set("transport-protocol", []string{"SCTP"})
+			si.Subs = append(si.Subs, sp)
+		}
+		mustUpdate(t, st, func(tx *Tx) error { return tx.Put(si, "", 0) })
+		got := get(t, st, model.SipInterface, "core")
+		if d := cmp.Diff(si, got, cfgOpts); d != "" {
+			t.Errorf("sip-interface with sip-ports (-put +got):\n%s", d)
+		}
+		// A duplicate sip-port is refused before anything is written.
+		dup := got.Clone()
+		dup.Subs = append(dup.Subs, dup.Subs[0].Clone())
+		if err := st.Update(func(tx *Tx) error { return tx.Put(dup, "core", got.Rev) }); err == nil || !strings.Contains(err.Error(), "appears twice") {
+			t.Errorf("duplicate sip-port: %v", err)
+		}
+	})
 }
 
 func TestCorruptRecord(t *testing.T) {
@@ -994,50 +1000,51 @@ func TestOpenDoesNotWrite(t *testing.T) {
 }
 
 func TestMeta(t *testing.T) {
-	st := tempStore(t)
-	var kept []byte
-	mustUpdate(t, st, func(tx *Tx) error {
-		if tx.Meta("secret") != nil {
-			t.Error("Meta of a missing key is not nil")
+	backends(t, func(t *testing.T, st *Store) {
+		var kept []byte
+		mustUpdate(t, st, func(tx *Tx) error {
+			if tx.Meta("secret") != nil {
+				t.Error("Meta of a missing key is not nil")
+			}
+			if err := tx.SetMeta("secret", []byte("h1")); err != nil {
+				return err
+			}
+			if err := tx.SetMeta("secret", []byte("h2")); err != nil {
+				return err
+			}
+			if err := tx.SetMeta("empty", []byte{}); err != nil {
+				return err
+			}
+			kept = tx.Meta("secret")
+			return nil
+		})
+		if string(kept) != "h2" {
+			t.Errorf("Meta returned %q after the transaction, want h2", kept)
 		}
-		if err := tx.SetMeta("secret", []byte("h1")); err != nil {
-			return err
+		err := st.View(func(tx *Tx) error {
+			if got := tx.Meta("secret"); string(got) != "h2" {
+				t.Errorf("Meta = %q", got)
+			}
+			if got := tx.Meta("empty"); got == nil || len(got) != 0 {
+				t.Errorf("empty value read back as %#v, want a non-nil empty slice", got)
+			}
+			if tx.Meta("") != nil {
+				t.Error("Meta of the empty key")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err := tx.SetMeta("secret", []byte("h2")); err != nil {
-			return err
+		mustUpdate(t, st, func(tx *Tx) error { return tx.SetMeta("secret", nil) })
+		st.View(func(tx *Tx) error {
+			if got := tx.Meta("secret"); got != nil {
+				t.Errorf("SetMeta(nil) did not delete: %q", got)
+			}
+			return nil
+		})
+		if err := st.Update(func(tx *Tx) error { return tx.SetMeta("", []byte("x")) }); err == nil {
+			t.Error("SetMeta with an empty key succeeded")
 		}
-		if err := tx.SetMeta("empty", []byte{}); err != nil {
-			return err
-		}
-		kept = tx.Meta("secret")
-		return nil
 	})
-	if string(kept) != "h2" {
-		t.Errorf("Meta returned %q after the transaction, want h2", kept)
-	}
-	err := st.View(func(tx *Tx) error {
-		if got := tx.Meta("secret"); string(got) != "h2" {
-			t.Errorf("Meta = %q", got)
-		}
-		if got := tx.Meta("empty"); got == nil || len(got) != 0 {
-			t.Errorf("empty value read back as %#v, want a non-nil empty slice", got)
-		}
-		if tx.Meta("") != nil {
-			t.Error("Meta of the empty key")
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustUpdate(t, st, func(tx *Tx) error { return tx.SetMeta("secret", nil) })
-	st.View(func(tx *Tx) error {
-		if got := tx.Meta("secret"); got != nil {
-			t.Errorf("SetMeta(nil) did not delete: %q", got)
-		}
-		return nil
-	})
-	if err := st.Update(func(tx *Tx) error { return tx.SetMeta("", []byte("x")) }); err == nil {
-		t.Error("SetMeta with an empty key succeeded")
-	}
 }

@@ -15,7 +15,8 @@ import (
 // error wrapping ErrDamaged by the method that met it, and again by
 // Store.Update/View and Commit, which then do not commit.
 type Tx struct {
-	tx      *bolt.Tx
+	kv      kv
+	btx     *bolt.Tx // the bbolt transaction; nil on etcd
 	schema  *model.Schema
 	path    string
 	err     error    // first damage met; sticky
@@ -25,7 +26,11 @@ type Tx struct {
 // guard turns a bbolt panic in a Tx method into *err, remembered in t.err.
 func (t *Tx) guard(err *error) {
 	if r := recover(); r != nil {
-		*err = &damagedError{path: t.path, cause: r}
+		if ferr, ok := kvFailed(r); ok {
+			*err = ferr
+		} else {
+			*err = &damagedError{path: t.path, cause: r}
+		}
 	}
 	if *err != nil && t.err == nil && isDamaged(*err) {
 		t.err = *err
@@ -52,38 +57,35 @@ func (t *Tx) Commit() (err error) {
 			}
 		}
 	}()
-	return t.tx.Commit()
+	return t.kv.commit()
 }
 
 // Rollback discards a transaction begun with Session.Begin.
-func (t *Tx) Rollback() error { return t.tx.Rollback() }
+func (t *Tx) Rollback() error { return t.kv.rollback() }
 
-// root is the acli bucket (nil only in a damaged file; see bucket).
-func (t *Tx) root() *bolt.Bucket { return t.tx.Bucket(bRoot) }
-
-// bucket returns a bucket of the layout; its absence means a damaged file
-// (open checks the layout, so it is not expected).
-func (t *Tx) bucket(name []byte) (*bolt.Bucket, error) {
-	root := t.tx.Bucket(bRoot)
-	if root == nil {
-		return nil, &damagedError{path: t.path, cause: "no acli bucket"}
+// bucket checks that a bucket of the layout exists; its absence means a
+// damaged database (open checks the layout, so it is not expected).
+func (t *Tx) bucket(p []string) error {
+	if !t.kv.hasBucket(nil) {
+		return &damagedError{path: t.path, cause: "no acli bucket"}
 	}
-	b := root.Bucket(name)
-	if b == nil {
-		return nil, &damagedError{path: t.path, cause: fmt.Sprintf("no %q bucket", name)}
+	if !t.kv.hasBucket(p) {
+		return &damagedError{path: t.path, cause: fmt.Sprintf("no %q bucket", p[len(p)-1])}
 	}
-	return b, nil
+	return nil
 }
 
-func (t *Tx) editing(elem string, create bool) (*bolt.Bucket, error) {
-	ed, err := t.bucket(bEditing)
-	if err != nil {
-		return nil, err
+// editing returns the path of e's editing bucket and whether it exists,
+// creating it when asked.
+func (t *Tx) editing(elem string, create bool) ([]string, bool, error) {
+	if err := t.bucket(pEditing); err != nil {
+		return nil, false, err
 	}
-	if b := ed.Bucket([]byte(elem)); b != nil || !create {
-		return b, nil
+	p := under(pEditing, elem)
+	if t.kv.hasBucket(p) || !create {
+		return p, t.kv.hasBucket(p), nil
 	}
-	return ed.CreateBucket([]byte(elem))
+	return p, true, t.kv.createBucket(p, false)
 }
 
 // skey is the bucket key of an instance key: bbolt keys cannot be empty,
@@ -106,11 +108,11 @@ func decode(e *model.Element, key string, v []byte) (*model.Instance, error) {
 // Get returns the editing instance of e with the key, or nil.
 func (t *Tx) Get(e *model.Element, key string) (_ *model.Instance, err error) {
 	defer t.guard(&err)
-	b, err := t.editing(e.Name, false)
-	if b == nil || err != nil {
+	b, ok, err := t.editing(e.Name, false)
+	if !ok || err != nil {
 		return nil, err
 	}
-	v := b.Get(skey(key))
+	v := t.kv.get(b, skey(key))
 	if v == nil {
 		return nil, nil
 	}
@@ -120,12 +122,12 @@ func (t *Tx) Get(e *model.Element, key string) (_ *model.Instance, err error) {
 // List returns the editing instances of e in key order (model.CompareKeys).
 func (t *Tx) List(e *model.Element) (_ []*model.Instance, err error) {
 	defer t.guard(&err)
-	b, err := t.editing(e.Name, false)
-	if b == nil || err != nil {
+	b, ok, err := t.editing(e.Name, false)
+	if !ok || err != nil {
 		return nil, err
 	}
 	var out []*model.Instance
-	err = b.ForEach(func(k, v []byte) error {
+	err = t.kv.each(b, func(k, v []byte) error {
 		if len(k) == 0 || k[0] != '=' || v == nil {
 			return fmt.Errorf("%s: %w: unexpected entry %q in the editing configuration", e.Name, model.ErrCorrupt, k)
 		}
@@ -154,12 +156,12 @@ func (t *Tx) Put(in *model.Instance, origKey string, rev uint64) (err error) {
 	if e == nil {
 		return fmt.Errorf("put: instance of no element")
 	}
-	b, err := t.editing(e.Name, false)
+	b, ok, err := t.editing(e.Name, false)
 	if err != nil {
 		return err
 	}
 	key := in.Key()
-	exists := func(k string) bool { return b != nil && b.Get(skey(k)) != nil }
+	exists := func(k string) bool { return ok && t.kv.get(b, skey(k)) != nil }
 	if rev == 0 {
 		if exists(key) {
 			return fmt.Errorf("%s [%s] %w; use select to edit it", e.Name, key, ErrExists)
@@ -176,11 +178,7 @@ func (t *Tx) Put(in *model.Instance, origKey string, rev uint64) (err error) {
 			return fmt.Errorf("%s [%s] %w; cannot rename [%s] to it", e.Name, key, ErrExists, origKey)
 		}
 	}
-	ed, err := t.bucket(bEditing)
-	if err != nil {
-		return err
-	}
-	seq, err := ed.NextSequence()
+	seq, err := t.kv.nextSequence(pEditing)
 	if err != nil {
 		return err
 	}
@@ -190,17 +188,17 @@ func (t *Tx) Put(in *model.Instance, origKey string, rev uint64) (err error) {
 	if err != nil {
 		return err
 	}
-	if b == nil {
-		if b, err = t.editing(e.Name, true); err != nil {
+	if !ok {
+		if b, _, err = t.editing(e.Name, true); err != nil {
 			return err
 		}
 	}
 	if rev != 0 && key != origKey {
-		if err := b.Delete(skey(origKey)); err != nil {
+		if err := t.kv.del(b, skey(origKey)); err != nil {
 			return err
 		}
 	}
-	if err := b.Put(skey(key), enc); err != nil {
+	if err := t.kv.put(b, skey(key), enc); err != nil {
 		return err
 	}
 	in.Rev = seq
@@ -212,11 +210,11 @@ func (t *Tx) Put(in *model.Instance, origKey string, rev uint64) (err error) {
 // that a corrupt one can be removed.
 func (t *Tx) Delete(e *model.Element, key string, rev uint64) (err error) {
 	defer t.guard(&err)
-	b, err := t.editing(e.Name, false)
+	b, ok, err := t.editing(e.Name, false)
 	if err != nil {
 		return err
 	}
-	if b == nil || b.Get(skey(key)) == nil {
+	if !ok || t.kv.get(b, skey(key)) == nil {
 		return fmt.Errorf("%s [%s] %w", e.Name, key, ErrNotFound)
 	}
 	if rev != 0 {
@@ -228,7 +226,7 @@ func (t *Tx) Delete(e *model.Element, key string, rev uint64) (err error) {
 			return fmt.Errorf("%s [%s] was %w since you selected it; select it again", e.Name, key, ErrConflict)
 		}
 	}
-	return b.Delete(skey(key))
+	return t.kv.del(b, skey(key))
 }
 
 // Editing loads the whole editing configuration.
@@ -252,11 +250,10 @@ func (t *Tx) Editing() (_ *model.Config, err error) {
 func (t *Tx) Meta(key string) (v []byte) {
 	var err error
 	defer t.guard(&err)
-	b, err := t.bucket(bMeta)
-	if err != nil || key == "" {
+	if err = t.bucket(pMeta); err != nil || key == "" {
 		return nil
 	}
-	return bytes.Clone(b.Get([]byte(key)))
+	return bytes.Clone(t.kv.get(pMeta, []byte(key)))
 }
 
 // SetMeta stores a meta value; nil deletes it.
@@ -265,12 +262,11 @@ func (t *Tx) SetMeta(key string, val []byte) (err error) {
 	if key == "" {
 		return fmt.Errorf("meta: empty key")
 	}
-	b, err := t.bucket(bMeta)
-	if err != nil {
+	if err := t.bucket(pMeta); err != nil {
 		return err
 	}
 	if val == nil {
-		return b.Delete([]byte(key))
+		return t.kv.del(pMeta, []byte(key))
 	}
-	return b.Put([]byte(key), val)
+	return t.kv.put(pMeta, []byte(key), val)
 }

@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/acli-project/acli/model"
-	bolt "go.etcd.io/bbolt"
 )
 
 // Meta keys of the lifecycle.
@@ -81,42 +80,42 @@ func (c Changes) String() string {
 	return strings.Join(parts, ", ") + " elements"
 }
 
-// lcBuckets are the buckets of the layout the lifecycle works in.
-type lcBuckets struct{ root, meta, editing, versions *bolt.Bucket }
-
-// buckets returns the layout's buckets; a missing one means a damaged file.
-func (t *Tx) buckets() (lcBuckets, error) {
-	var b lcBuckets
-	if b.root = t.tx.Bucket(bRoot); b.root != nil {
-		b.meta, b.editing, b.versions = b.root.Bucket(bMeta), b.root.Bucket(bEditing), b.root.Bucket(bVersions)
+// lcKV returns the transaction's kv once the layout's buckets are checked;
+// a missing one means a damaged database.
+func (t *Tx) lcKV() (kv, error) {
+	for _, p := range [][]string{nil, pMeta, pEditing, pVersions} {
+		if !t.kv.hasBucket(p) {
+			return nil, fmt.Errorf("%w: the database lacks its acli buckets; restore it from a backup", model.ErrCorrupt)
+		}
 	}
-	if b.meta == nil || b.editing == nil || b.versions == nil {
-		return b, fmt.Errorf("%w: the database lacks its acli buckets; restore it from a backup", model.ErrCorrupt)
-	}
-	return b, nil
+	return t.kv, nil
 }
 
 // recoverDamage turns a bbolt panic on inconsistent pages into an error.
 func recoverDamage(err *error) {
 	if r := recover(); r != nil {
+		if ferr, ok := kvFailed(r); ok {
+			*err = ferr
+			return
+		}
 		*err = fmt.Errorf("%w: the database file is damaged (%v); restore it from a backup", model.ErrCorrupt, r)
 	}
 }
 
-func metaInt(b lcBuckets, key string) int {
-	n, _ := strconv.Atoi(string(b.meta.Get([]byte(key))))
+func metaInt(b kv, key string) int {
+	n, _ := strconv.Atoi(string(b.get(pMeta, []byte(key))))
 	return n
 }
 
-func setMetaInt(b lcBuckets, key string, n int) error {
+func setMetaInt(b kv, key string, n int) error {
 	if n == 0 {
-		return b.meta.Delete([]byte(key))
+		return b.del(pMeta, []byte(key))
 	}
-	return b.meta.Put([]byte(key), []byte(strconv.Itoa(n)))
+	return b.put(pMeta, []byte(key), []byte(strconv.Itoa(n)))
 }
 
-func metaJSON(b lcBuckets, key string, v any) (bool, error) {
-	raw := b.meta.Get([]byte(key))
+func metaJSON(b kv, key string, v any) (bool, error) {
+	raw := b.get(pMeta, []byte(key))
 	if raw == nil {
 		return false, nil
 	}
@@ -126,12 +125,12 @@ func metaJSON(b lcBuckets, key string, v any) (bool, error) {
 	return true, nil
 }
 
-func setMetaJSON(b lcBuckets, key string, v any) error {
+func setMetaJSON(b kv, key string, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return b.meta.Put([]byte(key), raw)
+	return b.put(pMeta, []byte(key), raw)
 }
 
 func strictJSON(b []byte, v any) error {
@@ -153,7 +152,7 @@ func (t *Tx) versionPointer(key string) (n int) {
 			n = 0
 		}
 	}()
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return 0
 	}
@@ -168,28 +167,31 @@ func (t *Tx) RunningVersion() int { return t.versionPointer(metaRunning) }
 
 func vkey(n int) []byte { return []byte(strconv.Itoa(n)) }
 
-func version(b lcBuckets, n int) *bolt.Bucket {
+// version returns the path of version n, or nil when it is not kept.
+func version(b kv, n int) []string {
 	if n <= 0 {
 		return nil
 	}
-	return b.versions.Bucket(vkey(n))
+	if p := under(pVersions, string(vkey(n))); b.hasBucket(p) {
+		return p
+	}
+	return nil
 }
 
 // versionNumbers returns the numbers of the kept versions, ascending.
-func versionNumbers(b lcBuckets) []int {
+func versionNumbers(b kv) []int {
 	var nums []int
-	b.versions.ForEachBucket(func(k []byte) error {
-		if n, err := strconv.Atoi(string(k)); err == nil && n > 0 {
+	for _, k := range b.buckets(pVersions) {
+		if n, err := strconv.Atoi(k); err == nil && n > 0 {
 			nums = append(nums, n)
 		}
-		return nil
-	})
+	}
 	slices.Sort(nums)
 	return nums
 }
 
 // notFound says that version n is not kept, and which are.
-func notFound(b lcBuckets, n int) error {
+func notFound(b kv, n int) error {
 	nums := versionNumbers(b)
 	switch len(nums) {
 	case 0:
@@ -200,13 +202,13 @@ func notFound(b lcBuckets, n int) error {
 	return fmt.Errorf("version %d %w: versions %d to %d are kept (%d of them)", n, ErrNotFound, nums[0], nums[len(nums)-1], len(nums))
 }
 
-func versionInfo(b lcBuckets, n int) (VersionInfo, error) {
+func versionInfo(b kv, n int) (VersionInfo, error) {
 	var info VersionInfo
 	vb := version(b, n)
 	if vb == nil {
 		return info, notFound(b, n)
 	}
-	if err := strictJSON(vb.Get(kInfo), &info); err != nil {
+	if err := strictJSON(b.get(vb, kInfo), &info); err != nil {
 		return info, fmt.Errorf("%w: version %d info: %v", model.ErrCorrupt, n, err)
 	}
 	if info.Number != n {
@@ -219,7 +221,7 @@ func versionInfo(b lcBuckets, n int) (VersionInfo, error) {
 // error wrapping ErrNotFound that says which versions are.
 func (t *Tx) Version(n int) (_ VersionInfo, err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return VersionInfo{}, err
 	}
@@ -229,7 +231,7 @@ func (t *Tx) Version(n int) (_ VersionInfo, err error) {
 // Versions describes the kept versions, oldest first.
 func (t *Tx) Versions() (_ []VersionInfo, err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +249,7 @@ func (t *Tx) Versions() (_ []VersionInfo, err error) {
 // VersionConfig loads the whole configuration of version n.
 func (t *Tx) VersionConfig(n int) (_ *model.Config, err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +257,7 @@ func (t *Tx) VersionConfig(n int) (_ *model.Config, err error) {
 	if vb == nil {
 		return nil, notFound(b, n)
 	}
-	c, err := t.loadConfig(vb)
+	c, err := t.loadConfig(b, vb)
 	if err != nil {
 		return nil, fmt.Errorf("version %d: %w", n, err)
 	}
@@ -263,14 +265,10 @@ func (t *Tx) VersionConfig(n int) (_ *model.Config, err error) {
 }
 
 // loadConfig decodes the element buckets under parent (editing or a version).
-func (t *Tx) loadConfig(parent *bolt.Bucket) (*model.Config, error) {
+func (t *Tx) loadConfig(b kv, parent []string) (*model.Config, error) {
 	c := model.NewConfig(t.schema)
 	for _, e := range t.schema.Elements() {
-		b := parent.Bucket([]byte(e.Name))
-		if b == nil {
-			continue
-		}
-		err := b.ForEach(func(k, v []byte) error {
+		err := b.each(under(parent, e.Name), func(k, v []byte) error {
 			in, err := decodeAt(e, k, v)
 			if err != nil {
 				return err
@@ -304,25 +302,22 @@ func decodeAt(e *model.Element, k, v []byte) (*model.Instance, error) {
 // under src (raw records) and returns the number of instances copied,
 // sub-elements included. Only the records' framing is decoded on the way
 // (their sub-records are counted); the values were checked when stored.
-func (t *Tx) copyElements(dst, src *bolt.Bucket) (int, error) {
+func (t *Tx) copyElements(dst, src []string) (int, error) {
 	n := 0
 	for _, e := range t.schema.Elements() {
-		name := []byte(e.Name)
-		if dst.Bucket(name) != nil {
-			if err := dst.DeleteBucket(name); err != nil {
+		dp, sp := under(dst, e.Name), under(src, e.Name)
+		if t.kv.hasBucket(dp) {
+			if err := t.kv.deleteBucket(dp); err != nil {
 				return 0, err
 			}
 		}
-		sb := src.Bucket(name)
-		if sb == nil {
+		if !t.kv.hasBucket(sp) {
 			continue
 		}
-		db, err := dst.CreateBucket(name)
-		if err != nil {
+		if err := t.kv.createBucket(dp, true); err != nil {
 			return 0, err
 		}
-		db.FillPercent = 1 // keys arrive in order
-		err = sb.ForEach(func(k, v []byte) error {
+		err := t.kv.each(sp, func(k, v []byte) error {
 			var r struct {
 				Subs []json.RawMessage `json:"subs"`
 			}
@@ -330,7 +325,7 @@ func (t *Tx) copyElements(dst, src *bolt.Bucket) (int, error) {
 				return fmt.Errorf("%s: %w: unreadable entry %q", e.Name, model.ErrCorrupt, k)
 			}
 			n += 1 + len(r.Subs)
-			return db.Put(k, v)
+			return t.kv.put(dp, k, v)
 		})
 		if err != nil {
 			return 0, err
@@ -344,27 +339,27 @@ func (t *Tx) copyElements(dst, src *bolt.Bucket) (int, error) {
 // Comment are kept; Number and Elements are filled in.
 func (t *Tx) Save(info VersionInfo) (_ VersionInfo, err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return info, err
 	}
-	seq, err := b.versions.NextSequence()
+	seq, err := b.nextSequence(pVersions)
 	if err != nil {
 		return info, err
 	}
 	info.Number = int(seq)
-	vb, err := b.versions.CreateBucket(vkey(info.Number))
-	if err != nil {
+	vb := under(pVersions, string(vkey(info.Number)))
+	if err := b.createBucket(vb, false); err != nil {
 		return info, fmt.Errorf("create version %d: %w", info.Number, err)
 	}
-	if info.Elements, err = t.copyElements(vb, b.editing); err != nil {
+	if info.Elements, err = t.copyElements(vb, pEditing); err != nil {
 		return info, err
 	}
 	raw, err := json.Marshal(info)
 	if err != nil {
 		return info, err
 	}
-	if err := vb.Put(kInfo, raw); err != nil {
+	if err := b.put(vb, kInfo, raw); err != nil {
 		return info, err
 	}
 	if err := setMetaInt(b, metaSaved, info.Number); err != nil {
@@ -389,18 +384,18 @@ func (t *Tx) SetVersionLimit(n int) (err error) {
 	if n < 1 || n > MaxVersionLimit {
 		return &model.ValueError{Param: "version-limit", Value: strconv.Itoa(n), Allowed: fmt.Sprintf("1-%d", MaxVersionLimit)}
 	}
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return err
 	}
-	if err := b.meta.Put([]byte(metaLimit), []byte(strconv.Itoa(n))); err != nil {
+	if err := b.put(pMeta, []byte(metaLimit), []byte(strconv.Itoa(n))); err != nil {
 		return err
 	}
 	return prune(b)
 }
 
 // prune deletes the oldest versions beyond the limit, never a protected one.
-func prune(b lcBuckets) error {
+func prune(b kv) error {
 	keep := map[int]bool{metaInt(b, metaSaved): true, metaInt(b, metaRunning): true}
 	var c Confirm
 	if ok, err := metaJSON(b, metaConfirm, &c); err != nil {
@@ -421,7 +416,7 @@ func prune(b lcBuckets) error {
 		if keep[n] {
 			continue
 		}
-		if err := b.versions.DeleteBucket(vkey(n)); err != nil {
+		if err := b.deleteBucket(under(pVersions, string(vkey(n)))); err != nil {
 			return fmt.Errorf("prune version %d: %w", n, err)
 		}
 		excess--
@@ -432,7 +427,7 @@ func prune(b lcBuckets) error {
 // LoadVersion makes version n the editing configuration (rollback-config).
 func (t *Tx) LoadVersion(n int) (err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return err
 	}
@@ -440,7 +435,7 @@ func (t *Tx) LoadVersion(n int) (err error) {
 	if vb == nil {
 		return notFound(b, n)
 	}
-	_, err = t.copyElements(b.editing, vb)
+	_, err = t.copyElements(pEditing, vb)
 	return err
 }
 
@@ -452,16 +447,15 @@ func (t *Tx) ClearEditing() (n int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return 0, err
 	}
 	for _, e := range t.schema.Elements() {
-		if b.editing.Bucket([]byte(e.Name)) == nil {
-			continue
-		}
-		if err := b.editing.DeleteBucket([]byte(e.Name)); err != nil {
-			return 0, err
+		if p := under(pEditing, e.Name); b.hasBucket(p) {
+			if err := b.deleteBucket(p); err != nil {
+				return 0, err
+			}
 		}
 	}
 	return c.Count(), nil
@@ -473,11 +467,11 @@ func (t *Tx) ClearEditing() (n int, err error) {
 // unchanged is not a change.
 func (t *Tx) EditingChanges(n int) (_ Changes, err error) {
 	defer recoverDamage(&err)
-	b, err := t.buckets()
+	b, err := t.lcKV()
 	if err != nil {
 		return Changes{}, err
 	}
-	var vb *bolt.Bucket
+	var vb []string
 	if n != 0 {
 		if vb = version(b, n); vb == nil {
 			return Changes{}, notFound(b, n)
@@ -485,14 +479,11 @@ func (t *Tx) EditingChanges(n int) (_ Changes, err error) {
 	}
 	var ch Changes
 	for _, e := range t.schema.Elements() {
-		name := []byte(e.Name)
-		var old, cur *bolt.Cursor
-		if vb != nil && vb.Bucket(name) != nil {
-			old = vb.Bucket(name).Cursor()
+		var old, cur []entry
+		if vb != nil {
+			old = entries(b, under(vb, e.Name))
 		}
-		if b.editing.Bucket(name) != nil {
-			cur = b.editing.Bucket(name).Cursor()
-		}
+		cur = entries(b, under(pEditing, e.Name))
 		if err := compareBuckets(e, old, cur, &ch); err != nil {
 			return ch, err
 		}
@@ -500,27 +491,37 @@ func (t *Tx) EditingChanges(n int) (_ Changes, err error) {
 	return ch, nil
 }
 
-// compareBuckets walks two element buckets (nil: empty) in key order.
-func compareBuckets(e *model.Element, a, b *bolt.Cursor, ch *Changes) error {
-	next := func(c *bolt.Cursor, first bool) ([]byte, []byte) {
-		switch {
-		case c == nil:
-			return nil, nil
-		case first:
-			return c.First()
+// entry is a key and value of a bucket.
+type entry struct{ k, v []byte }
+
+// entries lists bucket p's keys and values in order.
+func entries(b kv, p []string) []entry {
+	var out []entry
+	b.each(p, func(k, v []byte) error { out = append(out, entry{k, v}); return nil })
+	return out
+}
+
+// compareBuckets walks two element buckets' entries in key order.
+func compareBuckets(e *model.Element, a, b []entry, ch *Changes) error {
+	next := func(es []entry, i int) ([]byte, []byte) {
+		if i < len(es) {
+			return es[i].k, es[i].v
 		}
-		return c.Next()
+		return nil, nil
 	}
-	ka, va := next(a, true)
-	kb, vb := next(b, true)
+	i, j := 0, 0
+	ka, va := next(a, i)
+	kb, vb := next(b, j)
 	for ka != nil || kb != nil {
 		switch c := compareKeys(ka, kb); {
 		case c < 0:
 			ch.Removed++
-			ka, va = next(a, false)
+			i++
+			ka, va = next(a, i)
 		case c > 0:
 			ch.Added++
-			kb, vb = next(b, false)
+			j++
+			kb, vb = next(b, j)
 		default:
 			if !bytes.Equal(va, vb) {
 				x, err := decodeAt(e, ka, va)
@@ -535,8 +536,9 @@ func compareBuckets(e *model.Element, a, b *bolt.Cursor, ch *Changes) error {
 					ch.Changed++
 				}
 			}
-			ka, va = next(a, false)
-			kb, vb = next(b, false)
+			i, j = i+1, j+1
+			ka, va = next(a, i)
+			kb, vb = next(b, j)
 		}
 	}
 	return nil

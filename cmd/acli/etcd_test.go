@@ -1,0 +1,245 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/acli-project/acli/internal/etcdtest"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// fileOnly are the transcripts left out of the etcd replay: those about a
+// database file's path, and those where acli serve reports an apply to the
+// shell through its control socket (on etcd the runtimes watch instead,
+// and activate-config does not wait for their reports yet).
+var fileOnly = map[string]string{
+	"db-missing":       "a missing database file and --init at a path",
+	"lifecycle-errors": "--init's message names the file",
+	"confirm-serve":    "acli serve",
+	"runtime-serve":    "acli serve",
+	"runtime-agents":   "acli serve",
+	"runtime-rules":    "acli serve",
+	"sip-novelsc":      "acli serve",
+	"activate-refused": "acli serve",
+}
+
+// TestScriptsEtcd replays the golden transcripts of testdata/script with
+// the configuration on a 3-member etcd cluster (ACLI_ETCD) instead of a
+// file: the same sessions, the same transcripts.
+func TestScriptsEtcd(t *testing.T) {
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close) // after the parallel scripts
+	dir := t.TempDir()
+	ents, err := os.ReadDir("../../testdata/script")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		name := strings.TrimSuffix(e.Name(), ".txtar")
+		if _, ok := fileOnly[name]; ok {
+			continue
+		}
+		if err := os.Link(filepath.Join("../../testdata/script", e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setup := func(e *testscript.Env) error {
+		e.Setenv("ACLI_ETCD", strings.Join(c.Endpoints, ","))
+		e.Setenv("ACLI_ETCD_PREFIX", "/acli/"+filepath.Base(e.WorkDir))
+		e.Setenv("XDG_STATE_HOME", e.WorkDir+"/state")
+		e.Setenv("ACLI_BACKUP_DIR", e.WorkDir+"/backups")
+		e.Setenv("SOURCE_DATE_EPOCH", "1795000000")
+		e.Setenv("ACLI_USER", "admin")
+		for i, ep := range c.Endpoints {
+			e.Setenv(fmt.Sprint("ETCD", i), ep)
+		}
+		return nil
+	}
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){"sipudp": sipUDP}
+	testscript.Run(t, testscript.Params{Dir: dir, Setup: setup, Cmds: cmds})
+	// What only the etcd backend does.
+	testscript.Run(t, testscript.Params{Dir: "../../testdata/etcd", Setup: setup, Cmds: cmds, UpdateScripts: *update})
+}
+
+// TestServeEtcd runs acli serve --etcd as a process on one member: it
+// serves the running version, and one activated by a script through
+// another member within a second.
+func TestServeEtcd(t *testing.T) {
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	dir := t.TempDir()
+	run := func(member int, stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("acli", append([]string{"--etcd", c.Endpoints[member]}, args...)...)
+		cmd.Env = append(os.Environ(), "ACLI_ETCD_PREFIX=/acli/serve", "XDG_STATE_HOME="+dir)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("acli %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	p1, p2 := freeTCPPort(t), freeTCPPort(t)
+	run(0, baseScript)
+	run(0, sipPortScript("TCP", "127.0.0.1", p1))
+
+	serve := exec.Command("acli", "--etcd", c.Endpoints[1], "serve")
+	serve.Env = append(os.Environ(), "ACLI_ETCD_PREFIX=/acli/serve", "XDG_STATE_HOME="+dir)
+	var logs syncBuffer
+	serve.Stderr = &logs
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- serve.Wait() }()
+	defer func() {
+		serve.Process.Kill()
+		<-exited
+	}()
+	dial := func(port string) bool {
+		conn, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	}
+	waitFor := func(what string, limit time.Duration, ok func() bool) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for !ok() {
+			if time.Since(start) > limit {
+				t.Fatalf("%s: not within %v; daemon log:\n%s", what, limit, logs.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+	waitFor("version 1 served", 10*time.Second, func() bool { return dial(p1) })
+	// The shell finds the runtime's control socket, named after the prefix.
+	if out := run(2, "", "show", "sip-ports"); !strings.Contains(out, "serving version 1") {
+		t.Errorf("show sip-ports through another member:\n%s", out)
+	}
+
+	host, _ := os.Hostname()
+	id := fmt.Sprintf("%s/%d", host, serve.Process.Pid)
+	if out := run(2, sipPortScript("TCP", "127.0.0.1", p2)); !strings.Contains(out, "% runtime "+id+": version 2 applied\n") {
+		t.Errorf("activate-config through member 2 does not report the runtime:\n%s", out)
+	}
+	d := waitFor("version 2 applied after activate-config", time.Second, func() bool { return dial(p2) })
+	t.Logf("version 2 served %v after activate-config returned", d)
+	if !strings.Contains(logs.String(), "running version changed: applying it") {
+		t.Errorf("daemon log:\n%s", logs.String())
+	}
+	// show runtimes, through any member, lists it with what it serves.
+	waitFor("show runtimes", 3*time.Second, func() bool {
+		out := run(0, "", "show", "runtimes")
+		return strings.Contains(out, id) && strings.Contains(out, " 2  ") && strings.Contains(out, " ok\n")
+	})
+	t.Logf("show runtimes:\n%s", run(0, "", "show", "runtimes"))
+	serve.Process.Signal(syscall.SIGTERM)
+	if err := <-exited; err != nil {
+		t.Errorf("acli serve --etcd after SIGTERM: %v\n%s", err, logs.String())
+	}
+	exited <- nil
+	if out := run(1, "", "show", "runtimes"); !strings.Contains(out, "% no runtime serves etcd") {
+		t.Errorf("show runtimes after the runtime stopped:\n%s", out)
+	}
+}
+
+// TestTwoServesEtcd: two runtimes on different members apply the same
+// activation, and activate-config says so for each.
+func TestTwoServesEtcd(t *testing.T) {
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	dir := t.TempDir()
+	env := append(os.Environ(), "ACLI_ETCD_PREFIX=/acli/two", "XDG_STATE_HOME="+dir)
+	run := func(member int, stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("acli", append([]string{"--etcd", c.Endpoints[member]}, args...)...)
+		cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("acli %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	realm := func(id string) string {
+		return "configure terminal\nmedia-manager\nrealm-config\nidentifier " + id + "\ndone\nexit\nexit\nexit\nsave-config\nactivate-config\n"
+	}
+	run(0, realm("core"))
+	host, _ := os.Hostname()
+	var ids []string
+	var logs [2]syncBuffer
+	for i := range 2 {
+		serve := exec.Command("acli", "--etcd", c.Endpoints[i], "serve", "--control", fmt.Sprintf("%s/s%d.sock", dir, i))
+		serve.Env = env
+		serve.Stderr = &logs[i]
+		if err := serve.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			serve.Process.Kill()
+			serve.Wait()
+		})
+		ids = append(ids, fmt.Sprintf("%s/%d", host, serve.Process.Pid))
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out := run(2, "", "show", "runtimes")
+		if strings.Contains(out, ids[0]) && strings.Contains(out, ids[1]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the two runtimes do not report:\n%s", out)
+		}
+	}
+	out := run(2, realm("access"))
+	for _, id := range ids {
+		if !strings.Contains(out, "% runtime "+id+": version 2 applied\n") {
+			t.Errorf("activate-config does not report %s:\n%s", id, out)
+		}
+	}
+
+	// A confirmed activation of version 3 whose shell is gone: at the
+	// deadline running returns to 2, rolled back once, and both apply it.
+	env = append(env, "ACLI_TEST_CONFIRM_MINUTE=1s")
+	out = run(0, strings.Replace(realm("edge"), "activate-config", "activate-config confirmed 1", 1))
+	if !strings.Contains(out, "Confirmed activation: unless activate-config runs again") {
+		t.Fatalf("activate-config confirmed:\n%s", out)
+	}
+	// (show runtimes does not enforce the deadline, as lifecycle commands do.)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out := run(1, "", "show", "runtimes")
+		if strings.Count(out, " 2        ") == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no return to version 2:\n%s\nlogs:\n%s\n%s", out, logs[0].String(), logs[1].String())
+		}
+	}
+	if out := run(1, "", "display-running-cfg-version"); !strings.Contains(out, "Running configuration version is 2") {
+		t.Errorf("after the deadline: %s", out)
+	}
+	rolled := 0
+	for i := range logs {
+		rolled += strings.Count(logs[i].String(), "confirmed activation not confirmed in time")
+	}
+	if rolled != 1 {
+		t.Errorf("%d rollbacks, want 1; logs:\n%s\n%s", rolled, logs[0].String(), logs[1].String())
+	}
+}

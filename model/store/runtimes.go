@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// RuntimeReport is what a runtime (acli serve) serving a configuration on
+// etcd last did, kept under PREFIX/runtimes/ID (show runtimes).
+type RuntimeReport struct {
+	ID        string    `json:"id"`      // HOST/PID
+	Version   string    `json:"version"` // serving
+	Tried     string    `json:"tried"`   // last read as running and applied, or refused
+	AppliedAt time.Time `json:"applied_at"`
+	Listeners int       `json:"listeners"`
+	Error     string    `json:"error,omitempty"` // the last apply's failure
+	Started   time.Time `json:"started"`
+}
+
+// runtimeTTL is how long a runtime's report outlives the runtime (or its
+// link to etcd).
+const runtimeTTL = 10 // seconds
+
+// Reporter keeps one runtime's report in etcd, on a lease kept alive
+// while the runtime runs and reaches etcd: a runtime that stops, or loses
+// etcd, drops out of show runtimes within runtimeTTL seconds.
+type Reporter struct {
+	st     *Store
+	id     string
+	mu     sync.Mutex
+	lease  clientv3.LeaseID
+	cancel context.CancelFunc
+}
+
+// NewReporter returns the reporter of runtime id on an etcd store; nil on
+// a file store (show runtimes asks the runtime's control socket there).
+func (s *Store) NewReporter(id string) *Reporter {
+	if s.etcd == nil {
+		return nil
+	}
+	return &Reporter{st: s, id: id}
+}
+
+// Report stores r (its ID set to the reporter's).
+func (r *Reporter) Report(rep RuntimeReport) error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.st.etcd
+	rep.ID = r.id
+	raw, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	for try := 0; try < 2; try++ {
+		if r.lease == 0 {
+			if err := r.grant(); err != nil {
+				return err
+			}
+		}
+		ctx, cancel := e.ctx()
+		_, err = e.cli.Put(ctx, e.base+"/runtimes/"+r.id, string(raw), clientv3.WithLease(r.lease))
+		cancel()
+		if err == nil {
+			return nil
+		}
+		r.drop() // the lease may have expired while etcd was lost
+	}
+	return e.fail("report the runtime's state", err)
+}
+
+func (r *Reporter) grant() error {
+	e := r.st.etcd
+	ctx, cancel := e.ctx()
+	l, err := e.cli.Grant(ctx, runtimeTTL)
+	cancel()
+	if err != nil {
+		return e.fail("report the runtime's state", err)
+	}
+	kctx, kcancel := context.WithCancel(context.Background())
+	ch, err := e.cli.KeepAlive(kctx, l.ID)
+	if err != nil {
+		kcancel()
+		return e.fail("report the runtime's state", err)
+	}
+	go func() {
+		for range ch { // drained until the lease ends or Close
+		}
+	}()
+	r.lease, r.cancel = l.ID, kcancel
+	return nil
+}
+
+func (r *Reporter) drop() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.lease, r.cancel = 0, nil
+}
+
+// Close removes the report (the runtime stops).
+func (r *Reporter) Close() {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lease != 0 {
+		e := r.st.etcd
+		ctx, cancel := e.ctx()
+		e.cli.Revoke(ctx, r.lease)
+		cancel()
+	}
+	r.drop()
+}
+
+// Runtimes lists the reports of the runtimes serving the configuration on
+// etcd, by ID; on a file store, none (ask the control socket).
+func (s *Store) Runtimes() ([]RuntimeReport, error) {
+	e := s.etcd
+	if e == nil {
+		return nil, nil
+	}
+	ctx, cancel := e.ctx()
+	defer cancel()
+	r, err := e.cli.Get(ctx, e.base+"/runtimes/", clientv3.WithPrefix())
+	if err != nil {
+		return nil, e.fail("read the runtimes' reports", err)
+	}
+	var out []RuntimeReport
+	for _, kv := range r.Kvs {
+		var rep RuntimeReport
+		if err := json.Unmarshal(kv.Value, &rep); err != nil {
+			return nil, fmt.Errorf("%s: runtime report %s: %v", e.where(), kv.Key, err)
+		}
+		out = append(out, rep)
+	}
+	slices.SortFunc(out, func(a, b RuntimeReport) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
