@@ -29,6 +29,7 @@ import (
 type Plan struct {
 	Dir             string   // the guest's directory on the host (hostfs)
 	Acli            string   // acli binary ("" : acli is not available, see AcliErr)
+	AcliBase        string   // native: a second acli binary, server acli-base, to compare with (A/B)
 	AcliErr         string   // why acli is not available
 	AcliScript      string   // configuration script (testdata/bench/acli.acli, acli-host.acli)
 	Kamailio        string   // kamailio binary
@@ -305,7 +306,7 @@ func runPlan(ctx context.Context, p *Plan, g *guestState) {
 // prepare sets a server up and checks that it answers.
 func prepare(ctx context.Context, p *Plan, g *guestState, name string) error {
 	switch name {
-	case serverAcli:
+	case serverAcli, serverAcliBase:
 		if p.Acli == "" {
 			return errors.New(p.AcliErr)
 		}

@@ -21,6 +21,9 @@ import (
 const (
 	serverAcli     = "acli"
 	serverKamailio = "kamailio"
+	// serverAcliBase is acli run from another binary (native -acli-base):
+	// the same configuration, to compare two builds in one run.
+	serverAcliBase = "acli-base"
 )
 
 // serverAddr is where both servers listen (SCTP and UDP).
@@ -47,9 +50,13 @@ func startServer(p *Plan, g *guestState, name, tag string) (*server, error) {
 	var cmd *exec.Cmd
 	db := g.db
 	switch name {
-	case serverAcli:
-		cmd = exec.Command(p.Acli, "--db", db, "serve", "--control", g.sock, "--log-level", "warn")
-		if p.Profile {
+	case serverAcli, serverAcliBase:
+		bin := p.Acli
+		if name == serverAcliBase {
+			bin = p.AcliBase
+		}
+		cmd = exec.Command(bin, "--db", db, "serve", "--control", g.sock, "--log-level", "warn")
+		if p.Profile && name == serverAcli {
 			self, err := os.Executable()
 			if err != nil {
 				return nil, err
