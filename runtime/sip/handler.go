@@ -217,10 +217,8 @@ func (h *Handler) Process(b []byte, src Source, out *bytes.Buffer) (res Result) 
 	if len(bytes.Trim(b, "\r\n")) == 0 {
 		return Result{Verdict: Ignored} // keepalive (RFC 5626 CRLF) or padding
 	}
-	if !src.Overloaded {
-		if v, ok := h.answerQuick(b, src, out); ok {
-			return Result{Verdict: v}
-		}
+	if r, ok := h.quick(b, src, out); ok {
+		return r
 	}
 	msg, err := h.parser.ParseSIP(b)
 	req, isReq := msg.(*sip.Request)

@@ -38,13 +38,20 @@ func (h *Handler) answerQuick(b []byte, src Source, out *bytes.Buffer) (Verdict,
 	if !q.scan(b) || string(q.method) == "ACK" {
 		return 0, false
 	}
-	host, ok := uriHost(q.uri)
+	var key [256]byte
+	host, _, ok := routeHost(q.uri, key[:0])
 	if !ok {
 		return 0, false
 	}
 	if rt := h.routes.Load(); rt != nil && rt.hasHost(host) {
 		return 0, false
 	}
+	return h.answerScanned(&q, src, out)
+}
+
+// answerScanned is answerQuick of a scanned request for a host without a
+// route.
+func (h *Handler) answerScanned(q *quickReq, src Source, out *bytes.Buffer) (Verdict, bool) {
 	top, ok := parseQuickVia(q.vias[0], true)
 	if !ok {
 		return 0, false
@@ -333,10 +340,6 @@ func digits(b []byte) (uint64, bool) {
 	}
 	return n, true
 }
-
-// uriHost returns the host of a sip or sips URI when it is in the form a
-// route's key has (a lower-case name or a dotted IPv4 address).
-func uriHost(u []byte) ([]byte, bool) { return sipURIHost(u, true) }
 
 // sipURIHost returns the host of a sip or sips URI whose host is a name or
 // an IPv4 address (in lower case only if lower).
