@@ -330,8 +330,10 @@ func TestQuickForwardAllocs(t *testing.T) {
 // discardHop is a connection that drops what it is sent.
 type discardHop struct{}
 
-func (discardHop) Via() (string, netip.AddrPort) { return "UDP", netip.MustParseAddrPort("127.0.0.1:5060") }
-func (discardHop) Send([]byte) error             { return nil }
+func (discardHop) Via() (string, netip.AddrPort) {
+	return "UDP", netip.MustParseAddrPort("127.0.0.1:5060")
+}
+func (discardHop) Send([]byte) error { return nil }
 
 // FuzzQuickForward: whatever the quick path forwards or relays, the
 // parser forwards or relays alike.
