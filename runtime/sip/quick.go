@@ -315,15 +315,15 @@ func addrParams(v []byte) ([]byte, bool) {
 // cutLine returns the line at the start of b (without its CRLF) and what
 // follows; false when there is no CRLF or the line holds a lone CR or LF.
 func cutLine(b []byte) (line, rest []byte, ok bool) {
-	i := bytes.Index(b, []byte("\r\n"))
-	if i < 0 {
+	i := bytes.IndexByte(b, '\n')
+	if i < 1 || b[i-1] != '\r' {
+		return nil, nil, false // no CRLF, or a lone LF before the first
+	}
+	line = b[:i-1]
+	if bytes.IndexByte(line, '\r') >= 0 {
 		return nil, nil, false
 	}
-	line = b[:i]
-	if bytes.IndexAny(line, "\r\n") >= 0 {
-		return nil, nil, false
-	}
-	return line, b[i+2:], true
+	return line, b[i+1:], true
 }
 
 // digits parses a short decimal number.
