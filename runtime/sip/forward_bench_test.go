@@ -12,8 +12,10 @@ import (
 // was sent, so that the benchmark measures the Handler alone.
 type benchHop struct{ last []byte }
 
-func (h *benchHop) Via() (string, netip.AddrPort) { return "UDP", netip.MustParseAddrPort("127.0.0.1:5060") }
-func (h *benchHop) Send(b []byte) error            { h.last = append(h.last[:0], b...); return nil }
+func (h *benchHop) Via() (string, netip.AddrPort) {
+	return "UDP", netip.MustParseAddrPort("127.0.0.1:5060")
+}
+func (h *benchHop) Send(b []byte) error { h.last = append(h.last[:0], b...); return nil }
 
 // BenchmarkForwardRelay forwards a MESSAGE as SIPp sends it to its agent
 // and relays the agent's 200 back: one transaction through the Handler.
