@@ -111,6 +111,9 @@ func (l *tcpListener) serve(c *net.TCPConn, id uint32, tc *acceptedConn) {
 		return // closed meanwhile
 	}
 	err := readStream(c, func() error { return q.put([]byte("\r\n"), 0, 0) }, func(m []byte) error {
+		// A client that does not read its answers: its new requests are
+		// answered 503 with Retry-After while its queue is over half full.
+		src.Overloaded = q.overHalf()
 		resp := w.handle(m, src)
 		if resp == nil {
 			return nil

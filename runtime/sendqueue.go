@@ -146,6 +146,14 @@ func tryWrite(rc syscall.RawConn, b []byte) int {
 	return int(n)
 }
 
+// overHalf reports whether the messages waiting hold more than half the
+// queue's bound: the peer does not read as fast as it is sent to.
+func (s *sendQueue) overHalf() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes > s.limit/2
+}
+
 // kick wakes the writer.
 func (s *sendQueue) kick() {
 	select {

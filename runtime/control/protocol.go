@@ -264,6 +264,8 @@ type PortState struct {
 	// datagrams the kernel dropped because it was full.
 	RcvBuf      int    `json:"rcvbuf,omitempty"`
 	KernelDrops uint64 `json:"kernel_drops,omitempty"`
+	// Shed: requests refused 503 with Retry-After for overload.
+	Shed uint64 `json:"shed,omitempty"`
 }
 
 // Ports are the sip-ports of the serving version and, when the last apply

@@ -75,6 +75,10 @@ func (h *Handler) answerScanned(q *quickReq, src Source, out *bytes.Buffer) (Ver
 	case isRelayed(q.method):
 		code, reason, extra = 480, "Temporarily Unavailable", "Warning: 399 acli \"no route: the Request-URI names no session-agent\"\r\n"
 	}
+	verdict := Answered
+	if src.Overloaded {
+		code, reason, extra, verdict = 503, "Service Unavailable", overloadText, Shed
+	}
 
 	out.WriteString("SIP/2.0 ")
 	out.Write(strconv.AppendInt(out.AvailableBuffer(), int64(code), 10))
@@ -109,7 +113,7 @@ func (h *Handler) answerScanned(q *quickReq, src Source, out *bytes.Buffer) (Ver
 		out.WriteString("\r\n")
 	}
 	out.WriteString("Content-Length: 0\r\n\r\n")
-	return Answered, true
+	return verdict, true
 }
 
 // isRelayed reports whether m is a method the SBC relays (see relayed).

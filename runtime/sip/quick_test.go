@@ -113,7 +113,8 @@ func TestQuickMatchesParser(t *testing.T) {
 	srcs := []Source{src,
 		{Transport: SCTP, Remote: netip.MustParseAddrPort("10.9.9.9:5070")},
 		{Transport: SCTP, Remote: netip.MustParseAddrPort("[2001:db8::1]:5060")},
-		{Transport: TCP}}
+		{Transport: TCP},
+		{Transport: UDP, Remote: netip.MustParseAddrPort("10.9.9.9:5070"), Overloaded: true}}
 	routed := NewRoutes()
 	routed.Add("agent.example.com", 0, nil)
 	routed.Add("10.1.1.1", 5060, nil)

@@ -24,12 +24,13 @@ func (h *Handler) quick(b []byte, src Source, out *bytes.Buffer) (Result, bool) 
 	if len(b) > 8 && string(b[:8]) == "SIP/2.0 " {
 		return h.relayQuick(b, out)
 	}
-	if src.Overloaded {
-		return Result{}, false
-	}
 	var q quickReq
 	if !q.scan(b) || string(q.method) == "ACK" {
 		return Result{}, false
+	}
+	if src.Overloaded {
+		v, ok := h.answerScanned(&q, src, out)
+		return Result{Verdict: v}, ok
 	}
 	var key [256]byte
 	host, port, ok := routeHost(q.uri, key[:0])
