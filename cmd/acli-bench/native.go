@@ -39,6 +39,13 @@ var workloadNames = map[string]string{
 	wlSaturate: "OPTIONS at saturation",
 }
 
+// sippBuffer is the socket buffer of the SIPp UAC in native runs (16 MB):
+// at saturation, with SIPp's default one, SIPp's own socket dropped
+// thousands of answers per run (its drops counter in /proc/net/udp; the
+// server's socket dropped none) and the calls whose retransmissions met
+// the same fate failed, whichever server answered.
+const sippBuffer = 16 << 20
+
 // nativeAgent is the SIPp UAS that acts as the session-agent of a
 // transport (acli-host.acli, kamailio-host.cfg).
 type nativeAgent struct {
@@ -357,7 +364,8 @@ func nativeRun(ctx context.Context, p *Plan, g *guestState, name, workload, mode
 		}
 	}()
 	run := sippRun{Bin: p.SIPp, Scenario: p.Scenario, Mode: mode, Target: serverAddr.String(), Local: "127.0.0.1",
-		BasePort: 6000, Instances: 1, Rate: r.Rate, Calls: p.Calls, Dir: filepath.Join(p.Dir, "sipp", tag), Pin: p.SIPpPin}
+		BasePort: 6000, Instances: 1, Rate: r.Rate, Calls: p.Calls, Dir: filepath.Join(p.Dir, "sipp", tag), Pin: p.SIPpPin,
+		BuffSize: sippBuffer}
 	switch workload {
 	case wlMessage:
 		run.Scenario, run.Extra = p.MessageScenario, []string{"-s", agentOf(mode).Host}
