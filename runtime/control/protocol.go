@@ -207,6 +207,10 @@ type Backlog struct {
 	LimitTotal    int    `json:"limit_total"`     // sctp-backlog-total
 	Expired       uint64 `json:"expired"`         // dropped: sctp-send-ttl passed
 	Overflowed    uint64 `json:"overflowed"`      // dropped: a limit was reached
+	// KernelDropped: messages the kernel had taken and gave up
+	// (SEND_FAILED: sctp-send-ttl expired in its queue, or the association
+	// went down first).
+	KernelDropped uint64 `json:"kernel_dropped"`
 }
 
 // Option is one SCTP option of a listener: the kernel's value (getsockopt)

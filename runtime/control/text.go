@@ -68,6 +68,7 @@ func WriteSCTPInfo(w io.Writer, ls []Listener) {
 				b.Messages, b.Bytes, b.MaxAssocBytes, b.PeakBytes)
 			fmt.Fprintf(tw, "  backlog limits\t%d bytes per association, %d in all\n", b.LimitAssoc, b.LimitTotal)
 			fmt.Fprintf(tw, "  backlog dropped\t%d expired (sctp-send-ttl), %d overflowed\n", b.Expired, b.Overflowed)
+			fmt.Fprintf(tw, "  dropped by the kernel\t%d (SEND_FAILED: sctp-send-ttl expired in its queue, or the association went down)\n", b.KernelDropped)
 			fmt.Fprintf(tw, "  overload\t%d requests refused 503 with Retry-After (backlog over half a limit)\n", c.Shed)
 		}
 		tw.Flush()
