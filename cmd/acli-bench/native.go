@@ -299,17 +299,11 @@ func nativeRun(ctx context.Context, p *Plan, g *guestState, name, workload, mode
 		r.Err = err.Error()
 		return r
 	}
-	s, err := startServer(p, g, name, tag)
-	if err != nil {
-		r.Err = err.Error()
-		return r
+	s, err := startReady(ctx, p, g, name, tag)
+	if s != nil {
+		defer s.stopInto(&r.Err)
 	}
-	defer func() {
-		if err := s.stop(); err != nil && r.Err == "" {
-			r.Err = err.Error()
-		}
-	}()
-	if err := s.ready(ctx, p, 30*time.Second); err != nil {
+	if err != nil {
 		r.Err = err.Error()
 		return r
 	}

@@ -37,6 +37,25 @@ type server struct {
 	err  error // Wait's result, once done is closed
 }
 
+// startReady starts server name and waits (30 s at most) until it
+// answers. A server that started is returned even when it does not
+// answer: the caller stops it (stopInto).
+func startReady(ctx context.Context, p *Plan, g *guestState, name, tag string) (*server, error) {
+	s, err := startServer(p, g, name, tag)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.ready(ctx, p, 30*time.Second)
+}
+
+// stopInto stops the server and records why it failed in *errp, unless
+// that holds an error already.
+func (s *server) stopInto(errp *string) {
+	if err := s.stop(); err != nil && *errp == "" {
+		*errp = err.Error()
+	}
+}
+
 // startServer starts server name as p describes (acli on the database the
 // guest prepared), pinned to p.ServerPin's CPUs when it is set.
 func startServer(p *Plan, g *guestState, name, tag string) (*server, error) {
