@@ -232,6 +232,9 @@ func dialTCPLink(a *agent, s *AgentSpec, remote netip.AddrPort) (link, error) {
 		}
 		return err
 	}, func(queued, error) { a.c.givenUp.Add(1) })
+	if rc, err := c.SyscallConn(); err == nil {
+		k.q.tryStream = func(b []byte) int { return tryWrite(rc, b) }
+	}
 	return k, nil
 }
 

@@ -660,7 +660,7 @@ func (e *Engine) SIPPorts() control.Ports {
 				li := ent.l.info()
 				c := li.Counters
 				ps.In, ps.Out = c.MessagesIn, c.MessagesOut
-				ps.RcvBuf, ps.KernelDrops = li.RcvBuf, c.KernelDrops
+				ps.RcvBuf, ps.KernelDrops, ps.Shed = li.RcvBuf, c.KernelDrops, c.Shed
 			}
 			p.Serving = append(p.Serving, ps)
 		}

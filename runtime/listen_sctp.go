@@ -251,7 +251,8 @@ func (sl *sctpListener) info() control.Listener {
 	li.Counters.Refused = st.Rejected
 	b := st.Backlog
 	li.Backlog = &control.Backlog{Messages: b.Messages, Bytes: b.Bytes, MaxAssocBytes: b.MaxAssocBytes, PeakBytes: b.PeakBytes,
-		LimitAssoc: b.LimitAssoc, LimitTotal: b.LimitTotal, Expired: b.Expired, Overflowed: b.Overflowed}
+		LimitAssoc: b.LimitAssoc, LimitTotal: b.LimitTotal, Expired: b.Expired, Overflowed: b.Overflowed,
+		KernelDropped: st.KernelFailed}
 	if addrs, err := sl.l.LocalAddrs(); err == nil {
 		for _, a := range addrs {
 			li.Addrs = append(li.Addrs, a.String())

@@ -81,16 +81,17 @@ func (l *tcpListener) accept() {
 		l.conns[c] = struct{}{}
 		l.mu.Unlock()
 		id := l.nextID.Add(1)
-		l.byID.Store(id, &acceptedConn{c: c})
+		tc := &acceptedConn{c: c}
+		l.byID.Store(id, tc)
 		l.c.assocs.Add(1)
 		l.c.assocsTotal.Add(1)
 		l.wg.Add(1)
-		go l.serve(c, id)
+		go l.serve(c, id, tc)
 	}
 }
 
 // serve reads SIP messages from one connection until it ends.
-func (l *tcpListener) serve(c *net.TCPConn, id uint32) {
+func (l *tcpListener) serve(c *net.TCPConn, id uint32, tc *acceptedConn) {
 	defer l.wg.Done()
 	defer func() {
 		l.mu.Lock()
@@ -105,19 +106,24 @@ func (l *tcpListener) serve(c *net.TCPConn, id uint32) {
 	remote, _ := netip.ParseAddrPort(c.RemoteAddr().String())
 	src := sipr.Source{Transport: sipr.TCP, Remote: remote, Ingress: sipr.Ingress{Point: l.id, Conn: id}}
 	w := &worker{h: l.r.h, r: l.r, c: &l.c, log: l.log}
-	write := func(b []byte) error {
-		c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
-		_, err := c.Write(b)
-		return err
+	q := tc.queue(l)
+	if q == nil {
+		return // closed meanwhile
 	}
-	err := readStream(c, func() error { return write([]byte("\r\n")) }, func(m []byte) error {
+	err := readStream(c, func() error { return q.put([]byte("\r\n"), 0, 0) }, func(m []byte) error {
+		// A client that does not read its answers: its new requests are
+		// answered 503 with Retry-After while its queue is over half full.
+		src.Overloaded = q.overHalf()
 		resp := w.handle(m, src)
 		if resp == nil {
 			return nil
 		}
-		err := write(resp)
+		err := q.put(resp, 0, 0)
 		w.sent(err)
-		return err
+		if errors.Is(err, errQueueClosed) {
+			return err
+		}
+		return nil // a full queue drops the answer, counted: the client does not read
 	})
 	switch {
 	case errors.Is(err, errUnframeable):
@@ -131,14 +137,17 @@ func (l *tcpListener) serve(c *net.TCPConn, id uint32) {
 	}
 }
 
-// tcpRelayQueue bounds the bytes of relayed responses waiting for one TCP
-// connection (a client that stops reading fills it; later responses fail).
+// tcpRelayQueue bounds the bytes of answers and relayed responses waiting
+// for one TCP connection (a client that stops reading fills it; later
+// ones fail).
 const tcpRelayQueue = 1 << 20
 
-// acceptedConn is an accepted connection as relayed responses see it: they go
-// through a sendQueue of its own, made on the first one, so that the
-// session-agent's reader relaying them never waits for a client that
-// does not read (the connection's own answers are written by its reader).
+// acceptedConn is an accepted connection as its writers see it: its
+// reader's answers and the responses relayed to it go through one
+// sendQueue, written at once when the socket takes them (no hand-off), so
+// that neither its reader nor a session-agent's reader relaying to it
+// ever waits for a client that does not read, and that a message the
+// socket took in part is finished before the next.
 type acceptedConn struct {
 	c      *net.TCPConn
 	once   sync.Once
@@ -162,9 +171,11 @@ func (tc *acceptedConn) queue(l *tcpListener) *sendQueue {
 				tc.c.Close() // a partial write breaks the stream
 				return err
 			}
-			l.c.out.Add(1)
 			return nil
 		}, nil)
+		if rc, err := tc.c.SyscallConn(); err == nil {
+			tc.relays.tryStream = func(b []byte) int { return tryWrite(rc, b) }
+		}
 	})
 	return tc.relays
 }
@@ -189,7 +200,11 @@ func (l *tcpListener) reply(b []byte, conn uint32, _ netip.AddrPort) error {
 	if q == nil {
 		return errGone
 	}
-	return q.put(b, 0, 0)
+	err := q.put(b, 0, 0)
+	if err == nil {
+		l.c.out.Add(1)
+	}
+	return err
 }
 
 func (l *tcpListener) update(s Spec) ([]string, error) {

@@ -24,7 +24,12 @@ import (
 // netpoller, and one reading goroutine receives with raw system calls, hot
 // or cold (package blockread): a datagram wakes that reader and nothing
 // else, and costs a recvfrom and the response's sendto. The response goes
-// to the datagram's source address.
+// to the datagram's source address. Overload: while more than half the
+// socket's receive buffer waits to be read (looked at every overloadEvery
+// datagrams, and after each while overloaded), new requests are answered
+// 503 with Retry-After and counted (shed); responses are relayed, never
+// refused; what the kernel drops when the buffer is full is counted too
+// (socketDrops).
 type udpListener struct {
 	spec  atomic.Pointer[Spec]
 	id    uint32 // ingress point
@@ -116,14 +121,34 @@ const skMeminfoDrops = 8
 
 // socketDrops reads the socket's drops counter (0 if the kernel has none).
 func socketDrops(fd int) uint64 {
-	var m [16]uint32
-	l := uint32(unsafe.Sizeof(m))
-	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO,
-		uintptr(unsafe.Pointer(&m[0])), uintptr(unsafe.Pointer(&l)), 0)
-	if e != 0 || l < 4*(skMeminfoDrops+1) {
+	m, ok := meminfo(fd)
+	if !ok {
 		return 0
 	}
 	return uint64(m[skMeminfoDrops])
+}
+
+// meminfo reads the socket's SO_MEMINFO array with a raw system call: the
+// bytes queued to read (SK_MEMINFO_RMEM_ALLOC, index 0) and the receive
+// buffer (SK_MEMINFO_RCVBUF, 1), the drops (skMeminfoDrops), ...
+func meminfo(fd int) ([16]uint32, bool) {
+	var m [16]uint32
+	l := uint32(unsafe.Sizeof(m))
+	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO,
+		uintptr(unsafe.Pointer(&m[0])), uintptr(unsafe.Pointer(&l)), 0)
+	return m, e == 0 && l >= 4*(skMeminfoDrops+1)
+}
+
+// overloadEvery is how many datagrams a UDP reader handles between looks
+// at its socket's receive queue.
+const overloadEvery = 16
+
+// backlogged reports whether more than half the socket's receive buffer
+// holds datagrams waiting to be read: the reader does not keep up, and
+// the next ones the kernel would drop.
+func backlogged(fd int) bool {
+	m, ok := meminfo(fd)
+	return ok && m[0] > m[1]/2
 }
 
 // udpReader is the reading goroutine's receive state, bound once so that
@@ -147,6 +172,7 @@ func (l *udpListener) read(w *worker) {
 	defer l.wg.Done()
 	r := &udpReader{fd: l.fd, buf: make([]byte, 65536)} // the largest UDP payload fits
 	r.fn = r.recv
+	overloaded, check := false, 0
 	for {
 		n, err := l.w.Recv(r.fn)
 		if err != nil {
@@ -161,7 +187,13 @@ func (l *udpListener) read(w *worker) {
 		if err != nil || !from.IsValid() {
 			continue
 		}
-		src := sipr.Source{Transport: sipr.UDP, Remote: from, Ingress: sipr.Ingress{Point: l.id}}
+		// Over half the receive buffer queued: new requests are answered
+		// 503 with Retry-After (Shed) until the reader catches up;
+		// responses are relayed as ever.
+		if check++; check >= overloadEvery || overloaded {
+			check, overloaded = 0, backlogged(l.fd)
+		}
+		src := sipr.Source{Transport: sipr.UDP, Remote: from, Ingress: sipr.Ingress{Point: l.id}, Overloaded: overloaded}
 		if resp := w.handle(r.buf[:n], src); resp != nil {
 			w.sent(l.sendTo(resp, from))
 		}

@@ -231,3 +231,77 @@ func TestUDPPortsShowBuffer(t *testing.T) {
 		t.Errorf("show sip-ports:\n%s\nlacks %q", b.String(), want)
 	}
 }
+
+// TestUDPOverload drives a UDP sip-port past what its reader keeps up
+// with: a burst of OPTIONS into a small receive buffer. While more than
+// half the buffer waits, requests are answered 503 with Retry-After and
+// counted (shed, shown in show sip-ports); every datagram is accounted
+// for: answered 200, answered 503, or dropped by the kernel and counted.
+func TestUDPOverload(t *testing.T) {
+	p := freePort(t)
+	e := NewEngine(testLog(t))
+	defer e.Close()
+	np := map[string]string{"udp-socket-rcvbuf": "65536"}
+	wantReport(t, e.Apply(config([]port{{"core", "UDP", "127.0.0.1", p, nil}}, np, nil), "v1"), []string{"UDP " + addr("127.0.0.1", p)}, nil, nil, 0)
+
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr("127.0.0.1", p))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rc, _ := c.SyscallConn()
+	rc.Control(func(fd uintptr) { setRcvBuf(int(fd), 64<<20) }) // the client keeps every answer
+	const burst = 20000
+	var got200, got503, noRetry int
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65536)
+		for {
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			line, rest, _ := bytes.Cut(buf[:n], []byte("\r\n"))
+			switch string(line) {
+			case "SIP/2.0 200 OK":
+				got200++
+			case "SIP/2.0 503 Service Unavailable":
+				got503++
+				if !bytes.Contains(rest, []byte("\r\nRetry-After: 1\r\n")) {
+					noRetry++
+				}
+			}
+		}
+	}()
+	for i := 0; i < burst; i++ {
+		if _, err := c.Write(optionsMsg("UDP")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	var ls []control.Listener
+	eventually(t, "every datagram counted", func() string {
+		ls = e.Listeners()
+		if k := ls[0].Counters; k.MessagesIn+k.KernelDrops != burst {
+			return fmt.Sprintf("%d in + %d dropped by the kernel, want %d", k.MessagesIn, k.KernelDrops, burst)
+		}
+		return ""
+	})
+	k := ls[0].Counters
+	t.Logf("%d OPTIONS in a burst: %d answered 200, %d refused 503 (shed %d), %d dropped by the kernel",
+		burst, got200, got503, k.Shed, k.KernelDrops)
+	if got503 == 0 || k.Shed != uint64(got503) || noRetry > 0 {
+		t.Errorf("%d 503s received (%d without Retry-After), %d counted shed; want some, all with Retry-After, all counted", got503, noRetry, k.Shed)
+	}
+	if uint64(got200+got503) != k.MessagesIn || k.MessagesOut != k.MessagesIn {
+		t.Errorf("%d + %d answers received, %d in, %d out: want every request in answered", got200, got503, k.MessagesIn, k.MessagesOut)
+	}
+	ports := e.SIPPorts()
+	var out bytes.Buffer
+	control.WritePorts(&out, &ports)
+	if want := fmt.Sprintf("overload: %d requests refused 503 with Retry-After (receive queue over half the buffer)", k.Shed); !strings.Contains(out.String(), want) {
+		t.Errorf("show sip-ports lacks %q:\n%s", want, out.String())
+	}
+}

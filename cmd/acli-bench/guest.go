@@ -29,6 +29,7 @@ import (
 type Plan struct {
 	Dir             string   // the guest's directory on the host (hostfs)
 	Acli            string   // acli binary ("" : acli is not available, see AcliErr)
+	AcliBase        string   // native: a second acli binary, server acli-base, to compare with (A/B)
 	AcliErr         string   // why acli is not available
 	AcliScript      string   // configuration script (testdata/bench/acli.acli, acli-host.acli)
 	Kamailio        string   // kamailio binary
@@ -305,7 +306,7 @@ func runPlan(ctx context.Context, p *Plan, g *guestState) {
 // prepare sets a server up and checks that it answers.
 func prepare(ctx context.Context, p *Plan, g *guestState, name string) error {
 	switch name {
-	case serverAcli:
+	case serverAcli, serverAcliBase:
 		if p.Acli == "" {
 			return errors.New(p.AcliErr)
 		}
@@ -329,13 +330,11 @@ func prepare(ctx context.Context, p *Plan, g *guestState, name string) error {
 	default:
 		return fmt.Errorf("unknown server %q", name)
 	}
-	s, err := startServer(p, g, name, name+"-check")
-	if err != nil {
-		return err
-	}
-	err = s.ready(ctx, p, 30*time.Second)
-	if serr := s.stop(); err == nil && serr != nil {
-		err = serr
+	s, err := startReady(ctx, p, g, name, name+"-check")
+	if s != nil {
+		if serr := s.stop(); err == nil && serr != nil {
+			err = serr
+		}
 	}
 	return err
 }
@@ -407,17 +406,11 @@ func loadRun(ctx context.Context, p *Plan, g *guestState, name, mode string, rat
 		g.progress("%-8s %-2s rate %4d rep %d: ok %d failed %d achieved %.0f/s cpu %.2fs (%.3f s/1k) sipp %.1fs busy %.0f%% p50 %.0fus p99 %.0fus %s",
 			name, mode, rate, rep, r.Successful, r.Failed, r.Achieved, r.ServerCPU, perK(r.ServerCPU, r.Requests), r.SIPpCPU, r.GuestBusy*100, r.P50us, r.P99us, r.Err)
 	}()
-	s, err := startServer(p, g, name, tag)
-	if err != nil {
-		r.Err = err.Error()
-		return r
+	s, err := startReady(ctx, p, g, name, tag)
+	if s != nil {
+		defer s.stopInto(&r.Err)
 	}
-	defer func() {
-		if err := s.stop(); err != nil && r.Err == "" {
-			r.Err = err.Error()
-		}
-	}()
-	if err := s.ready(ctx, p, 30*time.Second); err != nil {
+	if err != nil {
 		r.Err = err.Error()
 		return r
 	}
@@ -544,17 +537,11 @@ func assocRun(ctx context.Context, p *Plan, g *guestState, name string, rep int)
 			name, r.Assocs, rep, r.IdleRSSKB, r.AssocRSSKB, perAssoc(r.AssocRSSKB-r.IdleRSSKB, r.Assocs),
 			r.UsedRSSKB, perAssoc(r.UsedRSSKB-r.IdleRSSKB, r.Assocs), perAssoc(r.SysDeltaKB, r.Assocs), r.Err)
 	}()
-	s, err := startServer(p, g, name, fmt.Sprintf("%s-assoc-rep%d", name, rep))
-	if err != nil {
-		r.Err = err.Error()
-		return
+	s, err := startReady(ctx, p, g, name, fmt.Sprintf("%s-assoc-rep%d", name, rep))
+	if s != nil {
+		defer s.stopInto(&r.Err)
 	}
-	defer func() {
-		if err := s.stop(); err != nil && r.Err == "" {
-			r.Err = err.Error()
-		}
-	}()
-	if err := s.ready(ctx, p, 30*time.Second); err != nil {
+	if err != nil {
 		r.Err = err.Error()
 		return
 	}

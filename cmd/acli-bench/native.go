@@ -39,6 +39,13 @@ var workloadNames = map[string]string{
 	wlSaturate: "OPTIONS at saturation",
 }
 
+// sippBuffer is the socket buffer of the SIPp UAC in native runs (16 MB):
+// at saturation, with SIPp's default one, SIPp's own socket dropped
+// thousands of answers per run (its drops counter in /proc/net/udp; the
+// server's socket dropped none) and the calls whose retransmissions met
+// the same fate failed, whichever server answered.
+const sippBuffer = 16 << 20
+
 // nativeAgent is the SIPp UAS that acts as the session-agent of a
 // transport (acli-host.acli, kamailio-host.cfg).
 type nativeAgent struct {
@@ -79,6 +86,8 @@ func nativeMain(args []string) int {
 	out := fs.String("out", "bench-native.md", "Markdown `file` of the results (the raw records go to FILE.jsonl)")
 	install := fs.Bool("install", true, "apt-get install missing packages (kamailio, sip-tester)")
 	keep := fs.Bool("keep", false, "keep the run's directory (logs, SIPp files)")
+	base := fs.String("acli-base", "", "a second acli `binary` to compare with: run as server acli-base beside the others (A/B), with the same configuration")
+	profile := fs.Bool("profile", false, "run acli as acli-bench acli-serve with a CPU profile per run (kept in the run's directory: use -keep)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -91,7 +100,18 @@ func nativeMain(args []string) int {
 	}
 	p := Plan{Host: true, Calls: *calls, Reps: *reps, Instances: 1, ProbeRate: *probeRate,
 		OptionsRate: *optionsRate, MessageRate: *messageRate, SatLimit: *satLimit, ServerPin: *serverCPU, SIPpPin: *sippCPU,
-		Workloads: splitList(*workloads), Transports: splitList(*transports), Servers: splitList(*servers)}
+		Workloads: splitList(*workloads), Transports: splitList(*transports), Servers: splitList(*servers), Profile: *profile}
+	if *base != "" {
+		abs, err := filepath.Abs(*base)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "acli-bench native: -acli-base: %v\n", err)
+			return 2
+		}
+		p.AcliBase = abs
+		if !slices.Contains(p.Servers, serverAcliBase) {
+			p.Servers = append(p.Servers, serverAcliBase)
+		}
+	}
 	if err := p.checkNative(); err != nil {
 		fmt.Fprintf(os.Stderr, "acli-bench native: %v\n", err)
 		return 2
@@ -188,8 +208,16 @@ func (p *Plan) checkNative() error {
 		}
 	}
 	for _, s := range p.Servers {
-		if s != serverAcli && s != serverKamailio {
-			return fmt.Errorf("-servers: %q: allowed acli, kamailio", s)
+		if s != serverAcli && s != serverKamailio && s != serverAcliBase {
+			return fmt.Errorf("-servers: %q: allowed acli, kamailio, acli-base (with -acli-base)", s)
+		}
+		if s == serverAcliBase && p.AcliBase == "" {
+			return errors.New("-servers: acli-base needs -acli-base BINARY")
+		}
+	}
+	if p.AcliBase != "" {
+		if fi, err := os.Stat(p.AcliBase); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			return fmt.Errorf("-acli-base: %s is not an executable file", p.AcliBase)
 		}
 	}
 	for _, c := range []string{p.ServerPin, p.SIPpPin} {
@@ -271,17 +299,11 @@ func nativeRun(ctx context.Context, p *Plan, g *guestState, name, workload, mode
 		r.Err = err.Error()
 		return r
 	}
-	s, err := startServer(p, g, name, tag)
-	if err != nil {
-		r.Err = err.Error()
-		return r
+	s, err := startReady(ctx, p, g, name, tag)
+	if s != nil {
+		defer s.stopInto(&r.Err)
 	}
-	defer func() {
-		if err := s.stop(); err != nil && r.Err == "" {
-			r.Err = err.Error()
-		}
-	}()
-	if err := s.ready(ctx, p, 30*time.Second); err != nil {
+	if err != nil {
 		r.Err = err.Error()
 		return r
 	}
@@ -336,7 +358,8 @@ func nativeRun(ctx context.Context, p *Plan, g *guestState, name, workload, mode
 		}
 	}()
 	run := sippRun{Bin: p.SIPp, Scenario: p.Scenario, Mode: mode, Target: serverAddr.String(), Local: "127.0.0.1",
-		BasePort: 6000, Instances: 1, Rate: r.Rate, Calls: p.Calls, Dir: filepath.Join(p.Dir, "sipp", tag), Pin: p.SIPpPin}
+		BasePort: 6000, Instances: 1, Rate: r.Rate, Calls: p.Calls, Dir: filepath.Join(p.Dir, "sipp", tag), Pin: p.SIPpPin,
+		BuffSize: sippBuffer}
 	switch workload {
 	case wlMessage:
 		run.Scenario, run.Extra = p.MessageScenario, []string{"-s", agentOf(mode).Host}

@@ -61,6 +61,15 @@ func nativeRows(recs []Record, p Plan) []nativeRow {
 	return rows
 }
 
+// findRow returns the row of workload w, transport m and server s.
+func findRow(rows []nativeRow, w, m, s string) (nativeRow, bool) {
+	i := slices.IndexFunc(rows, func(r nativeRow) bool { return r.Workload == w && r.Mode == m && r.Server == s })
+	if i < 0 {
+		return nativeRow{}, false
+	}
+	return rows[i], true
+}
+
 // goal is one of issue 15's goals, judged on the medians of a native run.
 type goal struct {
 	Workload, Mode string
@@ -73,18 +82,11 @@ type goal struct {
 // throughput at least Kamailio's with no failed call in any run.
 func nativeGoals(rows []nativeRow) []goal {
 	var out []goal
-	find := func(w, m, s string) (nativeRow, bool) {
-		i := slices.IndexFunc(rows, func(r nativeRow) bool { return r.Workload == w && r.Mode == m && r.Server == s })
-		if i < 0 {
-			return nativeRow{}, false
-		}
-		return rows[i], true
-	}
 	for _, rw := range rows {
 		if rw.Server != serverAcli {
 			continue
 		}
-		k, ok := find(rw.Workload, rw.Mode, serverKamailio)
+		k, ok := findRow(rows, rw.Workload, rw.Mode, serverKamailio)
 		if !ok || rw.CPUus.N == 0 || k.CPUus.N == 0 {
 			continue
 		}
@@ -147,9 +149,16 @@ func nativeMarkdown(recs []Record, p Plan) string {
 	for i, rw := range rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %d (%d, %d) |\n", workloadNames[rw.Workload], transportName(rw.Mode), rw.Server,
 			rw.CPUus.format(1), rw.Throughput.format(0), rw.Failed.format(0), rw.P50.format(0), rw.P99.format(0), rw.Runs, rw.UnderLoad, rw.Errs)
-		if rw.Server == serverKamailio && i > 0 && rows[i-1].Server == serverAcli && rows[i-1].Workload == rw.Workload && rows[i-1].Mode == rw.Mode {
-			a := rows[i-1]
-			fmt.Fprintf(&b, "| | | **acli / Kamailio** | %s | %s | | %s | %s | |\n", ratio(a.CPUus, rw.CPUus), ratio(a.Throughput, rw.Throughput), ratio(a.P50, rw.P50), ratio(a.P99, rw.P99))
+		if i+1 < len(rows) && rows[i+1].Workload == rw.Workload && rows[i+1].Mode == rw.Mode {
+			continue // the ratios follow the last server of the workload and transport
+		}
+		for _, pair := range [][2]string{{serverAcli, serverKamailio}, {serverAcliBase, serverKamailio}, {serverAcli, serverAcliBase}} {
+			a, ok1 := findRow(rows, rw.Workload, rw.Mode, pair[0])
+			k, ok2 := findRow(rows, rw.Workload, rw.Mode, pair[1])
+			if ok1 && ok2 {
+				fmt.Fprintf(&b, "| | | **%s / %s** | %s | %s | | %s | %s | |\n", a.Server, strings.Replace(k.Server, serverKamailio, "Kamailio", 1),
+					ratio(a.CPUus, k.CPUus), ratio(a.Throughput, k.Throughput), ratio(a.P50, k.P50), ratio(a.P99, k.P99))
+			}
 		}
 	}
 	if gs := nativeGoals(rows); len(gs) > 0 {

@@ -378,3 +378,28 @@ func TestReportOfNativeRecords(t *testing.T) {
 		}
 	}
 }
+
+// An A/B run (-acli-base): the base build's row, its ratio to Kamailio and
+// acli's to it follow the workload's rows; the goals stay acli's.
+func TestNativeMarkdownBase(t *testing.T) {
+	p := Plan{Workloads: []string{"options"}, Transports: []string{"u1"}, Servers: []string{"acli", "kamailio", "acli-base"}, AcliBase: "/tmp/acli-old"}
+	recs := append(nativeRecords(), Record{Kind: "load", Server: "acli-base", Workload: "options", Mode: "u1", Rep: 1,
+		Calls: 1000, Successful: 1000, Requests: 1000, ServerCPU: 0.022, ClockCPU: 0.022, Achieved: 3000, ProbeN: 10, P50us: 100, P99us: 300})
+	md := nativeMarkdown(recs, p)
+	for _, w := range []string{
+		"| OPTIONS, fixed rate | UDP | acli-base | 22.0 | 3000 | 0 | 100 | 300 | 1 (0, 0) |\n| | | **acli / Kamailio** | 0.79x",
+		"| | | **acli-base / Kamailio** | 1.57x |",
+		"| | | **acli / acli-base** | 0.50x |",
+	} {
+		if !strings.Contains(md, w) {
+			t.Errorf("markdown lacks %q:\n%s", w, md)
+		}
+	}
+	if gs := nativeGoals(nativeRows(recs, p)); len(gs) != 1 || gs[0].Got != "11.0 vs 14.0 µs (0.79x)" {
+		t.Errorf("goals %+v: want acli's only", gs)
+	}
+	p.AcliBase = ""
+	if err := p.checkNative(); err == nil || !strings.Contains(err.Error(), "acli-base needs -acli-base") {
+		t.Errorf("acli-base without a binary: %v", err)
+	}
+}

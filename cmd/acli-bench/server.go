@@ -21,6 +21,9 @@ import (
 const (
 	serverAcli     = "acli"
 	serverKamailio = "kamailio"
+	// serverAcliBase is acli run from another binary (native -acli-base):
+	// the same configuration, to compare two builds in one run.
+	serverAcliBase = "acli-base"
 )
 
 // serverAddr is where both servers listen (SCTP and UDP).
@@ -32,6 +35,25 @@ type server struct {
 	log  string
 	done chan struct{}
 	err  error // Wait's result, once done is closed
+}
+
+// startReady starts server name and waits (30 s at most) until it
+// answers. A server that started is returned even when it does not
+// answer: the caller stops it (stopInto).
+func startReady(ctx context.Context, p *Plan, g *guestState, name, tag string) (*server, error) {
+	s, err := startServer(p, g, name, tag)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.ready(ctx, p, 30*time.Second)
+}
+
+// stopInto stops the server and records why it failed in *errp, unless
+// that holds an error already.
+func (s *server) stopInto(errp *string) {
+	if err := s.stop(); err != nil && *errp == "" {
+		*errp = err.Error()
+	}
 }
 
 // startServer starts server name as p describes (acli on the database the
@@ -47,9 +69,13 @@ func startServer(p *Plan, g *guestState, name, tag string) (*server, error) {
 	var cmd *exec.Cmd
 	db := g.db
 	switch name {
-	case serverAcli:
-		cmd = exec.Command(p.Acli, "--db", db, "serve", "--control", g.sock, "--log-level", "warn")
-		if p.Profile {
+	case serverAcli, serverAcliBase:
+		bin := p.Acli
+		if name == serverAcliBase {
+			bin = p.AcliBase
+		}
+		cmd = exec.Command(bin, "--db", db, "serve", "--control", g.sock, "--log-level", "warn")
+		if p.Profile && name == serverAcli {
 			self, err := os.Executable()
 			if err != nil {
 				return nil, err

@@ -140,6 +140,10 @@ type sippRun struct {
 	Limit     int      // -l, simultaneous calls per instance (0: a second's worth, at least 100)
 	Extra     []string // further arguments (-s SERVICE)
 	Pin       string   // taskset -c of the instances ("": not pinned)
+	// BuffSize is SIPp's socket buffer size (-buff_size; 0: its default,
+	// whose receive buffer overflows at saturation: SIPp then loses the
+	// server's answers in its own socket and counts them as failed calls).
+	BuffSize int
 }
 
 // unlimitedRate is the -r of a run without a rate: far above what one
@@ -182,7 +186,14 @@ func (r sippRun) args(i int) []string {
 		"-timeout", strconv.Itoa(timeout) + "s", "-timeout_error",
 		"-trace_stat", "-stf", r.statFile(i), "-fd", "1",
 		"-trace_err", "-error_file", r.errFile(i),
-	}, r.Extra...), r.Target)
+	}, append(r.buffArgs(), r.Extra...)...), r.Target)
+}
+
+func (r sippRun) buffArgs() []string {
+	if r.BuffSize <= 0 {
+		return nil
+	}
+	return []string{"-buff_size", strconv.Itoa(r.BuffSize)}
 }
 
 func (r sippRun) statFile(i int) string {

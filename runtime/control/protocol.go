@@ -207,6 +207,10 @@ type Backlog struct {
 	LimitTotal    int    `json:"limit_total"`     // sctp-backlog-total
 	Expired       uint64 `json:"expired"`         // dropped: sctp-send-ttl passed
 	Overflowed    uint64 `json:"overflowed"`      // dropped: a limit was reached
+	// KernelDropped: messages the kernel had taken and gave up
+	// (SEND_FAILED: sctp-send-ttl expired in its queue, or the association
+	// went down first).
+	KernelDropped uint64 `json:"kernel_dropped"`
 }
 
 // Option is one SCTP option of a listener: the kernel's value (getsockopt)
@@ -264,6 +268,8 @@ type PortState struct {
 	// datagrams the kernel dropped because it was full.
 	RcvBuf      int    `json:"rcvbuf,omitempty"`
 	KernelDrops uint64 `json:"kernel_drops,omitempty"`
+	// Shed: requests refused 503 with Retry-After for overload.
+	Shed uint64 `json:"shed,omitempty"`
 }
 
 // Ports are the sip-ports of the serving version and, when the last apply

@@ -68,6 +68,7 @@ func WriteSCTPInfo(w io.Writer, ls []Listener) {
 				b.Messages, b.Bytes, b.MaxAssocBytes, b.PeakBytes)
 			fmt.Fprintf(tw, "  backlog limits\t%d bytes per association, %d in all\n", b.LimitAssoc, b.LimitTotal)
 			fmt.Fprintf(tw, "  backlog dropped\t%d expired (sctp-send-ttl), %d overflowed\n", b.Expired, b.Overflowed)
+			fmt.Fprintf(tw, "  dropped by the kernel\t%d (SEND_FAILED: sctp-send-ttl expired in its queue, or the association went down)\n", b.KernelDropped)
 			fmt.Fprintf(tw, "  overload\t%d requests refused 503 with Retry-After (backlog over half a limit)\n", c.Shed)
 		}
 		tw.Flush()
@@ -177,6 +178,10 @@ func writePortTable(w io.Writer, ports []PortState, counters bool) {
 			fmt.Fprintf(w, "  %s %s:%d receive buffer %d bytes, %d datagrams dropped by the kernel (buffer full)\n",
 				ps.Transport, ps.Address, ps.Port, ps.RcvBuf, ps.KernelDrops)
 		}
+		if counters && ps.Shed > 0 {
+			fmt.Fprintf(w, "  %s %s:%d overload: %d requests refused 503 with Retry-After (%s)\n",
+				ps.Transport, ps.Address, ps.Port, ps.Shed, overloadCause(ps.Transport))
+		}
 	}
 	for _, ps := range ports {
 		if ps.State == StateFailed {
@@ -198,4 +203,15 @@ func WriteStatus(w io.Writer, s *Status) {
 		fmt.Fprintf(tw, "last apply error\t%s\n", s.LastError)
 	}
 	tw.Flush()
+}
+
+// overloadCause says when a sip-port of transport t refuses requests.
+func overloadCause(t string) string {
+	switch t {
+	case "UDP":
+		return "receive queue over half the buffer"
+	case "TCP":
+		return "the client's unread answers over half its queue"
+	}
+	return "backlog over half a limit"
 }

@@ -59,7 +59,11 @@ type Stats struct {
 	Failed        uint64 // CANT_STR_ASSOC: an association could not be started
 	Rejected      uint64 // aborted at once because MaxAssocs was reached
 	Notifications uint64 // every notification read
-	Malformed     uint64 // notifications that did not parse
+	// KernelFailed counts SEND_FAILED notifications: messages the kernel
+	// had accepted and gave up (their sctp-send-ttl expired in its queue,
+	// or the association went down before they were sent).
+	KernelFailed uint64
+	Malformed    uint64 // notifications that did not parse
 	// Reads and Messages count a Listener's batched receives: system
 	// calls that returned messages, and the messages (notifications and
 	// pieces included) they returned.
@@ -263,10 +267,11 @@ var connEvents = []sctpwire.NotificationType{
 	sctpwire.RemoteError, sctpwire.SendFailedEvent,
 }
 
-// listenerEvents are the notifications a Listener subscribes to: only
-// association changes (Stats, MaxAssocs), so that no other notification
-// costs the server a read.
-var listenerEvents = []sctpwire.NotificationType{sctpwire.AssocChange}
+// listenerEvents are the notifications a Listener subscribes to:
+// association changes (Stats, MaxAssocs) and the messages the kernel gave
+// up (Stats.KernelFailed: a read each, only when a message is lost), so
+// that no other notification costs the server a read.
+var listenerEvents = []sctpwire.NotificationType{sctpwire.AssocChange, sctpwire.SendFailedEvent}
 
 // initSocket subscribes fd to events and receive information and applies
 // o.
@@ -471,6 +476,9 @@ func (e *endpoint) notification(b []byte) (Notification, bool) {
 	}
 	id := AssocID(n.Assoc)
 	abort := false
+	if n.Type == sctpwire.SendFailedEvent || n.Type == sctpwire.SendFailed {
+		e.stats.KernelFailed++
+	}
 	if n.Type == sctpwire.AssocChange {
 		switch n.State {
 		case sctpwire.CommUp:

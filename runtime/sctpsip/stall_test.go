@@ -69,6 +69,7 @@ func stall(t *testing.T, np map[string]string) ([]string, control.Listener) {
 	t.Logf("%d of %d responses received %v after the peer read again; show sctp info:\n%s", len(got), stallRequests,
 		time.Since(resumed).Round(time.Millisecond), out.String())
 	if !strings.Contains(out.String(), fmt.Sprintf("%d expired (sctp-send-ttl), %d overflowed", l.Backlog.Expired, l.Backlog.Overflowed)) ||
+		!strings.Contains(out.String(), fmt.Sprintf("dropped by the kernel  %d (SEND_FAILED", l.Backlog.KernelDropped)) ||
 		!strings.Contains(out.String(), fmt.Sprintf("%d requests refused 503", l.Counters.Shed)) {
 		t.Error("show sctp info lacks the backlog's drops or the overload count")
 	}
@@ -114,20 +115,27 @@ func TestStalledPeer(t *testing.T) {
 	t.Run("sctp-send-ttl 32000", func(t *testing.T) {
 		got, l := stall(t, map[string]string{})
 		n := statuses(t, got)
-		if n["SIP/2.0 200 OK"] != stallRequests || l.Backlog.Expired != 0 || l.Counters.SendErrors != 0 ||
-			l.Counters.MessagesOut != stallRequests {
-			t.Errorf("responses %v, %d expired, %d send errors, %d out; want all %d answered 200, none lost",
-				n, l.Backlog.Expired, l.Counters.SendErrors, l.Counters.MessagesOut, stallRequests)
+		if n["SIP/2.0 200 OK"] != stallRequests || l.Backlog.Expired != 0 || l.Backlog.KernelDropped != 0 ||
+			l.Counters.SendErrors != 0 || l.Counters.MessagesOut != stallRequests {
+			t.Errorf("responses %v, %d expired, %d dropped by the kernel, %d send errors, %d out; want all %d answered 200, none lost",
+				n, l.Backlog.Expired, l.Backlog.KernelDropped, l.Counters.SendErrors, l.Counters.MessagesOut, stallRequests)
 		}
 	})
 	t.Run("sctp-send-ttl 300", func(t *testing.T) {
 		got, l := stall(t, map[string]string{"sctp-send-ttl": "300"})
 		statuses(t, got)
-		// The kernel drops the expired ones it holds itself (not
-		// counted here); the backlog drops and counts the rest.
+		// The kernel drops the expired ones it holds itself and says so
+		// (SEND_FAILED, dropped by the kernel); the backlog drops and
+		// counts the rest. What the kernel gave up after transmitting it
+		// once (a zero-window probe the peer could not take: 2 in each
+		// run seen) it abandons without a SEND_FAILED, so the three come
+		// within 1% of the requests, not to all of them.
 		b := l.Backlog
-		if b.Expired == 0 || len(got)+int(b.Expired) > stallRequests || len(got) == 0 {
-			t.Errorf("%d received, %d expired in the backlog, of %d: want some of each", len(got), b.Expired, stallRequests)
+		sum := len(got) + int(b.Expired) + int(b.KernelDropped)
+		t.Logf("%d received, %d expired in the backlog, %d dropped by the kernel: %d of %d", len(got), b.Expired, b.KernelDropped, sum, stallRequests)
+		if b.Expired == 0 || b.KernelDropped == 0 || len(got) == 0 || sum > stallRequests || sum < stallRequests*99/100 {
+			t.Errorf("%d received, %d expired in the backlog, %d dropped by the kernel: want some of each, within 1%% of %d in all",
+				len(got), b.Expired, b.KernelDropped, stallRequests)
 		}
 		if l.Counters.SendErrors < b.Expired {
 			t.Errorf("%d send errors, below the %d expired", l.Counters.SendErrors, b.Expired)

@@ -158,29 +158,46 @@ func (f *fnv) add(s string) {
 	*f = fnv(h)
 }
 
+func (f *fnv) addBytes(s []byte) {
+	h := uint64(*f)
+	for _, c := range s {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	h ^= 0xff // separator
+	h *= 1099511628211
+	*f = fnv(h)
+}
+
 func (f fnv) append(b []byte) []byte { return strconv.AppendUint(b, uint64(f), 36) }
 
 // loopHash hashes the fields RFC 3261 16.6 step 8 names for loop
-// detection, but the To tag (see the file comment).
-func loopHash(req *sip.Request) fnv {
-	f := newFNV()
-	var buf [128]byte
-	b := buf[:0]
-	if req.Recipient.Host != "" || req.Recipient.User != "" {
-		var sb strings.Builder
-		req.Recipient.StringWrite(&sb)
-		f.add(sb.String())
-	}
+// detection, but the To tag (see the file comment): the Request-URI as
+// written in the request line of b, From tag, Call-ID, CSeq number.
+func loopHash(req *sip.Request, b []byte) fnv {
+	uri, _ := requestURI(b)
+	var tag, callID string
 	if from := req.From(); from != nil {
-		tag, _ := from.Params.Get("tag")
-		f.add(tag)
+		tag, _ = from.Params.Get("tag")
 	}
 	if c := req.CallID(); c != nil {
-		f.add(string(*c))
+		callID = string(*c)
 	}
+	var seq uint32
 	if c := req.CSeq(); c != nil {
-		f.add(string(strconv.AppendUint(b, uint64(c.SeqNo), 10)))
+		seq = c.SeqNo
 	}
+	return loopHashOf(uri, []byte(tag), []byte(callID), seq)
+}
+
+// loopHashOf is loopHash of the fields themselves.
+func loopHashOf(uri, fromTag, callID []byte, seq uint32) fnv {
+	f := newFNV()
+	f.addBytes(uri)
+	f.addBytes(fromTag)
+	f.addBytes(callID)
+	var num [20]byte
+	f.addBytes(strconv.AppendUint(num[:0], uint64(seq), 10))
 	return f
 }
 
@@ -240,7 +257,7 @@ func (h *Handler) forward(req *sip.Request, b []byte, src Source, out *bytes.Buf
 			w.WriteString("\r\n")
 		})
 	}
-	lh := loopHash(req)
+	lh := loopHash(req, b)
 	if h.isLoop(req, lh) {
 		return answer(482, "Loop Detected", nil)
 	}

@@ -122,7 +122,8 @@ type Source struct {
 }
 
 // RetryAfter is the Retry-After, in seconds, of the 503 that refuses a
-// request for overload or because a session-agent's queue is full.
+// request for overload (overloadText) or because a session-agent's queue
+// is full.
 const RetryAfter = 1
 
 // Result is what Process did with a message.
@@ -217,10 +218,8 @@ func (h *Handler) Process(b []byte, src Source, out *bytes.Buffer) (res Result) 
 	if len(bytes.Trim(b, "\r\n")) == 0 {
 		return Result{Verdict: Ignored} // keepalive (RFC 5626 CRLF) or padding
 	}
-	if !src.Overloaded {
-		if v, ok := h.answerQuick(b, src, out); ok {
-			return Result{Verdict: v}
-		}
+	if r, ok := h.quick(b, src, out); ok {
+		return r
 	}
 	msg, err := h.parser.ParseSIP(b)
 	req, isReq := msg.(*sip.Request)
@@ -259,11 +258,11 @@ func (h *Handler) Process(b []byte, src Source, out *bytes.Buffer) (res Result) 
 	return Result{Verdict: h.local(req, err, foreign, src, out)}
 }
 
-// overloadHeaders are those of a 503 for overload.
-func overloadHeaders(w *bytes.Buffer) {
-	w.WriteString("Retry-After: " + strconv.Itoa(RetryAfter) + "\r\n")
-	w.WriteString("Warning: 399 acli \"overloaded: responses wait for the peer to read\"\r\n")
-}
+// overloadText is the headers of a 503 for overload.
+const overloadText = "Retry-After: 1\r\nWarning: 399 acli \"overloaded: try again later\"\r\n"
+
+// overloadHeaders writes overloadText.
+func overloadHeaders(w *bytes.Buffer) { w.WriteString(overloadText) }
 
 // foreignScheme reports whether b is a request whose Request-URI has a
 // scheme (RFC 3986 3.1) other than sip, sips and tel.

@@ -38,13 +38,20 @@ func (h *Handler) answerQuick(b []byte, src Source, out *bytes.Buffer) (Verdict,
 	if !q.scan(b) || string(q.method) == "ACK" {
 		return 0, false
 	}
-	host, ok := uriHost(q.uri)
+	var key [256]byte
+	host, _, ok := routeHost(q.uri, key[:0])
 	if !ok {
 		return 0, false
 	}
 	if rt := h.routes.Load(); rt != nil && rt.hasHost(host) {
 		return 0, false
 	}
+	return h.answerScanned(&q, src, out)
+}
+
+// answerScanned is answerQuick of a scanned request for a host without a
+// route.
+func (h *Handler) answerScanned(q *quickReq, src Source, out *bytes.Buffer) (Verdict, bool) {
 	top, ok := parseQuickVia(q.vias[0], true)
 	if !ok {
 		return 0, false
@@ -67,6 +74,10 @@ func (h *Handler) answerQuick(b []byte, src Source, out *bytes.Buffer) (Verdict,
 		code, reason, extra = 481, "Call/Transaction Does Not Exist", ""
 	case isRelayed(q.method):
 		code, reason, extra = 480, "Temporarily Unavailable", "Warning: 399 acli \"no route: the Request-URI names no session-agent\"\r\n"
+	}
+	verdict := Answered
+	if src.Overloaded {
+		code, reason, extra, verdict = 503, "Service Unavailable", overloadText, Shed
 	}
 
 	out.WriteString("SIP/2.0 ")
@@ -102,7 +113,7 @@ func (h *Handler) answerQuick(b []byte, src Source, out *bytes.Buffer) (Verdict,
 		out.WriteString("\r\n")
 	}
 	out.WriteString("Content-Length: 0\r\n\r\n")
-	return Answered, true
+	return verdict, true
 }
 
 // isRelayed reports whether m is a method the SBC relays (see relayed).
@@ -308,15 +319,15 @@ func addrParams(v []byte) ([]byte, bool) {
 // cutLine returns the line at the start of b (without its CRLF) and what
 // follows; false when there is no CRLF or the line holds a lone CR or LF.
 func cutLine(b []byte) (line, rest []byte, ok bool) {
-	i := bytes.Index(b, []byte("\r\n"))
-	if i < 0 {
+	i := bytes.IndexByte(b, '\n')
+	if i < 1 || b[i-1] != '\r' {
+		return nil, nil, false // no CRLF, or a lone LF before the first
+	}
+	line = b[:i-1]
+	if bytes.IndexByte(line, '\r') >= 0 {
 		return nil, nil, false
 	}
-	line = b[:i]
-	if bytes.IndexAny(line, "\r\n") >= 0 {
-		return nil, nil, false
-	}
-	return line, b[i+2:], true
+	return line, b[i+1:], true
 }
 
 // digits parses a short decimal number.
@@ -333,10 +344,6 @@ func digits(b []byte) (uint64, bool) {
 	}
 	return n, true
 }
-
-// uriHost returns the host of a sip or sips URI when it is in the form a
-// route's key has (a lower-case name or a dotted IPv4 address).
-func uriHost(u []byte) ([]byte, bool) { return sipURIHost(u, true) }
 
 // sipURIHost returns the host of a sip or sips URI whose host is a name or
 // an IPv4 address (in lower case only if lower).
