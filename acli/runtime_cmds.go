@@ -21,7 +21,8 @@ func (s *Shell) runtimeShowTopics() []showTopic {
 }
 
 // showRuntimes lists the runtimes: on etcd every one that reports under
-// the prefix, else the one on the database's control socket.
+// the prefix, the leader (which enforces confirmed activations' deadlines)
+// named, else the one on the database's control socket.
 func (s *Shell) showRuntimes(args []Token) error {
 	if len(args) > 0 {
 		return fmt.Errorf("show runtimes takes no argument, got %q", args[0].Text)
@@ -44,8 +45,15 @@ func (s *Shell) showRuntimes(args []Token) error {
 		reps = []store.RuntimeReport{{ID: fmt.Sprintf("pid %d", st.PID), Version: st.Version, AppliedAt: st.AppliedAt,
 			Listeners: st.Listeners, Error: st.LastError, Started: st.Started}}
 	}
-	s.printf("%-28s %-8s %-20s %-9s %s\n", "runtime", "version", "applied (UTC)", "listeners", "last apply")
+	s.printf("%-28s %-7s %-8s %-20s %-9s %s\n", "runtime", "role", "version", "applied (UTC)", "listeners", "last apply")
 	for _, r := range reps {
+		role := "-" // a file's daemon: no election
+		if s.opt.Store.OnEtcd() {
+			role = "standby"
+			if r.Leader {
+				role = "leader"
+			}
+		}
 		state := "ok"
 		if r.Error != "" {
 			state = "FAILED: " + r.Error
@@ -54,7 +62,7 @@ func (s *Shell) showRuntimes(args []Token) error {
 		if !r.AppliedAt.IsZero() {
 			at = r.AppliedAt.UTC().Format(dateLayout)
 		}
-		s.printf("%-28s %-8s %-20s %-9d %s\n", r.ID, r.Version, at, r.Listeners, state)
+		s.printf("%-28s %-7s %-8s %-20s %-9d %s\n", r.ID, role, r.Version, at, r.Listeners, state)
 	}
 	return nil
 }

@@ -29,6 +29,9 @@ import (
 // only while the confirmation is still pending and due, so that a shell
 // enforcing the same deadline rolls back no second time) and applies that
 // version, whatever became of the shell that activated.
+// On etcd only the runtime leading the prefix's election (store.Campaign)
+// does so: one rollback, not one per runtime; when it dies another is
+// elected within store.ElectionTTL and enforces what fell due meanwhile.
 type Daemon struct {
 	st      *store.Store
 	eng     *Engine
@@ -47,6 +50,11 @@ type Daemon struct {
 	lost      bool
 	stopWatch context.CancelFunc
 	reporter  *store.Reporter // keeps this runtime's state in etcd (show runtimes)
+	// leader: this runtime leads the prefix's election, so it enforces
+	// confirmed activations' deadlines (on a file the daemon always does);
+	// campaigned is closed when the candidacy has ended (resigned).
+	leader     bool
+	campaigned chan struct{}
 }
 
 // DaemonOptions configure a Daemon.
@@ -99,6 +107,11 @@ func Start(o DaemonOptions) (*Daemon, error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		d.stopWatch = cancel
 		go st.WatchCommits(ctx, d.committed)
+		d.campaigned = make(chan struct{})
+		go func() {
+			defer close(d.campaigned)
+			st.Campaign(ctx, d.reporter.ID(), d.leading)
+		}()
 	}
 	go func() { d.done <- srv.Serve() }()
 	return d, nil
@@ -142,6 +155,33 @@ func (d *Daemon) committed(err error) {
 	d.armConfirm()
 }
 
+// leading is called when this runtime becomes, or stops being, the leader
+// of the prefix's election: the leader enforces confirmed activations'
+// deadlines, one that passed meanwhile at once.
+func (d *Daemon) leading(on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || on == d.leader {
+		d.leader = on
+		return
+	}
+	d.leader = on
+	if !on {
+		d.log.Warn("no longer the leader of the runtimes: another enforces confirmed activations' deadlines")
+		d.armConfirm()
+		return
+	}
+	d.log.Info("leader of the runtimes: this one enforces confirmed activations' deadlines")
+	if d.expireConfirmed() {
+		d.applyLocked()
+	}
+	d.armConfirm()
+}
+
+// enforces reports whether this daemon enforces confirmed activations'
+// deadlines: on a file always, on etcd while it leads. d.mu is held.
+func (d *Daemon) enforces() bool { return !d.st.OnEtcd() || d.leader }
+
 // Engine returns the daemon's engine.
 func (d *Daemon) Engine() *Engine { return d.eng }
 
@@ -161,6 +201,9 @@ func (d *Daemon) Close() error {
 	}
 	d.reporter.Close()
 	d.mu.Unlock()
+	if d.campaigned != nil {
+		<-d.campaigned // resigned: another runtime leads at once
+	}
 	err := d.srv.Close()
 	d.eng.Close()
 	d.log.Info("runtime stopped")
@@ -247,7 +290,7 @@ func (d *Daemon) armConfirm() {
 		d.confirm.Stop()
 		d.confirm = nil
 	}
-	if d.closed {
+	if d.closed || !d.enforces() {
 		return
 	}
 	var c *store.Confirm
@@ -281,8 +324,12 @@ func (d *Daemon) confirmDue() {
 }
 
 // expireConfirmed enforces a pending confirmed activation whose deadline
-// has passed and reports whether running changed. d.mu is held.
+// has passed and reports whether running changed (on etcd, only the
+// leader does). d.mu is held.
 func (d *Daemon) expireConfirmed() bool {
+	if !d.enforces() {
+		return false
+	}
 	var c *store.Confirm
 	err := d.st.View(func(tx *store.Tx) (err error) { c, err = tx.PendingConfirm(); return err })
 	if err != nil || c == nil || time.Now().Before(c.Deadline) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -160,7 +161,9 @@ func TestServeEtcd(t *testing.T) {
 }
 
 // TestTwoServesEtcd: two runtimes on different members apply the same
-// activation, and activate-config says so for each.
+// activation, and activate-config says so for each; a confirmed
+// activation is rolled back once, by the leader of their election, and by
+// the other when the leader dies before the deadline.
 func TestTwoServesEtcd(t *testing.T) {
 	c, err := etcdtest.Start(t.TempDir(), 3)
 	if err != nil {
@@ -186,6 +189,7 @@ func TestTwoServesEtcd(t *testing.T) {
 	host, _ := os.Hostname()
 	var ids []string
 	var logs [2]syncBuffer
+	var serves [2]*exec.Cmd
 	for i := range 2 {
 		serve := exec.Command("acli", "--etcd", c.Endpoints[i], "serve", "--control", fmt.Sprintf("%s/s%d.sock", dir, i))
 		serve.Env = env
@@ -193,6 +197,7 @@ func TestTwoServesEtcd(t *testing.T) {
 		if err := serve.Start(); err != nil {
 			t.Fatal(err)
 		}
+		serves[i] = serve
 		t.Cleanup(func() {
 			serve.Process.Kill()
 			serve.Wait()
@@ -241,5 +246,48 @@ func TestTwoServesEtcd(t *testing.T) {
 	}
 	if rolled != 1 {
 		t.Errorf("%d rollbacks, want 1; logs:\n%s\n%s", rolled, logs[0].String(), logs[1].String())
+	}
+
+	// The leader (show runtimes names it) dies before the deadline of the
+	// next confirmed activation: the other is elected once the leader's
+	// lease expires and rolls back, once, at the deadline.
+	out = run(2, "", "show", "runtimes")
+	leader := -1
+	for i, id := range ids {
+		if regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(id) + ` +leader `).MatchString(out) {
+			leader = i
+		}
+	}
+	if leader < 0 || strings.Count(out, " leader ") != 1 || strings.Count(out, " standby ") != 1 {
+		t.Fatalf("show runtimes does not name one leader:\n%s", out)
+	}
+	other := 1 - leader
+	const within = 7 // minutes of a second
+	out = run(0, strings.Replace(realm("edge2"), "activate-config", fmt.Sprintf("activate-config confirmed %d", within), 1))
+	activated := time.Now()
+	if !strings.Contains(out, "% runtime "+ids[other]+": version 4 applied\n") {
+		t.Fatalf("activate-config confirmed %d:\n%s", within, out)
+	}
+	serves[leader].Process.Kill()
+	before := strings.Count(logs[other].String(), "confirmed activation not confirmed in time")
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out = run(1, "", "show", "runtimes")
+		if regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(ids[other]) + ` +leader +2 `).MatchString(out) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the survivor does not return to version 2 as leader:\n%s\nits log:\n%s", out, logs[other].String())
+		}
+	}
+	took := time.Since(activated)
+	t.Logf("rolled back by the new leader %v after activate-config confirmed %d (1 s minutes); show runtimes:\n%s", took.Round(10*time.Millisecond), within, out)
+	if took < (within-1)*time.Second {
+		t.Errorf("rolled back %v after the activation, before its deadline", took)
+	}
+	if n := strings.Count(logs[other].String(), "confirmed activation not confirmed in time") - before; n != 1 {
+		t.Errorf("the new leader rolled back %d times, want 1:\n%s", n, logs[other].String())
+	}
+	if !strings.Contains(logs[other].String(), "leader of the runtimes: this one enforces") {
+		t.Errorf("the survivor's log does not say it leads:\n%s", logs[other].String())
 	}
 }

@@ -22,6 +22,9 @@ type RuntimeReport struct {
 	Listeners int       `json:"listeners"`
 	Error     string    `json:"error,omitempty"` // the last apply's failure
 	Started   time.Time `json:"started"`
+	// Leader: the runtime leads the prefix's election (it enforces
+	// confirmed activations' deadlines); set by Runtimes, not stored.
+	Leader bool `json:"-"`
 }
 
 // runtimeTTL is how long a runtime's report outlives the runtime (or its
@@ -46,6 +49,14 @@ func (s *Store) NewReporter(id string) *Reporter {
 		return nil
 	}
 	return &Reporter{st: s, id: id}
+}
+
+// ID is the runtime's id (HOST/PID); "" for a nil reporter.
+func (r *Reporter) ID() string {
+	if r == nil {
+		return ""
+	}
+	return r.id
 }
 
 // Report stores r (its ID set to the reporter's).
@@ -132,16 +143,19 @@ func (s *Store) Runtimes() ([]RuntimeReport, error) {
 	}
 	ctx, cancel := e.ctx()
 	defer cancel()
-	r, err := e.cli.Get(ctx, e.base+"/runtimes/", clientv3.WithPrefix())
+	r, err := e.cli.Txn(ctx).Then(clientv3.OpGet(e.base+"/runtimes/", clientv3.WithPrefix()),
+		clientv3.OpGet(e.electionKey()+"/", clientv3.WithFirstCreate()...)).Commit()
 	if err != nil {
 		return nil, e.fail("read the runtimes' reports", err)
 	}
+	leader := e.leaderIn((*clientv3.GetResponse)(r.Responses[1].GetResponseRange()))
 	var out []RuntimeReport
-	for _, kv := range r.Kvs {
+	for _, kv := range r.Responses[0].GetResponseRange().Kvs {
 		var rep RuntimeReport
 		if err := json.Unmarshal(kv.Value, &rep); err != nil {
 			return nil, fmt.Errorf("%s: runtime report %s: %v", e.where(), kv.Key, err)
 		}
+		rep.Leader = rep.ID == leader
 		out = append(out, rep)
 	}
 	slices.SortFunc(out, func(a, b RuntimeReport) int { return strings.Compare(a.ID, b.ID) })
