@@ -202,9 +202,11 @@ const runtimeWait = 3 * time.Second
 // waitRuntimes is syncRuntime on etcd: each runtime watching the prefix
 // applies the running version by itself; this waits for every one that
 // reports (show runtimes) to have tried it, then says what each did. With
-// none reporting it says that none is attached, as for a file. A version
-// refused by a runtime, or not applied in time, makes the invocation exit
-// 1; running stays as recorded.
+// none reporting it says that none is attached, as for a file. A runtime
+// cut off from etcd (its lease expired) is not waited for: it is named,
+// and applies the version when it is back. A version refused by a
+// runtime, or not applied in time, makes the invocation exit 1; running
+// stays as recorded.
 func (s *Shell) waitRuntimes(out io.Writer, a *activation, version int) error {
 	want := "none"
 	if version != 0 {
@@ -218,7 +220,7 @@ func (s *Shell) waitRuntimes(out io.Writer, a *activation, version int) error {
 		}
 		done := true
 		for _, r := range reps {
-			done = done && r.Tried == want
+			done = done && (r.Tried == want || r.Lost)
 		}
 		if done || time.Now().After(deadline) {
 			break
@@ -236,6 +238,9 @@ func (s *Shell) waitRuntimes(out io.Writer, a *activation, version int) error {
 	var bad []string
 	for _, r := range reps {
 		switch {
+		case r.Lost && r.Tried != want:
+			fmt.Fprintf(out, "%% runtime %s is cut off from etcd (last report %s UTC, serving version %s): it applies the running version when it reaches etcd again\n",
+				r.ID, r.Reported.UTC().Format(dateLayout), r.Version)
 		case r.Tried != want:
 			bad = append(bad, fmt.Sprintf("runtime %s did not apply it within %v (it serves version %s)", r.ID, runtimeWait, r.Version))
 		case r.Version != want:

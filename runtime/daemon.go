@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/acli-project/acli/model"
@@ -39,7 +41,7 @@ type Daemon struct {
 	log     *slog.Logger
 	started time.Time
 
-	mu      sync.Mutex // serializes applies; guards lastErr, confirm, closed, tried, lost
+	mu      sync.Mutex // serializes applies; guards lastErr, confirm, closed, tried, lost, leader
 	lastErr string
 	confirm *time.Timer // fires at a pending confirmation's deadline
 	closed  bool
@@ -47,7 +49,7 @@ type Daemon struct {
 	// On etcd: the running version last read and applied (or refused),
 	// whether the watch is lost, and how to stop it.
 	tried     string
-	lost      bool
+	lost      time.Time // zero: etcd reachable
 	stopWatch context.CancelFunc
 	reporter  *store.Reporter // keeps this runtime's state in etcd (show runtimes)
 	// leader: this runtime leads the prefix's election, so it enforces
@@ -101,6 +103,7 @@ func Start(o DaemonOptions) (*Daemon, error) {
 	if st.OnEtcd() {
 		host, _ := os.Hostname()
 		d.reporter = st.NewReporter(fmt.Sprintf("%s/%d", host, os.Getpid()))
+		d.forgetGone(host)
 		d.mu.Lock()
 		d.report()
 		d.mu.Unlock()
@@ -127,16 +130,16 @@ func (d *Daemon) committed(err error) {
 		return
 	}
 	if err != nil {
-		if !d.lost {
+		if d.lost.IsZero() {
+			d.lost = time.Now()
 			v, _ := d.eng.Version()
 			d.log.Warn("etcd lost: serving version "+v+" until it is back", "err", err)
 		}
-		d.lost = true
 		return
 	}
-	if d.lost {
-		d.lost = false
-		d.log.Info("etcd back: reading the running configuration again")
+	if !d.lost.IsZero() {
+		d.log.Info("etcd back: reading the running configuration again", "lost_for", time.Since(d.lost).Round(time.Second).String())
+		d.lost = time.Time{}
 		d.report()
 	}
 	var n int
@@ -176,6 +179,27 @@ func (d *Daemon) leading(on bool) {
 		d.applyLocked()
 	}
 	d.armConfirm()
+}
+
+// forgetGone removes the reports left by runtimes of this host that died
+// without stopping (their processes are gone), which show runtimes would
+// otherwise list as lost.
+func (d *Daemon) forgetGone(host string) {
+	reps, err := d.st.Runtimes()
+	if err != nil {
+		return // the watch says etcd is lost
+	}
+	var gone []string
+	for _, r := range reps {
+		h, p, _ := strings.Cut(r.ID, "/")
+		pid, err := strconv.Atoi(p)
+		if h == host && r.Lost && err == nil && syscall.Kill(pid, 0) == syscall.ESRCH {
+			gone = append(gone, r.ID)
+		}
+	}
+	if err := d.st.Forget(gone); err != nil {
+		d.log.Warn("cannot remove the reports of runtimes gone", "err", err)
+	}
 }
 
 // enforces reports whether this daemon enforces confirmed activations'
@@ -367,8 +391,9 @@ func (d *Daemon) SessionAgents(hostname string) ([]control.Agent, error) {
 func (d *Daemon) Status() control.Status {
 	v, at := d.eng.Version()
 	d.mu.Lock()
-	last := d.lastErr
+	last, leader, lost := d.lastErr, d.leader, d.lost
 	d.mu.Unlock()
 	return control.Status{PID: os.Getpid(), Started: d.started, Database: d.st.Location(), Control: d.srv.Path(),
-		Version: v, AppliedAt: at, Listeners: len(d.eng.Listeners()), LastError: last}
+		Version: v, AppliedAt: at, Listeners: len(d.eng.Listeners()), LastError: last,
+		ID: d.reporter.ID(), Leader: leader, EtcdLost: lost}
 }

@@ -291,3 +291,80 @@ func TestTwoServesEtcd(t *testing.T) {
 		t.Errorf("the survivor's log does not say it leads:\n%s", logs[other].String())
 	}
 }
+
+// TestServeEtcdLost: a runtime whose only member stops keeps serving the
+// version it serves and says so: in its log, in show runtimes through its
+// control socket (since when), and to shells elsewhere once its lease
+// expires; activate-config meanwhile names it and does not wait for it.
+// When the member is back the runtime applies what runs then.
+func TestServeEtcdLost(t *testing.T) {
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	here, elsewhere := t.TempDir(), t.TempDir() // state directories: with the runtime's control socket, without
+	run := func(state string, stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("acli", append([]string{"--etcd", c.Endpoints[0]}, args...)...)
+		cmd.Env = append(os.Environ(), "ACLI_ETCD_PREFIX=/acli/lost", "XDG_STATE_HOME="+state)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("acli %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	realm := func(id string) string {
+		return "configure terminal\nmedia-manager\nrealm-config\nidentifier " + id + "\ndone\nexit\nexit\nexit\nsave-config\nactivate-config\n"
+	}
+	run(here, realm("core"))
+	serve := exec.Command("acli", "--etcd", c.Endpoints[1], "--command-timeout", "1s", "serve")
+	serve.Env = append(os.Environ(), "ACLI_ETCD_PREFIX=/acli/lost", "XDG_STATE_HOME="+here)
+	var logs syncBuffer
+	serve.Stderr = &logs
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		serve.Process.Kill()
+		serve.Wait()
+	})
+	host, _ := os.Hostname()
+	id := fmt.Sprintf("%s/%d", host, serve.Process.Pid)
+	row := func(state, want string) func() bool {
+		return func() bool {
+			return regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(id) + ` +` + want).MatchString(run(state, "", "show", "runtimes"))
+		}
+	}
+	state := func() string { return run(elsewhere, "", "show", "runtimes") + "log:\n" + logs.String() }
+	waitUntil(t, "the runtime to report", 10*time.Second, row(elsewhere, `leader +1 .* ok$`), state)
+
+	c.Stop(1)
+	lost := time.Now()
+	waitUntil(t, "the runtime's own word", 10*time.Second, row(here, `leader +1 .* etcd lost since \S+ \S+ UTC, serving version 1; ok$`), state)
+	waitUntil(t, "the others' view", 10*time.Second, row(elsewhere, `\S+ +1 .* LOST: not reaching etcd, or stopped without saying so \(last report .*\); ok$`), state)
+	t.Logf("shown lost elsewhere %v after its member stopped", time.Since(lost).Round(10*time.Millisecond))
+	if !strings.Contains(logs.String(), `msg="etcd lost: serving version 1 until it is back"`) {
+		t.Errorf("the runtime's log does not say it lost etcd:\n%s", logs.String())
+	}
+	start := time.Now()
+	out := run(elsewhere, realm("access"))
+	if !strings.Contains(out, "% runtime "+id+" is cut off from etcd (last report ") ||
+		!strings.Contains(out, "serving version 1): it applies the running version when it reaches etcd again\n") {
+		t.Errorf("activate-config while the runtime is cut off:\n%s", out)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("activate-config waited %v for a runtime cut off from etcd", d)
+	}
+
+	if err := c.Restart(1); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	waitUntil(t, "the runtime to apply version 2 when etcd is back", 15*time.Second, row(elsewhere, `\S+ +2 .* ok$`), state)
+	t.Logf("version 2 applied %v after the member restarted", time.Since(back).Round(10*time.Millisecond))
+	if !strings.Contains(logs.String(), `msg="etcd back: reading the running configuration again"`) {
+		t.Errorf("the runtime's log does not say etcd is back:\n%s", logs.String())
+	}
+}
