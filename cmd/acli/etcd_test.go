@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -367,4 +368,81 @@ func TestServeEtcdLost(t *testing.T) {
 	if !strings.Contains(logs.String(), `msg="etcd back: reading the running configuration again"`) {
 		t.Errorf("the runtime's log does not say etcd is back:\n%s", logs.String())
 	}
+}
+
+// TestRefusedEtcd: two runtimes on one host, a version with a TCP
+// sip-port: one opens it, the other cannot (address in use) and refuses
+// the version. activate-config names the refusing runtime and its reason,
+// exits 1 and puts running back to the previous version, to which the
+// runtime that applied it returns (the port is released).
+func TestRefusedEtcd(t *testing.T) {
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	dir := t.TempDir()
+	env := append(os.Environ(), "ACLI_ETCD_PREFIX=/acli/refused", "XDG_STATE_HOME="+dir)
+	acli := func(member int, stdin string, args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command("acli", append([]string{"--etcd", c.Endpoints[member]}, args...)...)
+		cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if _, ok := err.(*exec.ExitError); err != nil && !ok {
+			t.Fatalf("acli %v: %v", args, err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	if out, code := acli(0, baseScript+"save-config\nactivate-config\n"); code != 0 {
+		t.Fatalf("version 1: exit %d\n%s", code, out)
+	}
+	host, _ := os.Hostname()
+	var ids []string
+	var logs [2]syncBuffer
+	for i := range 2 {
+		serve := exec.Command("acli", "--etcd", c.Endpoints[i], "serve", "--control", fmt.Sprintf("%s/s%d.sock", dir, i))
+		serve.Env = env
+		serve.Stderr = &logs[i]
+		if err := serve.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			serve.Process.Kill()
+			serve.Wait()
+		})
+		ids = append(ids, fmt.Sprintf("%s/%d", host, serve.Process.Pid))
+	}
+	waitUntil(t, "the two runtimes to serve version 1", 10*time.Second, func() bool {
+		out, _ := acli(2, "", "show", "runtimes")
+		return strings.Count(out, " 1        ") == 2
+	}, func() string { return logs[0].String() + logs[1].String() })
+
+	port := freeTCPPort(t)
+	out, code := acli(2, sipPortScript("TCP", "127.0.0.1", port))
+	refused := regexp.MustCompile(`% activate-config: version 2 was NOT applied: runtime (\S+) refused it and keeps serving version 1; ` +
+		`running configuration version is 1 \(runtime (\S+) applied it and returns to it\)\n` +
+		`%   runtime (\S+): .*TCP 127\.0\.0\.1:` + port + ` .*address already in use`).FindStringSubmatch(out)
+	if code != 1 || refused == nil {
+		t.Fatalf("activate-config of a version one runtime refuses: exit %d\n%s", code, out)
+	}
+	if refused[1] == refused[2] || refused[1] != refused[3] || !slices.Contains(ids, refused[1]) || !slices.Contains(ids, refused[2]) {
+		t.Errorf("the refusing runtime %s, the other %s (runtimes %v)", refused[1], refused[2], ids)
+	}
+	if !strings.Contains(out, "% runtime "+refused[2]+": version 2 applied\n") || !strings.Contains(out, "% runtime "+refused[2]+": back to version 1\n") {
+		t.Errorf("activate-config does not follow the runtime that applied version 2 back:\n%s", out)
+	}
+	if strings.Contains(out, "Activate Complete") {
+		t.Errorf("activate-config says Activate Complete of a refused version:\n%s", out)
+	}
+	t.Logf("activate-config:\n%s", out[strings.Index(out, "ACLI(configure)# exit"):])
+	if out, _ := acli(1, "", "display-running-cfg-version"); !strings.Contains(out, "Running configuration version is 1") {
+		t.Errorf("after the refusal: %s", out)
+	}
+	waitUntil(t, "the port to be released", 5*time.Second, func() bool {
+		l, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			l.Close()
+		}
+		return err == nil
+	}, func() string { return logs[0].String() + logs[1].String() })
 }
