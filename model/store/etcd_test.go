@@ -196,6 +196,22 @@ func TestEtcdUnreachable(t *testing.T) {
 	}
 }
 
+// TestEtcdLostAfterBegin: etcd lost between a transaction's begin and its
+// first read (the layout's) is that transaction's error, not a panic.
+func TestEtcdLostAfterBegin(t *testing.T) {
+	st := etcdStore(t)
+	mustUpdate(t, st, func(*Tx) error { return nil })
+	k, err := st.etcd.begin(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.etcd.cli.Close()
+	tx := &Tx{kv: k, schema: st.schema(), path: st.etcd.where()}
+	if err := tx.kvLayout(); err == nil || !strings.Contains(err.Error(), st.etcd.where()+": read /d/k/") {
+		t.Errorf("layout read on a closed client: %v; want its error naming the read", err)
+	}
+}
+
 // TestEtcdConcurrentWriters: writers on every member, each changing its
 // own element at once, all succeed (a refused commit runs again).
 func TestEtcdConcurrentWriters(t *testing.T) {
