@@ -66,12 +66,26 @@ func (s *Shell) runtimeAttached() bool {
 // activation is a change of the running version that the runtime daemon
 // has to apply: the command that made it and what it prints once the
 // version is applied (or no runtime is attached to refuse it).
-type activation struct{ cmd, done string }
+type activation struct {
+	cmd, done string
+	version   int // made running (set by tellRuntime)
+}
+
+// unknown is err of a command whose change of running is stored, when
+// what the runtime did with it cannot be learned (the database or etcd
+// did not answer): the operator is told that the change stands.
+func (a *activation) unknown(err error) error {
+	if a == nil || a.cmd == "" {
+		return err
+	}
+	return fmt.Errorf("%s is recorded as running, but what the runtime did with it is not known: %w", versionName(a.version), err)
+}
 
 // tellRuntime has the runtime daemon apply the running version once the
 // change is stored: at once, or, in a script, when the script's
 // transaction has committed (afterScript).
 func (s *Shell) tellRuntime(a activation, version int) error {
+	a.version = version
 	if _, inScript := s.be.(txBackend); !inScript {
 		if err := s.syncRuntime(s.out, &a); err != nil {
 			return fmt.Errorf("%s: %w", a.cmd, err)
@@ -108,11 +122,11 @@ func (s *Shell) syncRuntime(out io.Writer, a *activation) error {
 	st := s.opt.Store
 	var ra *store.RuntimeApply
 	if err := st.View(func(tx *store.Tx) (err error) { ra, err = tx.TakeRuntimeApply(); return err }); err != nil {
-		return err
+		return a.unknown(err)
 	}
 	if ra != nil {
 		if err := st.Update(func(tx *store.Tx) (err error) { ra, err = tx.TakeRuntimeApply(); return err }); err != nil {
-			return err
+			return a.unknown(err)
 		}
 	}
 	if ra == nil { // told already (another session took the mark)
@@ -240,7 +254,7 @@ const runtimeWait = 3 * time.Second
 func (s *Shell) waitRuntimes(out io.Writer, a *activation, ra *store.RuntimeApply) error {
 	reps, err := s.runtimesTried(ra.Version)
 	if err != nil {
-		return err
+		return a.unknown(err)
 	}
 	if len(reps) == 0 {
 		if a != nil {

@@ -57,6 +57,7 @@ type Daemon struct {
 	// campaigned is closed when the candidacy has ended (resigned).
 	leader     bool
 	campaigned chan struct{}
+	reread     *time.Timer // reads the running version again after a failed read
 }
 
 // DaemonOptions configure a Daemon.
@@ -144,7 +145,13 @@ func (d *Daemon) committed(err error) {
 	}
 	var n int
 	if err := d.st.View(func(tx *store.Tx) error { n = tx.RunningVersion(); return nil }); err != nil {
-		d.log.Error("read the running version", "err", err)
+		// A commit not read is not missed: read again until it is.
+		d.log.Error("read the running version; trying again", "err", err, "in", confirmRetry)
+		if d.reread == nil {
+			d.reread = time.AfterFunc(confirmRetry, func() { d.committed(nil) })
+		} else {
+			d.reread.Reset(confirmRetry)
+		}
 		return
 	}
 	version := "none"
@@ -219,6 +226,9 @@ func (d *Daemon) Close() error {
 	d.closed = true
 	if d.confirm != nil {
 		d.confirm.Stop()
+	}
+	if d.reread != nil {
+		d.reread.Stop()
 	}
 	if d.stopWatch != nil {
 		d.stopWatch()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/acli-project/acli/internal/etcdtest"
 	"github.com/rogpeppe/go-internal/testscript"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // fileOnly are the transcripts left out of the etcd replay: those about a
@@ -445,4 +449,122 @@ func TestRefusedEtcd(t *testing.T) {
 		}
 		return err == nil
 	}, func() string { return logs[0].String() + logs[1].String() })
+}
+
+// TestActivateMemberKilledEtcd: the member activate-config commits
+// through (its only one), or the cluster's raft leader, is stopped as the
+// activation is committed: the activation happens once or not at all, as
+// the shell says, and the runtime serves what is then running.
+func TestActivateMemberKilledEtcd(t *testing.T) {
+	c, err := etcdtest.Start(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	dir := t.TempDir()
+	const prefix = "/acli/kill"
+	env := append(os.Environ(), "ACLI_ETCD_PREFIX="+prefix, "XDG_STATE_HOME="+dir)
+	all := strings.Join(c.Endpoints, ",")
+	acli := func(endpoints, stdin string, args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command("acli", append([]string{"--etcd", endpoints, "--command-timeout", "2s"}, args...)...)
+		cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if _, ok := err.(*exec.ExitError); err != nil && !ok {
+			t.Fatalf("acli %v: %v", args, err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	realm := func(id string) string {
+		return "configure terminal\nmedia-manager\nrealm-config\nidentifier " + id + "\ndone\nexit\nexit\nexit\nsave-config\n"
+	}
+	acli(all, realm("core")+"activate-config\n")
+	serve := exec.Command("acli", "--etcd", all, "serve", "--control", dir+"/s.sock")
+	serve.Env = env
+	var logs syncBuffer
+	serve.Stderr = &logs
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		serve.Process.Kill()
+		serve.Wait()
+	})
+	serving := func(member int, version string) func() bool {
+		return func() bool {
+			out, _ := acli(c.Endpoints[member], "", "show", "runtimes")
+			return regexp.MustCompile(`(?m)^\S+ +leader +` + version + ` .* ok$`).MatchString(out)
+		}
+	}
+	waitUntil(t, "the runtime to serve version 1", 10*time.Second, serving(1, "1"), logs.String)
+
+	for i, tt := range []struct {
+		name string
+		// the shell's endpoints and the member stopped, given the raft leader
+		endpoints func() string
+		stop      func(leader int) int
+	}{
+		{"the shell's only member", func() string { return c.Endpoints[0] }, func(int) int { return 0 }},
+		{"the raft leader", func() string { return all }, func(leader int) int { return leader }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			version := strconv.Itoa(i + 2)
+			if out, code := acli(all, realm(fmt.Sprint("r", i))); code != 0 || !strings.Contains(out, "configuration version is "+version) {
+				t.Fatalf("save version %s: exit %d\n%s", version, code, out)
+			}
+			runningNow := func(member int) string {
+				out, _ := acli(c.Endpoints[member], "", "display-running-cfg-version")
+				return strings.TrimPrefix(strings.SplitN(out, "\n", 2)[0], "Running configuration version is ")
+			}
+			was := runningNow(2)
+			stop := tt.stop(c.Leader())
+			survivor := (stop + 1) % 3
+			cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Endpoints[survivor]}, Logger: zap.NewNop()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.Close()
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			w := cli.Watch(ctx, prefix+"/d/", clientv3.WithPrefix())
+			stopped := make(chan struct{})
+			go func() {
+				defer close(stopped)
+				for resp := range w {
+					for _, ev := range resp.Events {
+						if ev.Type == clientv3.EventTypePut && strings.HasSuffix(string(ev.Kv.Key), "/running-version") {
+							c.Stop(stop)
+							return
+						}
+					}
+				}
+			}()
+			before := strings.Count(logs.String(), "msg=applied version="+version+" ")
+			out, code := acli(tt.endpoints(), "", "activate-config")
+			<-stopped
+			defer func() {
+				if err := c.Restart(stop); err != nil {
+					t.Fatal(err)
+				}
+			}()
+			running, now := was, runningNow(survivor)
+			switch {
+			case strings.Contains(out, "Activate Complete") || strings.Contains(out, "version "+version+" is recorded as running"):
+				running = version
+			case strings.Contains(out, "may or may not"):
+				running = now // either is right: the shell said so
+			}
+			t.Logf("stopped member %d (the raft leader now %d); activate-config exit %d:\n%s", stop, c.Leader(), code, out)
+			if now != running {
+				t.Errorf("running is version %s through member %d; the shell said (exit %d):\n%s", now, survivor, code, out)
+			}
+			if code == 0 && running != version {
+				t.Errorf("activate-config exits 0 but version %s is not running", version)
+			}
+			waitUntil(t, "the runtime to serve version "+now, 10*time.Second, serving(survivor, now), logs.String)
+			if n := strings.Count(logs.String(), "msg=applied version="+version+" ") - before; now == version && n != 1 {
+				t.Errorf("the runtime applied version %s %d times:\n%s", version, n, logs.String())
+			}
+		})
+	}
 }

@@ -145,3 +145,14 @@ func (c *Cluster) Close() {
 		c.Stop(i)
 	}
 }
+
+// Leader returns the index of the member leading the cluster's raft, or
+// -1 when no running member leads.
+func (c *Cluster) Leader() int {
+	for i, e := range c.members {
+		if e != nil && e.Server.Leader() == e.Server.MemberID() {
+			return i
+		}
+	}
+	return -1
+}
