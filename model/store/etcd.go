@@ -41,6 +41,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -91,10 +92,11 @@ const DefaultEtcdTimeout = 5 * time.Second
 type etcdBackend struct {
 	cli       *clientv3.Client
 	cfg       Etcd
-	base      string // the prefix, without a trailing slash
-	maxOps    int    // operations per Txn we send
-	maxBytes  int    // bytes of operations per Txn we send
-	chunkSize int    // bytes of a staged chunk
+	tls       *tls.Config // the client's TLS (nil: plain)
+	base      string      // the prefix, without a trailing slash
+	maxOps    int         // operations per Txn we send
+	maxBytes  int         // bytes of operations per Txn we send
+	chunkSize int         // bytes of a staged chunk
 }
 
 // NewEtcd returns a store on the etcd cluster; it connects lazily, so an
@@ -145,7 +147,7 @@ func NewEtcd(cfg Etcd) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd %s: %w", strings.Join(cfg.Endpoints, ","), err)
 	}
-	be := &etcdBackend{cli: cli, cfg: cfg, base: cfg.Prefix,
+	be := &etcdBackend{cli: cli, cfg: cfg, tls: cc.TLS, base: cfg.Prefix,
 		maxOps: cfg.MaxTxnOps - 1, maxBytes: cfg.MaxRequestBytes - 64*1024}
 	be.chunkSize = be.maxBytes / 2 // JSON's base64 grows values by a third
 	return &Store{Schema: model.Default, LockTimeout: DefaultLockTimeout, etcd: be}, nil
@@ -159,6 +161,9 @@ func (e *etcdBackend) where() string {
 // fail says what went wrong talking to etcd, naming where.
 func (e *etcdBackend) fail(what string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "context deadline exceeded") {
+		if t := e.tlsTrouble(); t != "" {
+			return fmt.Errorf("%s: %w within %v while trying to %s: TLS with %s", e.where(), ErrUnreachable, e.cfg.Timeout, what, t)
+		}
 		return fmt.Errorf("%s: %w within %v while trying to %s (is etcd running there, and are --etcd and its TLS flags right?)", e.where(), ErrUnreachable, e.cfg.Timeout, what)
 	}
 	return fmt.Errorf("%s: %s: %w", e.where(), what, err)

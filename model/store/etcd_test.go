@@ -517,14 +517,18 @@ func TestEtcdTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// A refused handshake is said as TLS says it, not as a timeout.
 	for _, tt := range []struct {
 		name, cert, key, ca string
-		ok                  bool
+		want                string // in the error ("": none)
 	}{
-		{"client certificate", certs.ClientCert, certs.ClientKey, certs.CA, true},
-		{"another CA's certificate", certs.OtherCert, certs.OtherKey, certs.CA, false},
-		{"no certificate", "", "", certs.CA, false},
-		{"server not trusted", certs.ClientCert, certs.ClientKey, "", false},
+		{"client certificate", certs.ClientCert, certs.ClientKey, certs.CA, ""},
+		{"another CA's certificate", certs.OtherCert, certs.OtherKey, certs.CA,
+			"the server refused this client: remote error: tls: unknown certificate authority (check --cert and --key)"},
+		{"no certificate", "", "", certs.CA, "the server refused this client: remote error: tls: certificate required (check --cert and --key)"},
+		{"server not trusted", certs.ClientCert, certs.ClientKey, "",
+			"TLS handshake failed: tls: failed to verify certificate: x509: certificate signed by unknown authority (check --cacert)"},
+		{"no TLS flags", "", "", "", "the server speaks TLS: give --cacert (and --cert, --key if it asks for a client certificate)"},
 	} {
 		st, err := NewEtcd(Etcd{Endpoints: c.Endpoints, Prefix: "/acli/tls", Cert: tt.cert, Key: tt.key, CACert: tt.ca, Timeout: time.Second})
 		if err == nil {
@@ -532,8 +536,8 @@ func TestEtcdTLS(t *testing.T) {
 			st.Close()
 		}
 		t.Logf("%s: %v", tt.name, err)
-		if tt.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), c.Endpoints[0]) {
-			t.Errorf("%s: %v", tt.name, err)
+		if (tt.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), "TLS with "+c.Endpoints[0]+": "+tt.want) {
+			t.Errorf("%s: %v; want %q", tt.name, err, tt.want)
 		}
 	}
 	if _, err := NewEtcd(Etcd{Endpoints: c.Endpoints, Cert: dir + "/none.pem", Key: dir + "/none.pem"}); err == nil || !strings.Contains(err.Error(), "none.pem") {
