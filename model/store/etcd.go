@@ -10,6 +10,9 @@ package store
 //	PREFIX/d/ + path + k/KEY      a key of a bucket; path is "b/NAME/" per level
 //	PREFIX/d/ + path + c/NAME     sub-bucket NAME exists
 //	PREFIX/d/ + path + s          the bucket's sequence
+//	PREFIX/runtimes/HOST/PID      a runtime's report (runtimes.go)
+//	PREFIX/alive/HOST/PID         the runtime reaches etcd (on its lease)
+//	PREFIX/leader/LEASE           a runtime's candidacy (election.go)
 //
 // A transaction reads a snapshot: every read is at the etcd revision its
 // transaction began at, and writes are buffered. Commit is one etcd Txn
