@@ -22,12 +22,13 @@ import (
 )
 
 // fileOnly are the transcripts left out of the etcd replay: those about a
-// database file's path, and those where acli serve reports an apply to the
-// shell through its control socket (on etcd the runtimes watch instead,
-// and activate-config does not wait for their reports yet).
+// database file's path, and those where acli serve is found by the
+// database's socket ($ACLI_DB.sock) and answers as "the runtime" (on etcd
+// the runtimes are named HOST/PID: TestServeEtcd, TestTwoServesEtcd,
+// TestRefusedEtcd, TestServeEtcdLost and TestActivateMemberKilledEtcd run
+// them as processes).
 var fileOnly = map[string]string{
 	"db-missing":       "a missing database file and --init at a path",
-	"lifecycle-errors": "--init's message names the file",
 	"confirm-serve":    "acli serve",
 	"runtime-serve":    "acli serve",
 	"runtime-agents":   "acli serve",
