@@ -59,6 +59,7 @@ import (
 	"time"
 
 	"github.com/acli-project/acli/model"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -207,8 +208,12 @@ func (e *etcdBackend) enc(p []string) string {
 // pending commit forward and laying out an empty prefix.
 func (e *etcdBackend) begin(write bool) (*etcdKV, error) {
 	for range 10 {
-		r, err := e.txn("begin a transaction", nil,
-			clientv3.OpGet(e.commitKey()), clientv3.OpGet(e.pendingKey()), clientv3.OpGet(e.layoutKey()))
+		var r *clientv3.TxnResponse
+		err := e.retryRead(func() (err error) {
+			r, err = e.txn("begin a transaction", nil,
+				clientv3.OpGet(e.commitKey()), clientv3.OpGet(e.pendingKey()), clientv3.OpGet(e.layoutKey()))
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -297,9 +302,13 @@ func (k *etcdKV) load(pr string) []entry {
 	if es, ok := k.ranges[pr]; ok {
 		return es
 	}
-	ctx, cancel := k.e.ctx()
-	defer cancel()
-	r, err := k.e.cli.Get(ctx, pr, clientv3.WithPrefix(), clientv3.WithRev(k.rev))
+	var r *clientv3.GetResponse
+	err := k.e.retryRead(func() (err error) {
+		ctx, cancel := k.e.ctx()
+		defer cancel()
+		r, err = k.e.cli.Get(ctx, pr, clientv3.WithPrefix(), clientv3.WithRev(k.rev))
+		return err
+	})
 	if err != nil {
 		k.failed(k.e.fail("read "+strings.TrimPrefix(pr, k.e.base), err))
 	}
@@ -628,12 +637,39 @@ func (k *etcdKV) commitPoint() (string, error) {
 	return k.stage(ops, cmp, count)
 }
 
-// ambiguous adds to a commit's error that it may have been stored.
+// ambiguous adds to a commit's error that it may have been stored: a
+// request that timed out, or that etcd gave up while it may have been
+// applied (a member stopping, a leader lost or changed).
 func ambiguous(err error) error {
-	if errors.Is(err, ErrUnreachable) {
+	if errors.Is(err, ErrUnreachable) || notServed(err) {
 		return fmt.Errorf("%w (the commit may or may not have been stored)", err)
 	}
 	return err
+}
+
+// notServed reports whether etcd gave up on a request because of its own
+// state (a member stopping, a leader lost or changed): a write may or may
+// not have been applied; a read may be sent again.
+func notServed(err error) bool {
+	for _, e := range []error{rpctypes.ErrStopped, rpctypes.ErrLeaderChanged, rpctypes.ErrNoLeader, rpctypes.ErrTimeoutDueToLeaderFail} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// retryRead runs read, again while etcd gives up on it because of its own
+// state (notServed), for up to the request timeout.
+func (e *etcdBackend) retryRead(read func() error) error {
+	deadline := time.Now().Add(e.cfg.Timeout)
+	for try := 1; ; try++ {
+		err := read()
+		if err == nil || !notServed(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(time.Duration(try) * 20 * time.Millisecond)
+	}
 }
 
 // stage commits ops too many for one Txn: it writes them under a staging

@@ -11,6 +11,7 @@ import (
 
 	"github.com/acli-project/acli/internal/etcdtest"
 	"github.com/acli-project/acli/model"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -209,6 +210,31 @@ func TestEtcdLostAfterBegin(t *testing.T) {
 	tx := &Tx{kv: k, schema: st.schema(), path: st.etcd.where()}
 	if err := tx.kvLayout(); err == nil || !strings.Contains(err.Error(), st.etcd.where()+": read /d/k/") {
 		t.Errorf("layout read on a closed client: %v; want its error naming the read", err)
+	}
+}
+
+// TestEtcdAmbiguous: a commit's error says that it may have been stored
+// when etcd may have applied it (a timeout, a member stopping, a leader
+// lost or changed), and not when etcd refused it.
+func TestEtcdAmbiguous(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		may  bool
+		read bool // a read may be sent again
+	}{
+		{fmt.Errorf("x: %w", ErrUnreachable), true, false},
+		{fmt.Errorf("x: commit: %w", rpctypes.ErrStopped), true, true},
+		{fmt.Errorf("x: commit: %w", rpctypes.ErrLeaderChanged), true, true},
+		{rpctypes.ErrNoLeader, true, true},
+		{rpctypes.ErrPermissionDenied, false, false},
+		{rpctypes.ErrTooManyOps, false, false},
+	} {
+		if got := strings.Contains(ambiguous(tt.err).Error(), "may or may not have been stored"); got != tt.may {
+			t.Errorf("%v: ambiguous %v, want %v", tt.err, got, tt.may)
+		}
+		if notServed(tt.err) != tt.read {
+			t.Errorf("%v: notServed %v, want %v", tt.err, !tt.read, tt.read)
+		}
 	}
 }
 
