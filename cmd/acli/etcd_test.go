@@ -304,6 +304,7 @@ func TestTwoServesEtcd(t *testing.T) {
 // expires; activate-config meanwhile names it and does not wait for it.
 // When the member is back the runtime applies what runs then.
 func TestServeEtcdLost(t *testing.T) {
+	t.Parallel() // a cluster of its own, mostly waiting for leases to expire and members to stop
 	c, err := etcdtest.Start(t.TempDir(), 3)
 	if err != nil {
 		t.Fatal(err)
@@ -346,7 +347,7 @@ func TestServeEtcdLost(t *testing.T) {
 	state := func() string { return run(elsewhere, "", "show", "runtimes") + "log:\n" + logs.String() }
 	waitUntil(t, "the runtime to report", 10*time.Second, row(elsewhere, `leader +1 .* ok$`), state)
 
-	c.Stop(1)
+	c.Kill(1)
 	lost := time.Now()
 	waitUntil(t, "the runtime's own word", 10*time.Second, row(here, `leader +1 .* etcd lost since \S+ \S+ UTC, serving version 1; ok$`), state)
 	waitUntil(t, "the others' view", 10*time.Second, row(elsewhere, `\S+ +1 .* LOST: not reaching etcd, or stopped without saying so \(last report .*\); ok$`), state)
@@ -457,6 +458,7 @@ func TestRefusedEtcd(t *testing.T) {
 // activation is committed: the activation happens once or not at all, as
 // the shell says, and the runtime serves what is then running.
 func TestActivateMemberKilledEtcd(t *testing.T) {
+	t.Parallel() // a cluster of its own, mostly waiting for leases to expire and members to stop
 	c, err := etcdtest.Start(t.TempDir(), 3)
 	if err != nil {
 		t.Fatal(err)
@@ -534,7 +536,7 @@ func TestActivateMemberKilledEtcd(t *testing.T) {
 				for resp := range w {
 					for _, ev := range resp.Events {
 						if ev.Type == clientv3.EventTypePut && strings.HasSuffix(string(ev.Kv.Key), "/running-version") {
-							c.Stop(stop)
+							c.Kill(stop)
 							return
 						}
 					}

@@ -22,6 +22,7 @@ type Cluster struct {
 	Endpoints []string
 	members   []*embed.Etcd
 	cfgs      []*embed.Config
+	closing   []chan struct{} // closed when a killed member's Close has returned
 }
 
 // freePorts returns n loopback ports that were free a moment ago.
@@ -110,17 +111,51 @@ func start(dir string, n int, tls *transport.TLSInfo) (*Cluster, error) {
 	return c, nil
 }
 
-// Stop stops member i (its endpoint stops answering).
+// Stop stops member i (its endpoint stops answering). A leader hands its
+// leadership over first. Stop waits for the member's clients' streams to
+// end, up to etcd's request timeout (6 s here).
 func (c *Cluster) Stop(i int) {
+	c.waitClosed(i)
 	if c.members[i] != nil {
 		c.members[i].Close()
 		c.members[i] = nil
 	}
 }
 
+// Kill stops member i as a crash does: its raft stops at once (a leader
+// hands nothing over), so it answers no request, and it is closed in the
+// background (Restart and Close wait for that).
+func (c *Cluster) Kill(i int) {
+	c.waitClosed(i)
+	e := c.members[i]
+	if e == nil {
+		return
+	}
+	e.Server.HardStop()
+	c.members[i] = nil
+	for len(c.closing) <= i {
+		c.closing = append(c.closing, nil)
+	}
+	done := make(chan struct{})
+	c.closing[i] = done
+	go func() {
+		defer close(done)
+		e.Close()
+	}()
+}
+
+// waitClosed waits for killed member i to be closed.
+func (c *Cluster) waitClosed(i int) {
+	if i < len(c.closing) && c.closing[i] != nil {
+		<-c.closing[i]
+		c.closing[i] = nil
+	}
+}
+
 // Restart starts stopped member i again on its data and waits until it
 // serves.
 func (c *Cluster) Restart(i int) error {
+	c.waitClosed(i)
 	if c.members[i] != nil {
 		return nil
 	}
