@@ -374,6 +374,27 @@ func TestServeEtcdLost(t *testing.T) {
 	if !strings.Contains(logs.String(), `msg="etcd back: reading the running configuration again"`) {
 		t.Errorf("the runtime's log does not say etcd is back:\n%s", logs.String())
 	}
+
+	// The whole cluster crashes and comes back: the runtime serves on,
+	// then reports again and applies the next activation.
+	for i := range c.Endpoints {
+		c.Kill(i)
+	}
+	waitUntil(t, "the runtime to lose etcd again", 10*time.Second, func() bool {
+		return strings.Count(logs.String(), `msg="etcd lost: serving version 2 until it is back"`) == 1
+	}, logs.String)
+	if err := c.Restart(0, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	back = time.Now()
+	waitUntil(t, "the runtime to be back", 15*time.Second, func() bool {
+		return strings.Count(logs.String(), `msg="etcd back: reading the running configuration again"`) == 2
+	}, logs.String)
+	out = run(elsewhere, realm("edge"))
+	if !strings.Contains(out, "% runtime "+id+": version 3 applied\n") {
+		t.Errorf("activate-config after the cluster restarted:\n%s\nlog:\n%s", out, logs.String())
+	}
+	t.Logf("back %v after the cluster restarted", time.Since(back).Round(10*time.Millisecond))
 }
 
 // TestRefusedEtcd: two runtimes on one host, a version with a TCP

@@ -152,26 +152,34 @@ func (c *Cluster) waitClosed(i int) {
 	}
 }
 
-// Restart starts stopped member i again on its data and waits until it
-// serves.
-func (c *Cluster) Restart(i int) error {
-	c.waitClosed(i)
-	if c.members[i] != nil {
-		return nil
+// Restart starts stopped members again on their data and waits until
+// they serve; members that make a quorum only together (the whole cluster
+// stopped) are restarted in one call.
+func (c *Cluster) Restart(members ...int) error {
+	var started []*embed.Etcd
+	for _, i := range members {
+		c.waitClosed(i)
+		if c.members[i] != nil {
+			continue
+		}
+		e, err := embed.StartEtcd(c.cfgs[i])
+		if err != nil {
+			return fmt.Errorf("restart etcd member %s: %w", c.cfgs[i].Name, err)
+		}
+		c.members[i] = e
+		started = append(started, e)
 	}
-	e, err := embed.StartEtcd(c.cfgs[i])
-	if err != nil {
-		return fmt.Errorf("restart etcd member %s: %w", c.cfgs[i].Name, err)
+	timeout := time.After(time.Minute)
+	for _, e := range started {
+		select {
+		case <-e.Server.ReadyNotify():
+		case err := <-e.Err():
+			return err
+		case <-timeout:
+			return errors.New("etcd member not ready within a minute")
+		}
 	}
-	c.members[i] = e
-	select {
-	case <-e.Server.ReadyNotify():
-		return nil
-	case err := <-e.Err():
-		return err
-	case <-time.After(time.Minute):
-		return errors.New("etcd member not ready within a minute")
-	}
+	return nil
 }
 
 // Close stops every member.
