@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,12 +66,26 @@ func (s *Shell) runtimeAttached() bool {
 // activation is a change of the running version that the runtime daemon
 // has to apply: the command that made it and what it prints once the
 // version is applied (or no runtime is attached to refuse it).
-type activation struct{ cmd, done string }
+type activation struct {
+	cmd, done string
+	version   int // made running (set by tellRuntime)
+}
+
+// unknown is err of a command whose change of running is stored, when
+// what the runtime did with it cannot be learned (the database or etcd
+// did not answer): the operator is told that the change stands.
+func (a *activation) unknown(err error) error {
+	if a == nil || a.cmd == "" {
+		return err
+	}
+	return fmt.Errorf("%s is recorded as running, but what the runtime did with it is not known: %w", versionName(a.version), err)
+}
 
 // tellRuntime has the runtime daemon apply the running version once the
 // change is stored: at once, or, in a script, when the script's
 // transaction has committed (afterScript).
 func (s *Shell) tellRuntime(a activation, version int) error {
+	a.version = version
 	if _, inScript := s.be.(txBackend); !inScript {
 		if err := s.syncRuntime(s.out, &a); err != nil {
 			return fmt.Errorf("%s: %w", a.cmd, err)
@@ -107,11 +122,11 @@ func (s *Shell) syncRuntime(out io.Writer, a *activation) error {
 	st := s.opt.Store
 	var ra *store.RuntimeApply
 	if err := st.View(func(tx *store.Tx) (err error) { ra, err = tx.TakeRuntimeApply(); return err }); err != nil {
-		return err
+		return a.unknown(err)
 	}
 	if ra != nil {
 		if err := st.Update(func(tx *store.Tx) (err error) { ra, err = tx.TakeRuntimeApply(); return err }); err != nil {
-			return err
+			return a.unknown(err)
 		}
 	}
 	if ra == nil { // told already (another session took the mark)
@@ -121,7 +136,7 @@ func (s *Shell) syncRuntime(out io.Writer, a *activation) error {
 		return nil
 	}
 	if st.OnEtcd() {
-		return s.waitRuntimes(out, a, ra.Version)
+		return s.waitRuntimes(out, a, ra)
 	}
 	rep, err := s.opt.Runtime.Apply(st.Path)
 	switch {
@@ -141,8 +156,17 @@ func (s *Shell) syncRuntime(out io.Writer, a *activation) error {
 		return nil
 	}
 	s.refused.Store(true)
-	e := &refusedError{version: ra.Version, serving: rep.Previous, reasons: rep.Errors}
-	if uerr := st.Update(func(tx *store.Tx) (uerr error) {
+	e := &refusedError{version: ra.Version, refusers: []refuser{{"the runtime", rep.Previous}}}
+	for _, r := range rep.Errors {
+		e.reasons = append(e.reasons, "runtime: "+r)
+	}
+	return s.revert(e, ra)
+}
+
+// revert puts running back to the version that ran before ra's when it
+// still is ra's (store.Tx.RevertRunning), saying so in e.
+func (s *Shell) revert(e *refusedError, ra *store.RuntimeApply) error {
+	if uerr := s.opt.Store.Update(func(tx *store.Tx) (uerr error) {
 		e.reverted, uerr = tx.RevertRunning(ra.Version, ra.Previous)
 		e.running = tx.RunningVersion()
 		return uerr
@@ -152,30 +176,45 @@ func (s *Shell) syncRuntime(out io.Writer, a *activation) error {
 	return e
 }
 
-// refusedError is a version the runtime refused: what runs now, and one
-// line per reason the runtime gave.
+// refusedError is a version refused by the runtime (on etcd, by one or
+// more of the runtimes): what runs now, and one line per reason given.
 type refusedError struct {
 	version  int
-	serving  string // the version the runtime keeps serving ("": none)
-	reverted bool   // running went back (else it had changed meanwhile)
-	running  int    // the running version now
+	refusers []refuser
+	reverted bool // running went back (else it had changed meanwhile)
+	running  int  // the running version now
 	reasons  []string
+	// applied: on etcd, the runtimes that applied the version and go back.
+	applied []string
 }
+
+// refuser is a runtime that refused a version: who ("the runtime", or
+// "runtime HOST/PID") and the version it keeps serving ("": none).
+type refuser struct{ who, serving string }
 
 func (e *refusedError) Error() string {
 	var b strings.Builder
-	serving := "nothing"
-	if e.serving != "" {
-		serving = "version " + e.serving
+	fmt.Fprintf(&b, "%s was NOT applied: ", versionName(e.version))
+	for i, r := range e.refusers {
+		serving := "nothing"
+		if r.serving != "" {
+			serving = "version " + r.serving
+		}
+		if i > 0 {
+			b.WriteString(", and ")
+		}
+		fmt.Fprintf(&b, "%s refused it and keeps serving %s", r.who, serving)
 	}
-	fmt.Fprintf(&b, "%s was NOT applied: the runtime refused it and keeps serving %s", versionName(e.version), serving)
 	if e.reverted {
 		fmt.Fprintf(&b, "; running configuration version is %d", e.running)
 	} else {
 		fmt.Fprintf(&b, "; running configuration version is %d (changed by another session meanwhile)", e.running)
 	}
+	if len(e.applied) > 0 && e.reverted {
+		fmt.Fprintf(&b, " (%s applied it and returns to it)", strings.Join(e.applied, ", "))
+	}
 	for _, r := range e.reasons {
-		fmt.Fprintf(&b, "\n%%   runtime: %s", r)
+		fmt.Fprintf(&b, "\n%%   %s", r)
 	}
 	return b.String()
 }
@@ -202,51 +241,104 @@ const runtimeWait = 3 * time.Second
 // waitRuntimes is syncRuntime on etcd: each runtime watching the prefix
 // applies the running version by itself; this waits for every one that
 // reports (show runtimes) to have tried it, then says what each did. With
-// none reporting it says that none is attached, as for a file. A version
-// refused by a runtime, or not applied in time, makes the invocation exit
-// 1; running stays as recorded.
-func (s *Shell) waitRuntimes(out io.Writer, a *activation, version int) error {
-	want := "none"
-	if version != 0 {
-		want = strconv.Itoa(version)
-	}
-	var reps []store.RuntimeReport
-	for deadline := time.Now().Add(runtimeWait); ; time.Sleep(20 * time.Millisecond) {
-		var err error
-		if reps, err = s.opt.Store.Runtimes(); err != nil {
-			return err
-		}
-		done := true
-		for _, r := range reps {
-			done = done && r.Tried == want
-		}
-		if done || time.Now().After(deadline) {
-			break
-		}
-	}
-	if a != nil {
-		fmt.Fprint(out, a.done)
+// none reporting it says that none is attached, as for a file. A runtime
+// cut off from etcd (its lease expired) is not waited for: it is named,
+// and applies the version when it is back.
+//
+// When any runtime refuses the version, running goes back to the version
+// that ran before, as with a file's runtime (store.Tx.RevertRunning): the
+// refusing runtimes are named with their reasons, and those that applied
+// it return to the previous version, which this waits for as well. A
+// refusal, or a runtime too slow to try the version, makes the invocation
+// exit 1.
+func (s *Shell) waitRuntimes(out io.Writer, a *activation, ra *store.RuntimeApply) error {
+	reps, err := s.runtimesTried(ra.Version)
+	if err != nil {
+		return a.unknown(err)
 	}
 	if len(reps) == 0 {
 		if a != nil {
-			fmt.Fprintf(out, "%s\n", noRuntime(version))
+			fmt.Fprintf(out, "%s%s\n", a.done, noRuntime(ra.Version))
 		}
 		return nil
 	}
-	var bad []string
+	want := servedName(ra.Version)
+	if a != nil && !slices.ContainsFunc(reps, func(r store.RuntimeReport) bool { return r.Tried == want && r.Version != want }) {
+		fmt.Fprint(out, a.done) // else NOT applied, as the error says
+	}
+	var slow []string
+	e := &refusedError{version: ra.Version}
 	for _, r := range reps {
 		switch {
+		case r.Lost && r.Tried != want:
+			fmt.Fprintf(out, "%% runtime %s is cut off from etcd (last report %s UTC, serving version %s): it applies the running version when it reaches etcd again\n",
+				r.ID, r.Reported.UTC().Format(dateLayout), r.Version)
 		case r.Tried != want:
-			bad = append(bad, fmt.Sprintf("runtime %s did not apply it within %v (it serves version %s)", r.ID, runtimeWait, r.Version))
+			slow = append(slow, fmt.Sprintf("runtime %s did not apply it within %v (it serves version %s)", r.ID, runtimeWait, r.Version))
 		case r.Version != want:
-			bad = append(bad, fmt.Sprintf("runtime %s refused it and keeps serving version %s: %s", r.ID, r.Version, r.Error))
+			serving := r.Version
+			if serving == "none" {
+				serving = ""
+			}
+			e.refusers = append(e.refusers, refuser{"runtime " + r.ID, serving})
+			for _, line := range strings.Split(r.Error, "\n") {
+				e.reasons = append(e.reasons, "runtime "+r.ID+": "+line)
+			}
 		default:
-			fmt.Fprintf(out, "%% runtime %s: %s applied\n", r.ID, versionName(version))
+			e.applied = append(e.applied, "runtime "+r.ID)
+			fmt.Fprintf(out, "%% runtime %s: %s applied\n", r.ID, versionName(ra.Version))
 		}
 	}
-	if len(bad) > 0 {
+	if len(e.refusers) > 0 {
 		s.refused.Store(true)
-		return fmt.Errorf("%s is recorded as running, but %s", versionName(version), strings.Join(bad, "; "))
+		err := s.revert(e, ra)
+		if e.reverted && len(e.applied) > 0 {
+			// Those that applied it go back by themselves (they watch).
+			back, werr := s.runtimesTried(ra.Previous)
+			for _, r := range back {
+				if !r.Lost && r.Version == servedName(ra.Previous) && slices.Contains(e.applied, "runtime "+r.ID) {
+					fmt.Fprintf(out, "%% runtime %s: back to %s\n", r.ID, versionName(ra.Previous))
+				}
+			}
+			if werr != nil {
+				err = fmt.Errorf("%w\n%%   %v", err, werr)
+			}
+		}
+		if len(slow) > 0 {
+			err = fmt.Errorf("%w\n%%   %s", err, strings.Join(slow, "\n%   "))
+		}
+		return err
+	}
+	if len(slow) > 0 {
+		s.refused.Store(true)
+		return fmt.Errorf("%s is recorded as running, but %s", versionName(ra.Version), strings.Join(slow, "; "))
 	}
 	return nil
+}
+
+// servedName is how a runtime names version n it serves ("none": 0).
+func servedName(n int) string {
+	if n == 0 {
+		return "none"
+	}
+	return strconv.Itoa(n)
+}
+
+// runtimesTried waits, up to runtimeWait, for every runtime reporting and
+// reaching etcd to have tried version n, and returns the reports.
+func (s *Shell) runtimesTried(n int) ([]store.RuntimeReport, error) {
+	want := servedName(n)
+	for deadline := time.Now().Add(runtimeWait); ; time.Sleep(20 * time.Millisecond) {
+		reps, err := s.opt.Store.Runtimes()
+		if err != nil {
+			return nil, err
+		}
+		done := true
+		for _, r := range reps {
+			done = done && (r.Tried == want || r.Lost)
+		}
+		if done || time.Now().After(deadline) {
+			return reps, nil
+		}
+	}
 }

@@ -3,6 +3,8 @@ package acli
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/acli-project/acli/model/store"
 	"github.com/acli-project/acli/runtime/control"
@@ -21,18 +23,46 @@ func (s *Shell) runtimeShowTopics() []showTopic {
 }
 
 // showRuntimes lists the runtimes: on etcd every one that reports under
-// the prefix, else the one on the database's control socket.
+// the prefix, the leader (which enforces confirmed activations' deadlines)
+// named, and those cut off from etcd; this machine's runtime, on its
+// control socket, says itself since when it has lost etcd (the others only
+// see that its lease expired). On a file, the one on the control socket.
 func (s *Shell) showRuntimes(args []Token) error {
 	if len(args) > 0 {
 		return fmt.Errorf("show runtimes takes no argument, got %q", args[0].Text)
 	}
-	var reps []store.RuntimeReport
-	if s.opt.Store.OnEtcd() {
-		var err error
-		if reps, err = s.opt.Store.Runtimes(); err != nil {
-			return err
+	type row struct {
+		store.RuntimeReport
+		lostSince time.Time // the runtime's own word
+	}
+	var rows []row
+	onEtcd := s.opt.Store.OnEtcd()
+	if onEtcd {
+		reps, err := s.opt.Store.Runtimes()
+		local, lerr := s.runtimeClient().Status()
+		if lerr != nil || local.ID == "" {
+			local = nil
 		}
-		if len(reps) == 0 {
+		if err != nil {
+			if local == nil {
+				return err
+			}
+			s.printf("%% %v\n%% only this machine's runtime is listed (it answers on its control socket)\n", err)
+		}
+		for _, r := range reps {
+			rows = append(rows, row{RuntimeReport: r})
+		}
+		if local != nil {
+			i := slices.IndexFunc(rows, func(r row) bool { return r.ID == local.ID })
+			if i < 0 {
+				rows = append(rows, row{})
+				i = len(rows) - 1
+			}
+			rows[i] = row{RuntimeReport: store.RuntimeReport{ID: local.ID, Version: local.Version, AppliedAt: local.AppliedAt,
+				Listeners: local.Listeners, Error: local.LastError, Started: local.Started, Leader: rows[i].Leader,
+				Lost: !local.EtcdLost.IsZero(), Reported: rows[i].Reported}, lostSince: local.EtcdLost}
+		}
+		if len(rows) == 0 {
 			s.printf("%% no runtime serves %s (acli --etcd ... serve runs one)\n", s.opt.Store.Location())
 			return nil
 		}
@@ -41,20 +71,34 @@ func (s *Shell) showRuntimes(args []Token) error {
 		if err != nil {
 			return s.runtimeErr(err)
 		}
-		reps = []store.RuntimeReport{{ID: fmt.Sprintf("pid %d", st.PID), Version: st.Version, AppliedAt: st.AppliedAt,
-			Listeners: st.Listeners, Error: st.LastError, Started: st.Started}}
+		rows = []row{{RuntimeReport: store.RuntimeReport{ID: fmt.Sprintf("pid %d", st.PID), Version: st.Version, AppliedAt: st.AppliedAt,
+			Listeners: st.Listeners, Error: st.LastError, Started: st.Started}}}
 	}
-	s.printf("%-28s %-8s %-20s %-9s %s\n", "runtime", "version", "applied (UTC)", "listeners", "last apply")
-	for _, r := range reps {
+	s.printf("%-28s %-7s %-8s %-20s %-9s %s\n", "runtime", "role", "version", "applied (UTC)", "listeners", "last apply")
+	for _, r := range rows {
+		role := "-" // a file's daemon: no election
+		if onEtcd {
+			role = "standby"
+			if r.Leader {
+				role = "leader"
+			}
+		}
 		state := "ok"
 		if r.Error != "" {
 			state = "FAILED: " + r.Error
+		}
+		switch {
+		case !r.lostSince.IsZero():
+			state = fmt.Sprintf("etcd lost since %s UTC, serving version %s; %s", r.lostSince.UTC().Format(dateLayout), r.Version, state)
+		case r.Lost:
+			state = fmt.Sprintf("LOST: not reaching etcd, or stopped without saying so (last report %s UTC); %s",
+				r.Reported.UTC().Format(dateLayout), state)
 		}
 		at := "-"
 		if !r.AppliedAt.IsZero() {
 			at = r.AppliedAt.UTC().Format(dateLayout)
 		}
-		s.printf("%-28s %-8s %-20s %-9d %s\n", r.ID, r.Version, at, r.Listeners, state)
+		s.printf("%-28s %-7s %-8s %-20s %-9d %s\n", r.ID, role, r.Version, at, r.Listeners, state)
 	}
 	return nil
 }

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/acli-project/acli/model"
@@ -29,6 +31,9 @@ import (
 // only while the confirmation is still pending and due, so that a shell
 // enforcing the same deadline rolls back no second time) and applies that
 // version, whatever became of the shell that activated.
+// On etcd only the runtime leading the prefix's election (store.Campaign)
+// does so: one rollback, not one per runtime; when it dies another is
+// elected within store.ElectionTTL and enforces what fell due meanwhile.
 type Daemon struct {
 	st      *store.Store
 	eng     *Engine
@@ -36,7 +41,7 @@ type Daemon struct {
 	log     *slog.Logger
 	started time.Time
 
-	mu      sync.Mutex // serializes applies; guards lastErr, confirm, closed, tried, lost
+	mu      sync.Mutex // serializes applies; guards lastErr, confirm, closed, tried, lost, leader
 	lastErr string
 	confirm *time.Timer // fires at a pending confirmation's deadline
 	closed  bool
@@ -44,9 +49,15 @@ type Daemon struct {
 	// On etcd: the running version last read and applied (or refused),
 	// whether the watch is lost, and how to stop it.
 	tried     string
-	lost      bool
+	lost      time.Time // zero: etcd reachable
 	stopWatch context.CancelFunc
 	reporter  *store.Reporter // keeps this runtime's state in etcd (show runtimes)
+	// leader: this runtime leads the prefix's election, so it enforces
+	// confirmed activations' deadlines (on a file the daemon always does);
+	// campaigned is closed when the candidacy has ended (resigned).
+	leader     bool
+	campaigned chan struct{}
+	reread     *time.Timer // reads the running version again after a failed read
 }
 
 // DaemonOptions configure a Daemon.
@@ -93,12 +104,18 @@ func Start(o DaemonOptions) (*Daemon, error) {
 	if st.OnEtcd() {
 		host, _ := os.Hostname()
 		d.reporter = st.NewReporter(fmt.Sprintf("%s/%d", host, os.Getpid()))
+		d.forgetGone(host)
 		d.mu.Lock()
 		d.report()
 		d.mu.Unlock()
 		ctx, cancel := context.WithCancel(context.Background())
 		d.stopWatch = cancel
 		go st.WatchCommits(ctx, d.committed)
+		d.campaigned = make(chan struct{})
+		go func() {
+			defer close(d.campaigned)
+			st.Campaign(ctx, d.reporter.ID(), d.leading)
+		}()
 	}
 	go func() { d.done <- srv.Serve() }()
 	return d, nil
@@ -114,21 +131,27 @@ func (d *Daemon) committed(err error) {
 		return
 	}
 	if err != nil {
-		if !d.lost {
+		if d.lost.IsZero() {
+			d.lost = time.Now()
 			v, _ := d.eng.Version()
 			d.log.Warn("etcd lost: serving version "+v+" until it is back", "err", err)
 		}
-		d.lost = true
 		return
 	}
-	if d.lost {
-		d.lost = false
-		d.log.Info("etcd back: reading the running configuration again")
+	if !d.lost.IsZero() {
+		d.log.Info("etcd back: reading the running configuration again", "lost_for", time.Since(d.lost).Round(time.Second).String())
+		d.lost = time.Time{}
 		d.report()
 	}
 	var n int
 	if err := d.st.View(func(tx *store.Tx) error { n = tx.RunningVersion(); return nil }); err != nil {
-		d.log.Error("read the running version", "err", err)
+		// A commit not read is not missed: read again until it is.
+		d.log.Error("read the running version; trying again", "err", err, "in", confirmRetry)
+		if d.reread == nil {
+			d.reread = time.AfterFunc(confirmRetry, func() { d.committed(nil) })
+		} else {
+			d.reread.Reset(confirmRetry)
+		}
 		return
 	}
 	version := "none"
@@ -141,6 +164,54 @@ func (d *Daemon) committed(err error) {
 	}
 	d.armConfirm()
 }
+
+// leading is called when this runtime becomes, or stops being, the leader
+// of the prefix's election: the leader enforces confirmed activations'
+// deadlines, one that passed meanwhile at once.
+func (d *Daemon) leading(on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || on == d.leader {
+		d.leader = on
+		return
+	}
+	d.leader = on
+	if !on {
+		d.log.Warn("no longer the leader of the runtimes: another enforces confirmed activations' deadlines")
+		d.armConfirm()
+		return
+	}
+	d.log.Info("leader of the runtimes: this one enforces confirmed activations' deadlines")
+	if d.expireConfirmed() {
+		d.applyLocked()
+	}
+	d.armConfirm()
+}
+
+// forgetGone removes the reports left by runtimes of this host that died
+// without stopping (their processes are gone), which show runtimes would
+// otherwise list as lost.
+func (d *Daemon) forgetGone(host string) {
+	reps, err := d.st.Runtimes()
+	if err != nil {
+		return // the watch says etcd is lost
+	}
+	var gone []string
+	for _, r := range reps {
+		h, p, _ := strings.Cut(r.ID, "/")
+		pid, err := strconv.Atoi(p)
+		if h == host && r.Lost && err == nil && syscall.Kill(pid, 0) == syscall.ESRCH {
+			gone = append(gone, r.ID)
+		}
+	}
+	if err := d.st.Forget(gone); err != nil {
+		d.log.Warn("cannot remove the reports of runtimes gone", "err", err)
+	}
+}
+
+// enforces reports whether this daemon enforces confirmed activations'
+// deadlines: on a file always, on etcd while it leads. d.mu is held.
+func (d *Daemon) enforces() bool { return !d.st.OnEtcd() || d.leader }
 
 // Engine returns the daemon's engine.
 func (d *Daemon) Engine() *Engine { return d.eng }
@@ -156,11 +227,17 @@ func (d *Daemon) Close() error {
 	if d.confirm != nil {
 		d.confirm.Stop()
 	}
+	if d.reread != nil {
+		d.reread.Stop()
+	}
 	if d.stopWatch != nil {
 		d.stopWatch()
 	}
 	d.reporter.Close()
 	d.mu.Unlock()
+	if d.campaigned != nil {
+		<-d.campaigned // resigned: another runtime leads at once
+	}
 	err := d.srv.Close()
 	d.eng.Close()
 	d.log.Info("runtime stopped")
@@ -247,7 +324,7 @@ func (d *Daemon) armConfirm() {
 		d.confirm.Stop()
 		d.confirm = nil
 	}
-	if d.closed {
+	if d.closed || !d.enforces() {
 		return
 	}
 	var c *store.Confirm
@@ -281,8 +358,12 @@ func (d *Daemon) confirmDue() {
 }
 
 // expireConfirmed enforces a pending confirmed activation whose deadline
-// has passed and reports whether running changed. d.mu is held.
+// has passed and reports whether running changed (on etcd, only the
+// leader does). d.mu is held.
 func (d *Daemon) expireConfirmed() bool {
+	if !d.enforces() {
+		return false
+	}
 	var c *store.Confirm
 	err := d.st.View(func(tx *store.Tx) (err error) { c, err = tx.PendingConfirm(); return err })
 	if err != nil || c == nil || time.Now().Before(c.Deadline) {
@@ -320,8 +401,9 @@ func (d *Daemon) SessionAgents(hostname string) ([]control.Agent, error) {
 func (d *Daemon) Status() control.Status {
 	v, at := d.eng.Version()
 	d.mu.Lock()
-	last := d.lastErr
+	last, leader, lost := d.lastErr, d.leader, d.lost
 	d.mu.Unlock()
 	return control.Status{PID: os.Getpid(), Started: d.started, Database: d.st.Location(), Control: d.srv.Path(),
-		Version: v, AppliedAt: at, Listeners: len(d.eng.Listeners()), LastError: last}
+		Version: v, AppliedAt: at, Listeners: len(d.eng.Listeners()), LastError: last,
+		ID: d.reporter.ID(), Leader: leader, EtcdLost: lost}
 }

@@ -22,6 +22,7 @@ type Cluster struct {
 	Endpoints []string
 	members   []*embed.Etcd
 	cfgs      []*embed.Config
+	closing   []chan struct{} // closed when a killed member's Close has returned
 }
 
 // freePorts returns n loopback ports that were free a moment ago.
@@ -110,33 +111,75 @@ func start(dir string, n int, tls *transport.TLSInfo) (*Cluster, error) {
 	return c, nil
 }
 
-// Stop stops member i (its endpoint stops answering).
+// Stop stops member i (its endpoint stops answering). A leader hands its
+// leadership over first. Stop waits for the member's clients' streams to
+// end, up to etcd's request timeout (6 s here).
 func (c *Cluster) Stop(i int) {
+	c.waitClosed(i)
 	if c.members[i] != nil {
 		c.members[i].Close()
 		c.members[i] = nil
 	}
 }
 
-// Restart starts stopped member i again on its data and waits until it
-// serves.
-func (c *Cluster) Restart(i int) error {
-	if c.members[i] != nil {
-		return nil
+// Kill stops member i as a crash does: its raft stops at once (a leader
+// hands nothing over), so it answers no request, and it is closed in the
+// background (Restart and Close wait for that).
+func (c *Cluster) Kill(i int) {
+	c.waitClosed(i)
+	e := c.members[i]
+	if e == nil {
+		return
 	}
-	e, err := embed.StartEtcd(c.cfgs[i])
-	if err != nil {
-		return fmt.Errorf("restart etcd member %s: %w", c.cfgs[i].Name, err)
+	e.Server.HardStop()
+	c.members[i] = nil
+	for len(c.closing) <= i {
+		c.closing = append(c.closing, nil)
 	}
-	c.members[i] = e
-	select {
-	case <-e.Server.ReadyNotify():
-		return nil
-	case err := <-e.Err():
-		return err
-	case <-time.After(time.Minute):
-		return errors.New("etcd member not ready within a minute")
+	done := make(chan struct{})
+	c.closing[i] = done
+	go func() {
+		defer close(done)
+		e.Close()
+	}()
+}
+
+// waitClosed waits for killed member i to be closed.
+func (c *Cluster) waitClosed(i int) {
+	if i < len(c.closing) && c.closing[i] != nil {
+		<-c.closing[i]
+		c.closing[i] = nil
 	}
+}
+
+// Restart starts stopped members again on their data and waits until
+// they serve; members that make a quorum only together (the whole cluster
+// stopped) are restarted in one call.
+func (c *Cluster) Restart(members ...int) error {
+	var started []*embed.Etcd
+	for _, i := range members {
+		c.waitClosed(i)
+		if c.members[i] != nil {
+			continue
+		}
+		e, err := embed.StartEtcd(c.cfgs[i])
+		if err != nil {
+			return fmt.Errorf("restart etcd member %s: %w", c.cfgs[i].Name, err)
+		}
+		c.members[i] = e
+		started = append(started, e)
+	}
+	timeout := time.After(time.Minute)
+	for _, e := range started {
+		select {
+		case <-e.Server.ReadyNotify():
+		case err := <-e.Err():
+			return err
+		case <-timeout:
+			return errors.New("etcd member not ready within a minute")
+		}
+	}
+	return nil
 }
 
 // Close stops every member.
@@ -144,4 +187,15 @@ func (c *Cluster) Close() {
 	for i := range c.members {
 		c.Stop(i)
 	}
+}
+
+// Leader returns the index of the member leading the cluster's raft, or
+// -1 when no running member leads.
+func (c *Cluster) Leader() int {
+	for i, e := range c.members {
+		if e != nil && e.Server.Leader() == e.Server.MemberID() {
+			return i
+		}
+	}
+	return -1
 }

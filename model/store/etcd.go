@@ -10,6 +10,9 @@ package store
 //	PREFIX/d/ + path + k/KEY      a key of a bucket; path is "b/NAME/" per level
 //	PREFIX/d/ + path + c/NAME     sub-bucket NAME exists
 //	PREFIX/d/ + path + s          the bucket's sequence
+//	PREFIX/runtimes/HOST/PID      a runtime's report (runtimes.go)
+//	PREFIX/alive/HOST/PID         the runtime reaches etcd (on its lease)
+//	PREFIX/leader/LEASE           a runtime's candidacy (election.go)
 //
 // A transaction reads a snapshot: every read is at the etcd revision its
 // transaction began at, and writes are buffered. Commit is one etcd Txn
@@ -41,6 +44,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -55,6 +59,7 @@ import (
 	"time"
 
 	"github.com/acli-project/acli/model"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -91,10 +96,11 @@ const DefaultEtcdTimeout = 5 * time.Second
 type etcdBackend struct {
 	cli       *clientv3.Client
 	cfg       Etcd
-	base      string // the prefix, without a trailing slash
-	maxOps    int    // operations per Txn we send
-	maxBytes  int    // bytes of operations per Txn we send
-	chunkSize int    // bytes of a staged chunk
+	tls       *tls.Config // the client's TLS (nil: plain)
+	base      string      // the prefix, without a trailing slash
+	maxOps    int         // operations per Txn we send
+	maxBytes  int         // bytes of operations per Txn we send
+	chunkSize int         // bytes of a staged chunk
 }
 
 // NewEtcd returns a store on the etcd cluster; it connects lazily, so an
@@ -145,7 +151,7 @@ func NewEtcd(cfg Etcd) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd %s: %w", strings.Join(cfg.Endpoints, ","), err)
 	}
-	be := &etcdBackend{cli: cli, cfg: cfg, base: cfg.Prefix,
+	be := &etcdBackend{cli: cli, cfg: cfg, tls: cc.TLS, base: cfg.Prefix,
 		maxOps: cfg.MaxTxnOps - 1, maxBytes: cfg.MaxRequestBytes - 64*1024}
 	be.chunkSize = be.maxBytes / 2 // JSON's base64 grows values by a third
 	return &Store{Schema: model.Default, LockTimeout: DefaultLockTimeout, etcd: be}, nil
@@ -159,6 +165,9 @@ func (e *etcdBackend) where() string {
 // fail says what went wrong talking to etcd, naming where.
 func (e *etcdBackend) fail(what string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "context deadline exceeded") {
+		if t := e.tlsTrouble(); t != "" {
+			return fmt.Errorf("%s: %w within %v while trying to %s: TLS with %s", e.where(), ErrUnreachable, e.cfg.Timeout, what, t)
+		}
 		return fmt.Errorf("%s: %w within %v while trying to %s (is etcd running there, and are --etcd and its TLS flags right?)", e.where(), ErrUnreachable, e.cfg.Timeout, what)
 	}
 	return fmt.Errorf("%s: %s: %w", e.where(), what, err)
@@ -199,8 +208,12 @@ func (e *etcdBackend) enc(p []string) string {
 // pending commit forward and laying out an empty prefix.
 func (e *etcdBackend) begin(write bool) (*etcdKV, error) {
 	for range 10 {
-		r, err := e.txn("begin a transaction", nil,
-			clientv3.OpGet(e.commitKey()), clientv3.OpGet(e.pendingKey()), clientv3.OpGet(e.layoutKey()))
+		var r *clientv3.TxnResponse
+		err := e.retryRead(func() (err error) {
+			r, err = e.txn("begin a transaction", nil,
+				clientv3.OpGet(e.commitKey()), clientv3.OpGet(e.pendingKey()), clientv3.OpGet(e.layoutKey()))
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -289,9 +302,13 @@ func (k *etcdKV) load(pr string) []entry {
 	if es, ok := k.ranges[pr]; ok {
 		return es
 	}
-	ctx, cancel := k.e.ctx()
-	defer cancel()
-	r, err := k.e.cli.Get(ctx, pr, clientv3.WithPrefix(), clientv3.WithRev(k.rev))
+	var r *clientv3.GetResponse
+	err := k.e.retryRead(func() (err error) {
+		ctx, cancel := k.e.ctx()
+		defer cancel()
+		r, err = k.e.cli.Get(ctx, pr, clientv3.WithPrefix(), clientv3.WithRev(k.rev))
+		return err
+	})
 	if err != nil {
 		k.failed(k.e.fail("read "+strings.TrimPrefix(pr, k.e.base), err))
 	}
@@ -620,12 +637,39 @@ func (k *etcdKV) commitPoint() (string, error) {
 	return k.stage(ops, cmp, count)
 }
 
-// ambiguous adds to a commit's error that it may have been stored.
+// ambiguous adds to a commit's error that it may have been stored: a
+// request that timed out, or that etcd gave up while it may have been
+// applied (a member stopping, a leader lost or changed).
 func ambiguous(err error) error {
-	if errors.Is(err, ErrUnreachable) {
+	if errors.Is(err, ErrUnreachable) || notServed(err) {
 		return fmt.Errorf("%w (the commit may or may not have been stored)", err)
 	}
 	return err
+}
+
+// notServed reports whether etcd gave up on a request because of its own
+// state (a member stopping, a leader lost or changed): a write may or may
+// not have been applied; a read may be sent again.
+func notServed(err error) bool {
+	for _, e := range []error{rpctypes.ErrStopped, rpctypes.ErrLeaderChanged, rpctypes.ErrNoLeader, rpctypes.ErrTimeoutDueToLeaderFail} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// retryRead runs read, again while etcd gives up on it because of its own
+// state (notServed), for up to the request timeout.
+func (e *etcdBackend) retryRead(read func() error) error {
+	deadline := time.Now().Add(e.cfg.Timeout)
+	for try := 1; ; try++ {
+		err := read()
+		if err == nil || !notServed(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(time.Duration(try) * 20 * time.Millisecond)
+	}
 }
 
 // stage commits ops too many for one Txn: it writes them under a staging

@@ -11,6 +11,7 @@ import (
 
 	"github.com/acli-project/acli/internal/etcdtest"
 	"github.com/acli-project/acli/model"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -192,6 +193,47 @@ func TestEtcdUnreachable(t *testing.T) {
 		}
 		if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "127.0.0.1:1,127.0.0.1:2") {
 			t.Errorf("%s: %v; want ErrUnreachable naming the endpoints", call.name, err)
+		}
+	}
+}
+
+// TestEtcdLostAfterBegin: etcd lost between a transaction's begin and its
+// first read (the layout's) is that transaction's error, not a panic.
+func TestEtcdLostAfterBegin(t *testing.T) {
+	st := etcdStore(t)
+	mustUpdate(t, st, func(*Tx) error { return nil })
+	k, err := st.etcd.begin(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.etcd.cli.Close()
+	tx := &Tx{kv: k, schema: st.schema(), path: st.etcd.where()}
+	if err := tx.kvLayout(); err == nil || !strings.Contains(err.Error(), st.etcd.where()+": read /d/k/") {
+		t.Errorf("layout read on a closed client: %v; want its error naming the read", err)
+	}
+}
+
+// TestEtcdAmbiguous: a commit's error says that it may have been stored
+// when etcd may have applied it (a timeout, a member stopping, a leader
+// lost or changed), and not when etcd refused it.
+func TestEtcdAmbiguous(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		may  bool
+		read bool // a read may be sent again
+	}{
+		{fmt.Errorf("x: %w", ErrUnreachable), true, false},
+		{fmt.Errorf("x: commit: %w", rpctypes.ErrStopped), true, true},
+		{fmt.Errorf("x: commit: %w", rpctypes.ErrLeaderChanged), true, true},
+		{rpctypes.ErrNoLeader, true, true},
+		{rpctypes.ErrPermissionDenied, false, false},
+		{rpctypes.ErrTooManyOps, false, false},
+	} {
+		if got := strings.Contains(ambiguous(tt.err).Error(), "may or may not have been stored"); got != tt.may {
+			t.Errorf("%v: ambiguous %v, want %v", tt.err, got, tt.may)
+		}
+		if notServed(tt.err) != tt.read {
+			t.Errorf("%v: notServed %v, want %v", tt.err, !tt.read, tt.read)
 		}
 	}
 }
@@ -501,14 +543,18 @@ func TestEtcdTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// A refused handshake is said as TLS says it, not as a timeout.
 	for _, tt := range []struct {
 		name, cert, key, ca string
-		ok                  bool
+		want                string // in the error ("": none)
 	}{
-		{"client certificate", certs.ClientCert, certs.ClientKey, certs.CA, true},
-		{"another CA's certificate", certs.OtherCert, certs.OtherKey, certs.CA, false},
-		{"no certificate", "", "", certs.CA, false},
-		{"server not trusted", certs.ClientCert, certs.ClientKey, "", false},
+		{"client certificate", certs.ClientCert, certs.ClientKey, certs.CA, ""},
+		{"another CA's certificate", certs.OtherCert, certs.OtherKey, certs.CA,
+			"the server refused this client: remote error: tls: unknown certificate authority (check --cert and --key)"},
+		{"no certificate", "", "", certs.CA, "the server refused this client: remote error: tls: certificate required (check --cert and --key)"},
+		{"server not trusted", certs.ClientCert, certs.ClientKey, "",
+			"TLS handshake failed: tls: failed to verify certificate: x509: certificate signed by unknown authority (check --cacert)"},
+		{"no TLS flags", "", "", "", "the server speaks TLS: give --cacert (and --cert, --key if it asks for a client certificate)"},
 	} {
 		st, err := NewEtcd(Etcd{Endpoints: c.Endpoints, Prefix: "/acli/tls", Cert: tt.cert, Key: tt.key, CACert: tt.ca, Timeout: time.Second})
 		if err == nil {
@@ -516,8 +562,8 @@ func TestEtcdTLS(t *testing.T) {
 			st.Close()
 		}
 		t.Logf("%s: %v", tt.name, err)
-		if tt.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), c.Endpoints[0]) {
-			t.Errorf("%s: %v", tt.name, err)
+		if (tt.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), "TLS with "+c.Endpoints[0]+": "+tt.want) {
+			t.Errorf("%s: %v; want %q", tt.name, err, tt.want)
 		}
 	}
 	if _, err := NewEtcd(Etcd{Endpoints: c.Endpoints, Cert: dir + "/none.pem", Key: dir + "/none.pem"}); err == nil || !strings.Contains(err.Error(), "none.pem") {

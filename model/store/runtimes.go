@@ -13,7 +13,9 @@ import (
 )
 
 // RuntimeReport is what a runtime (acli serve) serving a configuration on
-// etcd last did, kept under PREFIX/runtimes/ID (show runtimes).
+// etcd last did, kept under PREFIX/runtimes/ID (show runtimes). The report
+// outlives the runtime's link to etcd; PREFIX/alive/ID, on a lease the
+// runtime keeps alive, says that it still reaches etcd.
 type RuntimeReport struct {
 	ID        string    `json:"id"`      // HOST/PID
 	Version   string    `json:"version"` // serving
@@ -22,15 +24,23 @@ type RuntimeReport struct {
 	Listeners int       `json:"listeners"`
 	Error     string    `json:"error,omitempty"` // the last apply's failure
 	Started   time.Time `json:"started"`
+	Reported  time.Time `json:"reported"` // when this report was written
+	// Lost: the runtime's lease expired (it lost etcd, or died without
+	// stopping); set by Runtimes, not stored.
+	Lost bool `json:"-"`
+	// Leader: the runtime leads the prefix's election (it enforces
+	// confirmed activations' deadlines); set by Runtimes, not stored.
+	Leader bool `json:"-"`
 }
 
-// runtimeTTL is how long a runtime's report outlives the runtime (or its
+// runtimeTTL is how long a runtime's alive key outlives the runtime (or its
 // link to etcd).
-const runtimeTTL = 10 // seconds
+const runtimeTTL = 5 // seconds
 
-// Reporter keeps one runtime's report in etcd, on a lease kept alive
-// while the runtime runs and reaches etcd: a runtime that stops, or loses
-// etcd, drops out of show runtimes within runtimeTTL seconds.
+// Reporter keeps one runtime's report in etcd, and its alive key on a
+// lease kept alive while the runtime runs and reaches etcd: a runtime that
+// loses etcd, or dies, is shown lost within runtimeTTL seconds; one that
+// stops removes both.
 type Reporter struct {
 	st     *Store
 	id     string
@@ -48,6 +58,14 @@ func (s *Store) NewReporter(id string) *Reporter {
 	return &Reporter{st: s, id: id}
 }
 
+// ID is the runtime's id (HOST/PID); "" for a nil reporter.
+func (r *Reporter) ID() string {
+	if r == nil {
+		return ""
+	}
+	return r.id
+}
+
 // Report stores r (its ID set to the reporter's).
 func (r *Reporter) Report(rep RuntimeReport) error {
 	if r == nil {
@@ -57,6 +75,7 @@ func (r *Reporter) Report(rep RuntimeReport) error {
 	defer r.mu.Unlock()
 	e := r.st.etcd
 	rep.ID = r.id
+	rep.Reported = time.Now().UTC()
 	raw, err := json.Marshal(rep)
 	if err != nil {
 		return err
@@ -68,7 +87,8 @@ func (r *Reporter) Report(rep RuntimeReport) error {
 			}
 		}
 		ctx, cancel := e.ctx()
-		_, err = e.cli.Put(ctx, e.base+"/runtimes/"+r.id, string(raw), clientv3.WithLease(r.lease))
+		_, err = e.cli.Txn(ctx).Then(clientv3.OpPut(e.base+"/runtimes/"+r.id, string(raw)),
+			clientv3.OpPut(e.base+"/alive/"+r.id, "1", clientv3.WithLease(r.lease))).Commit()
 		cancel()
 		if err == nil {
 			return nil
@@ -114,13 +134,33 @@ func (r *Reporter) Close() {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	e := r.st.etcd
+	ctx, cancel := e.ctx()
+	e.cli.Txn(ctx).Then(clientv3.OpDelete(e.base+"/runtimes/"+r.id), clientv3.OpDelete(e.base+"/alive/"+r.id)).Commit()
 	if r.lease != 0 {
-		e := r.st.etcd
-		ctx, cancel := e.ctx()
 		e.cli.Revoke(ctx, r.lease)
-		cancel()
 	}
+	cancel()
 	r.drop()
+}
+
+// Forget removes the reports of runtimes that are known to be gone (the
+// processes of this host that no longer exist) and not reaching etcd.
+func (s *Store) Forget(ids []string) error {
+	e := s.etcd
+	if e == nil || len(ids) == 0 {
+		return nil
+	}
+	ctx, cancel := e.ctx()
+	defer cancel()
+	for _, id := range ids {
+		alive := e.base + "/alive/" + id
+		if _, err := e.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(alive), "=", 0)).
+			Then(clientv3.OpDelete(e.base + "/runtimes/" + id)).Commit(); err != nil {
+			return e.fail("forget a runtime's report", err)
+		}
+	}
+	return nil
 }
 
 // Runtimes lists the reports of the runtimes serving the configuration on
@@ -132,16 +172,25 @@ func (s *Store) Runtimes() ([]RuntimeReport, error) {
 	}
 	ctx, cancel := e.ctx()
 	defer cancel()
-	r, err := e.cli.Get(ctx, e.base+"/runtimes/", clientv3.WithPrefix())
+	r, err := e.cli.Txn(ctx).Then(clientv3.OpGet(e.base+"/runtimes/", clientv3.WithPrefix()),
+		clientv3.OpGet(e.electionKey()+"/", clientv3.WithFirstCreate()...),
+		clientv3.OpGet(e.base+"/alive/", clientv3.WithPrefix(), clientv3.WithKeysOnly())).Commit()
 	if err != nil {
 		return nil, e.fail("read the runtimes' reports", err)
 	}
+	leader := e.leaderIn((*clientv3.GetResponse)(r.Responses[1].GetResponseRange()))
+	alive := map[string]bool{}
+	for _, kv := range r.Responses[2].GetResponseRange().Kvs {
+		alive[strings.TrimPrefix(string(kv.Key), e.base+"/alive/")] = true
+	}
 	var out []RuntimeReport
-	for _, kv := range r.Kvs {
+	for _, kv := range r.Responses[0].GetResponseRange().Kvs {
 		var rep RuntimeReport
 		if err := json.Unmarshal(kv.Value, &rep); err != nil {
 			return nil, fmt.Errorf("%s: runtime report %s: %v", e.where(), kv.Key, err)
 		}
+		rep.Leader = rep.ID == leader
+		rep.Lost = !alive[rep.ID]
 		out = append(out, rep)
 	}
 	slices.SortFunc(out, func(a, b RuntimeReport) int { return strings.Compare(a.ID, b.ID) })

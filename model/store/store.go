@@ -457,8 +457,10 @@ func (t *Tx) migrate() error {
 }
 
 // kvLayout checks the schema version of a database on a kv other than
-// bbolt, which has only ever been laid out at SchemaVersion.
-func (t *Tx) kvLayout() error {
+// bbolt, which has only ever been laid out at SchemaVersion. Its read
+// failing (etcd lost after the transaction began) is its error.
+func (t *Tx) kvLayout() (err error) {
+	defer t.guard(&err)
 	raw := t.kv.get(nil, kSchema)
 	if v, err := strconv.Atoi(string(raw)); err != nil || v != SchemaVersion() {
 		if err == nil && v > SchemaVersion() {

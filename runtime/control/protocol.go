@@ -299,6 +299,11 @@ type Status struct {
 	AppliedAt time.Time `json:"applied_at"`
 	Listeners int       `json:"listeners"`
 	LastError string    `json:"last_error,omitempty"`
+	// On etcd: the runtime's id in show runtimes (HOST/PID), whether it
+	// leads the prefix's election, and since when it has lost etcd.
+	ID       string    `json:"id,omitempty"`
+	Leader   bool      `json:"leader,omitempty"`
+	EtcdLost time.Time `json:"etcd_lost,omitzero"`
 }
 
 // Backend answers the commands; the runtime engine implements it.
