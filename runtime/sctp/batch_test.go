@@ -429,12 +429,17 @@ func TestBacklog(t *testing.T) {
 		t.Fatalf("backlog of a peer that never reads: %d messages left after 5s", n)
 	}
 	t.Logf("%d backlogged messages expired after %v", backlogged, time.Since(start).Round(time.Millisecond))
-	if failed := st.SendFailed - before.SendFailed; failed != backlogged || st.Backlog.Expired-before.Backlog.Expired != backlogged {
-		t.Errorf("failed %d, expired %d; want the %d backlogged (of %d queued)", failed,
-			st.Backlog.Expired-before.Backlog.Expired, backlogged, more)
+	// Every message queued was either sent or expired, counted once. The
+	// backlog may hand one more to the kernel after the count above: a
+	// zero-window probe the peer acknowledges frees room in the send
+	// buffer. All but such a one expire.
+	expired := st.Backlog.Expired - before.Backlog.Expired
+	if failed := st.SendFailed - before.SendFailed; failed != expired || expired == 0 || expired+1 < backlogged || expired > backlogged {
+		t.Errorf("failed %d, expired %d; want the %d backlogged (or one fewer) (of %d queued)", failed,
+			expired, backlogged, more)
 	}
-	if sent := st.Sent - before.Sent; sent+backlogged != uint64(more) {
-		t.Errorf("sent %d + backlogged %d, want the %d queued", sent, backlogged, more)
+	if sent := st.Sent - before.Sent; sent+expired != uint64(more) {
+		t.Errorf("sent %d + expired %d, want the %d queued", sent, expired, more)
 	}
 	if st.Backlog.Messages != 0 || st.Backlog.Bytes != 0 || st.Backlog.PeakBytes < 8*4096 ||
 		st.Backlog.LimitAssoc != DefaultBacklogAssoc || st.Backlog.LimitTotal != DefaultBacklogTotal {
