@@ -292,11 +292,7 @@ func (h *Handler) forward(req *sip.Request, b []byte, src Source, out *bytes.Buf
 	out.WriteByte('.')
 	top := req.Via()
 	out.Write(txHash(top).append(num[:0]))
-	out.WriteString(";rport;acli-in=")
-	out.Write(strconv.AppendUint(num[:0], uint64(src.Ingress.Point), 10))
-	out.WriteByte('.')
-	out.Write(strconv.AppendUint(num[:0], uint64(src.Ingress.Conn), 10))
-	out.WriteString("\r\n")
+	writeViaTail(out, src.Ingress)
 
 	first := true
 	for _, hd := range req.Headers() {
@@ -511,4 +507,15 @@ func (h *Handler) WritePing(out *bytes.Buffer, hop Hop, p Ping) {
 		out.WriteString("User-Agent: " + h.Server + "\r\n")
 	}
 	out.WriteString("Content-Length: 0\r\n\r\n")
+}
+
+// writeViaTail ends the Via line the SBC adds: rport and the ingress it
+// came in on (acli-in=<point>.<conn>), which relaying the response reads.
+func writeViaTail(out *bytes.Buffer, in Ingress) {
+	var num [20]byte
+	out.WriteString(";rport;acli-in=")
+	out.Write(strconv.AppendUint(num[:0], uint64(in.Point), 10))
+	out.WriteByte('.')
+	out.Write(strconv.AppendUint(num[:0], uint64(in.Conn), 10))
+	out.WriteString("\r\n")
 }

@@ -129,11 +129,7 @@ func (h *Handler) forwardQuick(q *quickReq, b []byte, t Target, src Source, out 
 	out.Write(lh.append(num[:0]))
 	out.WriteByte('.')
 	out.Write(txHashOf(top, q.vias[0]).append(num[:0]))
-	out.WriteString(";rport;acli-in=")
-	out.Write(strconv.AppendUint(num[:0], uint64(src.Ingress.Point), 10))
-	out.WriteByte('.')
-	out.Write(strconv.AppendUint(num[:0], uint64(src.Ingress.Conn), 10))
-	out.WriteString("\r\n")
+	writeViaTail(out, src.Ingress)
 	first := true
 	for {
 		line, rest, _ = cutLine(rest)
@@ -174,16 +170,8 @@ func txHashOf(qv quickVia, v []byte) fnv {
 	f := newFNV()
 	f.addBytes(qv.branch)
 	f.addBytes(qv.host)
+	port := sentByPort(v, qv.host)
 	sp := bytes.IndexByte(v, ' ')
-	port := 0
-	if sentBy := v[sp+1:]; len(sentBy) > len(qv.host) && sentBy[len(qv.host)] == ':' {
-		p := sentBy[len(qv.host)+1:]
-		if i := bytes.IndexByte(p, ';'); i >= 0 {
-			p = p[:i]
-		}
-		n, _ := digits(p)
-		port = int(n)
-	}
 	var num [20]byte
 	f.addBytes(strconv.AppendInt(num[:0], int64(port), 10))
 	f.addBytes(v[8:sp])
@@ -370,16 +358,8 @@ func quickViaDest(v []byte) (netip.AddrPort, string, bool) {
 	if !ok {
 		return netip.AddrPort{}, "", false
 	}
-	port := 0
+	port := sentByPort(v, qv.host)
 	sp := bytes.IndexByte(v, ' ')
-	if sentBy := v[sp+1:]; len(sentBy) > len(qv.host) && sentBy[len(qv.host)] == ':' {
-		p := sentBy[len(qv.host)+1:]
-		if i := bytes.IndexByte(p, ';'); i >= 0 {
-			p = p[:i]
-		}
-		n, _ := digits(p)
-		port = int(n)
-	}
 	if rp, ok := viaParam(v, "rport"); ok && len(rp) > 0 {
 		if n, ok := digits(rp); ok && n > 0 && n < 65536 {
 			port = int(n)
@@ -425,4 +405,20 @@ func transportName(t []byte) string {
 		}
 	}
 	return string(t)
+}
+
+// sentByPort is the port of the sent-by of Via value v whose host is
+// host (0 when it has none).
+func sentByPort(v, host []byte) int {
+	sp := bytes.IndexByte(v, ' ')
+	sentBy := v[sp+1:]
+	if len(sentBy) <= len(host) || sentBy[len(host)] != ':' {
+		return 0
+	}
+	p := sentBy[len(host)+1:]
+	if i := bytes.IndexByte(p, ';'); i >= 0 {
+		p = p[:i]
+	}
+	n, _ := digits(p)
+	return int(n)
 }
